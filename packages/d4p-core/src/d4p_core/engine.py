@@ -1,0 +1,347 @@
+"""The engine: the one place that drives PE instances.
+
+An :class:`Executor` hosts some instances of a plan (all of them for
+``simple``; one instance or one fused partition per process for ``multi``,
+``mpi``, ``zmq``...). It calls ``preprocess`` once, ``process`` per input
+block, routes every output through the plan (grouping included), counts
+end-of-stream markers, calls ``postprocess`` once after all upstream instances
+ended and then sends end-of-stream downstream. Items for instances hosted
+elsewhere are batched per destination and handed to a :class:`Transport`;
+a backend only moves those batches and feeds what it receives back in with
+:meth:`Executor.receive` / :meth:`Executor.receive_eos`.
+"""
+
+from __future__ import annotations
+
+import pickle
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from time import perf_counter
+from typing import Any, Protocol
+
+from .grouping import Broadcast, Global, GroupBy
+from .inputs import InputSpec, iter_blocks
+from .pe import WRITER, GenericPE
+from .plan import Plan, Route
+from .result import FailureInfo, PEMetrics
+
+__all__ = ["Address", "Batch", "Executor", "PEFailure", "Transport", "instantiate"]
+
+Address = tuple[str, int]
+"""``(pe_id, instance)``: one PE instance of a plan."""
+
+Batch = list[tuple[str, Any]]
+"""Items for one instance: ``[(input_name, value), ...]`` in sending order."""
+
+ResultCallback = Callable[[str, str, Any], None]
+
+_EOS = object()
+_INPUT_REPR_LIMIT = 500
+
+
+class Transport(Protocol):
+    """How a backend moves data to instances hosted in other processes.
+
+    Per (sender, receiver) pair, batches and end-of-stream must arrive in the
+    order they were sent.
+    """
+
+    def send(self, dst: Address, batch: Batch) -> None: ...
+
+    def send_eos(self, dst: Address) -> None: ...
+
+
+class PEFailure(Exception):
+    """A PE raised; carries the picklable :class:`FailureInfo`."""
+
+    def __init__(self, info: FailureInfo) -> None:
+        super().__init__(info.message())
+        self.info = info
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # noqa: BLE001 - a broken __repr__ must not hide the failure
+        text = f"<unrepresentable {type(value).__name__}: {exc}>"
+    if len(text) > _INPUT_REPR_LIMIT:
+        text = text[: _INPUT_REPR_LIMIT - 3] + "..."
+    return text
+
+
+def instantiate(pes: Mapping[str, GenericPE], addresses: Iterable[Address]) -> dict[Address, GenericPE]:
+    """One PE object per hosted instance.
+
+    The first instance of each PE uses the object itself; further instances in
+    the same process get copies (made once at start-up, never per item).
+    """
+    hosted: dict[Address, GenericPE] = {}
+    used: set[str] = set()
+    for pe_id, instance in addresses:
+        original = pes[pe_id]
+        if pe_id in used:
+            hosted[(pe_id, instance)] = _copy_pe(original)
+        else:
+            hosted[(pe_id, instance)] = original
+            used.add(pe_id)
+    return hosted
+
+
+def _copy_pe(pe: GenericPE) -> GenericPE:
+    try:
+        copy: GenericPE = pickle.loads(pickle.dumps(pe, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:  # noqa: BLE001 - unpicklable PEs (lambdas) still get a copy
+        import copy as copy_module
+
+        copy = copy_module.deepcopy(pe)
+    return copy
+
+
+class _OutputWriter:
+    """Installed as ``outputconnections[name][WRITER]`` so ``pe.write`` routes."""
+
+    __slots__ = ("_emit", "_instance", "_output")
+
+    def __init__(self, emit: Callable[[_Instance, str, Any], None], instance: _Instance, output: str) -> None:
+        self._emit = emit
+        self._instance = instance
+        self._output = output
+
+    def write(self, data: Any) -> None:
+        self._emit(self._instance, self._output, data)
+
+
+class _Instance:
+    __slots__ = (
+        "address", "pe", "pe_id", "index", "routes", "shuffle_next", "eos_remaining",
+        "ended", "items_in", "items_out", "calls", "busy", "current_input",
+    )
+
+    def __init__(self, address: Address, pe: GenericPE, plan: Plan) -> None:
+        self.address = address
+        self.pe = pe
+        self.pe_id, self.index = address
+        self.routes: dict[str, tuple[Route, ...] | None] = {
+            output: plan.routes.get((self.pe_id, output)) for output in plan.outputs[self.pe_id]
+        }
+        # Round robin per (instance, route), starting at the instance's index
+        # so that replicated senders spread over the receivers.
+        self.shuffle_next: dict[int, int] = {}
+        self.eos_remaining = plan.eos_expected[self.pe_id]
+        self.ended = False
+        self.items_in = 0
+        self.items_out = 0
+        self.calls = 0
+        self.busy = 0.0
+        self.current_input: Any = None
+
+
+class Executor:
+    """Drives the PE instances of ``plan`` that this process hosts.
+
+    ``hosted`` maps each hosted instance to its PE object. Items for other
+    instances go to ``transport`` in batches of up to ``batch_size``;
+    call :meth:`flush` before blocking on the transport. Results (items on
+    unconnected outputs) go to ``on_result``.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        hosted: Mapping[Address, GenericPE],
+        *,
+        transport: Transport | None = None,
+        on_result: ResultCallback | None = None,
+        batch_size: int = 256,
+    ) -> None:
+        self.plan = plan
+        self.transport = transport
+        self.batch_size = max(1, batch_size)
+        self._on_result = on_result or (lambda pe_id, output, value: None)
+        self._queue: deque[tuple[_Instance, str | None, Any]] = deque()
+        self._buffers: dict[Address, Batch] = {}
+        self._instances: dict[Address, _Instance] = {}
+        for address, pe in hosted.items():
+            instance = _Instance(address, pe, plan)
+            self._instances[address] = instance
+            pe.rank = address[1]
+            pe.instance = address[1]
+            for output, connection in pe.outputconnections.items():
+                connection[WRITER] = _OutputWriter(self._emit, instance, output)
+        self._order = sorted(
+            self._instances.values(),
+            key=lambda inst: (plan.pe_ids.index(inst.pe_id), inst.index),
+        )
+
+    # -- what a backend calls -----------------------------------------------
+    @property
+    def done(self) -> bool:
+        """True once every hosted instance has ended."""
+        return all(inst.ended for inst in self._order)
+
+    def start(self) -> None:
+        """Call ``preprocess`` on every hosted instance (topological order)."""
+        for inst in self._order:
+            self._guarded(inst, "preprocess", None, inst.pe.preprocess)
+
+    def feed(self, provided: Mapping[str, InputSpec]) -> None:
+        """Process the provided inputs of hosted PEs (instance 0), then end
+        hosted sources. Call after :meth:`start`."""
+        for inst in self._order:
+            spec = provided.get(inst.pe_id)
+            if spec is None or inst.index != 0:
+                continue
+            for block in iter_blocks(spec):
+                self._process(inst, block)
+                self._drain()
+        for inst in self._order:
+            if inst.eos_remaining == 0 and not inst.ended:
+                self._end(inst)
+                self._drain()
+
+    def receive(self, dst: Address, batch: Iterable[tuple[str, Any]]) -> None:
+        """Deliver a batch that arrived for hosted instance ``dst``."""
+        inst = self._instances[dst]
+        queue = self._queue
+        for input_name, value in batch:
+            queue.append((inst, input_name, value))
+        self._drain()
+
+    def receive_eos(self, dst: Address) -> None:
+        """Deliver one end-of-stream marker for hosted instance ``dst``."""
+        self._queue.append((self._instances[dst], None, _EOS))
+        self._drain()
+
+    def flush(self) -> None:
+        """Send every buffered batch (before blocking, and at the end)."""
+        for address in list(self._buffers):
+            self._flush_to(address)
+
+    def metrics(self) -> dict[str, PEMetrics]:
+        """Per-PE counters of the hosted instances."""
+        result: dict[str, PEMetrics] = {}
+        for inst in self._order:
+            metrics = result.setdefault(inst.pe_id, PEMetrics(inst.pe_id))
+            metrics.add(
+                PEMetrics(inst.pe_id, 1, inst.items_in, inst.items_out, inst.calls, inst.busy)
+            )
+        return result
+
+    # -- internals ----------------------------------------------------------
+    def _drain(self) -> None:
+        queue = self._queue
+        while queue:
+            inst, input_name, value = queue.popleft()
+            if input_name is None:
+                inst.eos_remaining -= 1
+                if inst.eos_remaining == 0:
+                    self._end(inst)
+            else:
+                inst.items_in += 1
+                self._process(inst, {input_name: value})
+
+    def _process(self, inst: _Instance, block: Any) -> None:
+        inst.calls += 1
+        inst.current_input = block
+        started = perf_counter()
+        try:
+            result = inst.pe.process(block)
+            if result:
+                emit = self._emit
+                for output, value in result.items():
+                    emit(inst, output, value)
+        except PEFailure:
+            raise
+        except Exception as exc:
+            raise self._failure(inst, "process", block, exc) from exc
+        finally:
+            inst.busy += perf_counter() - started
+            inst.current_input = None
+
+    def _emit(self, inst: _Instance, output: str, value: Any) -> None:
+        try:
+            routes = inst.routes[output]
+        except KeyError:
+            raise KeyError(
+                f"PE {inst.pe_id!r} emitted on output {output!r}, which it does not "
+                f"declare; declared outputs: {sorted(inst.routes)}"
+            ) from None
+        inst.items_out += 1
+        if routes is None:
+            self._on_result(inst.pe_id, output, value)
+            return
+        for position, route in enumerate(routes):
+            grouping = route.grouping
+            count = route.dst_instances
+            if count == 1 or isinstance(grouping, Global):
+                self._deliver((route.dst_pe, 0), route.dst_input, value)
+            elif isinstance(grouping, GroupBy):
+                target = grouping.instance_for(value, count)
+                self._deliver((route.dst_pe, target), route.dst_input, value)
+            elif isinstance(grouping, Broadcast):
+                for target in range(count):
+                    self._deliver((route.dst_pe, target), route.dst_input, value)
+            else:
+                target = inst.shuffle_next.get(position, inst.index % count)
+                inst.shuffle_next[position] = (target + 1) % count
+                self._deliver((route.dst_pe, target), route.dst_input, value)
+
+    def _deliver(self, address: Address, input_name: str, value: Any) -> None:
+        local = self._instances.get(address)
+        if local is not None:
+            self._queue.append((local, input_name, value))
+            return
+        buffer = self._buffers.get(address)
+        if buffer is None:
+            buffer = self._buffers[address] = []
+        buffer.append((input_name, value))
+        if len(buffer) >= self.batch_size:
+            self._flush_to(address)
+
+    def _flush_to(self, address: Address) -> None:
+        batch = self._buffers.pop(address, None)
+        if batch:
+            self._require_transport(address).send(address, batch)
+
+    def _require_transport(self, address: Address) -> Transport:
+        if self.transport is None:
+            raise RuntimeError(f"instance {address} is not hosted here and there is no transport")
+        return self.transport
+
+    def _end(self, inst: _Instance) -> None:
+        inst.ended = True
+        self._guarded(inst, "postprocess", None, inst.pe.postprocess)
+        # Items written in postprocess are queued (local) or buffered (remote)
+        # before the markers below, so they reach consumers before they end.
+        for dst_pe in self.plan.downstream[inst.pe_id]:
+            for index in range(self.plan.instances[dst_pe]):
+                address = (dst_pe, index)
+                local = self._instances.get(address)
+                if local is not None:
+                    self._queue.append((local, None, _EOS))
+                else:
+                    self._flush_to(address)
+                    self._require_transport(address).send_eos(address)
+
+    def _guarded(self, inst: _Instance, phase: str, block: Any, call: Callable[[], None]) -> None:
+        started = perf_counter()
+        try:
+            call()
+        except PEFailure:
+            raise
+        except Exception as exc:
+            raise self._failure(inst, phase, block, exc) from exc
+        finally:
+            inst.busy += perf_counter() - started
+
+    def _failure(self, inst: _Instance, phase: str, block: Any, exc: BaseException) -> PEFailure:
+        info = FailureInfo(
+            pe_id=inst.pe_id,
+            instance=inst.index,
+            phase=phase,
+            input_repr=None if block is None else _short_repr(block),
+            error=f"{type(exc).__name__}: {exc}",
+            traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        )
+        return PEFailure(info)

@@ -1,0 +1,99 @@
+"""Loading a workflow graph from a module, a ``.py`` file or ``module:attr``."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from types import ModuleType
+
+from .errors import GraphError
+from .graph import WorkflowGraph, is_composite
+
+__all__ = ["find_graph", "load_graph", "load_module"]
+
+
+def load_module(source: str) -> ModuleType:
+    """Import ``source``: a dotted module name or a path to a ``.py`` file."""
+    if source.endswith(".py") or os.sep in source or (os.altsep and os.altsep in source):
+        return _load_file(source)
+    try:
+        return importlib.import_module(source)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and source.startswith(exc.name) and os.path.exists(source):
+            return _load_file(source)
+        if exc.name is not None and (source == exc.name or source.startswith(exc.name + ".")):
+            raise GraphError(
+                f"cannot load workflow {source!r}: no module named {exc.name!r} "
+                "(give a dotted module on the Python path or a path to a .py file)"
+            ) from exc
+        raise
+
+
+def _load_file(path: str) -> ModuleType:
+    full = os.path.abspath(path)
+    if not os.path.isfile(full):
+        raise GraphError(f"cannot load workflow {path!r}: no such file")
+    name = os.path.splitext(os.path.basename(full))[0]
+    existing = sys.modules.get(name)
+    if existing is not None and os.path.abspath(getattr(existing, "__file__", "") or "") == full:
+        return existing
+    spec = importlib.util.spec_from_file_location(name, full)
+    if spec is None or spec.loader is None:
+        raise GraphError(f"cannot load workflow {path!r}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    directory = os.path.dirname(full)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def find_graph(module: ModuleType, attr: str | None = None) -> WorkflowGraph:
+    """The workflow graph of ``module``: ``attr`` if given, else the one
+    top-level graph that is not a composite nor used inside another graph."""
+    label = module.__name__
+    if attr is not None:
+        if not hasattr(module, attr):
+            raise GraphError(f"module {label!r} has no attribute {attr!r}")
+        value = getattr(module, attr)
+        if callable(value) and not isinstance(value, WorkflowGraph):
+            value = value()
+        if not isinstance(value, WorkflowGraph):
+            raise GraphError(
+                f"{label}:{attr} is a {type(value).__name__}, not a WorkflowGraph"
+            )
+        return value
+    graphs = {
+        name: value
+        for name, value in vars(module).items()
+        if isinstance(value, WorkflowGraph) and not is_composite(value)
+    }
+    nested = {
+        id(node) for graph in graphs.values() for node in graph.nodes if isinstance(node, WorkflowGraph)
+    }
+    candidates = {name: g for name, g in graphs.items() if id(g) not in nested}
+    unique: dict[int, str] = {}
+    for name, graph in candidates.items():
+        unique.setdefault(id(graph), name)
+    if not unique:
+        raise GraphError(f"module {label!r} defines no workflow graph (a top-level WorkflowGraph)")
+    if len(unique) > 1:
+        names = ", ".join(sorted(unique.values()))
+        raise GraphError(
+            f"module {label!r} defines several workflow graphs ({names}); choose one with -a/--attr"
+        )
+    return candidates[next(iter(unique.values()))]
+
+
+def load_graph(target: str, attr: str | None = None) -> WorkflowGraph:
+    """Load a graph from ``module``, ``path/to/file.py`` or ``module:attr``."""
+    if attr is None and ":" in target and not os.path.exists(target):
+        target, attr = target.rsplit(":", 1)
+    return find_graph(load_module(target), attr)

@@ -1,0 +1,125 @@
+"""The Mapping protocol and the registry of installed mappings.
+
+Each distribution registers its mappings under the entry-point group
+``d4p.mappings`` (``name = "package.module:MappingClass"``). Discovery reads
+only the metadata; a mapping's module is imported when it is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+
+from .errors import MappingNotFoundError
+from .graph import WorkflowGraph
+from .inputs import Inputs
+from .plan import Plan
+from .result import RunResult
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Mapping",
+    "MappingInfo",
+    "available_mappings",
+    "load_mapping",
+]
+
+ENTRY_POINT_GROUP = "d4p.mappings"
+
+OptionsT = TypeVar("OptionsT")
+
+# Which distribution provides which mapping, for the install hint only; the
+# registry itself knows mappings solely through entry points.
+_PROVIDERS = {
+    "simple": "d4p-core",
+    "multi": "d4p-core",
+    "dyn_multi": "d4p-core",
+    "dyn_auto_multi": "d4p-core",
+    "hybrid_multi": "d4p-core",
+    "mpi": "d4p-mpi",
+    "redis": "d4p-redis",
+    "dyn_redis": "d4p-redis",
+    "dyn_auto_redis": "d4p-redis",
+    "hybrid_redis": "d4p-redis",
+    "zmq_multi": "d4p-zmq",
+    "storm": "d4p-storm",
+}
+
+
+@runtime_checkable
+class Mapping(Protocol[OptionsT]):
+    """An execution engine for workflow graphs."""
+
+    name: ClassVar[str]
+    supports_stateful: ClassVar[bool]
+    description: ClassVar[str]
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add this mapping's command-line options to ``parser``."""
+
+    def options_from_args(self, args: argparse.Namespace) -> OptionsT:
+        """Build options from parsed command-line arguments."""
+
+    def options_from_kwargs(self, processes: int | None, **kwargs: Any) -> OptionsT:
+        """Build options from keyword arguments of :func:`d4p_core.run`."""
+
+    def check(self, plan: Plan) -> None:
+        """Raise UnsupportedGraphError when this mapping cannot run ``plan``."""
+
+    def run(self, graph: WorkflowGraph, inputs: Inputs, options: OptionsT) -> RunResult:
+        """Run ``graph`` on ``inputs`` and return its results."""
+
+
+@dataclass(frozen=True)
+class MappingInfo:
+    """An installed mapping, known from its entry point without importing it."""
+
+    name: str
+    value: str
+    distribution: str
+    version: str
+
+
+@functools.lru_cache(maxsize=1)
+def _entry_points() -> tuple[EntryPoint, ...]:
+    return tuple(entry_points(group=ENTRY_POINT_GROUP))
+
+
+def available_mappings() -> dict[str, MappingInfo]:
+    """Every installed mapping by name (reads metadata only)."""
+    found: dict[str, MappingInfo] = {}
+    for entry_point in _entry_points():
+        dist = entry_point.dist
+        found.setdefault(
+            entry_point.name,
+            MappingInfo(
+                name=entry_point.name,
+                value=entry_point.value,
+                distribution=dist.metadata["Name"] if dist is not None else "?",
+                version=dist.version if dist is not None else "?",
+            ),
+        )
+    return dict(sorted(found.items()))
+
+
+@functools.lru_cache(maxsize=None)
+def load_mapping(name: str) -> Mapping[Any]:
+    """The mapping registered as ``name``; :class:`MappingNotFoundError` if none."""
+    for entry_point in _entry_points():
+        if entry_point.name == name:
+            mapping_class = entry_point.load()
+            mapping: Mapping[Any] = mapping_class()
+            return mapping
+    installed = ", ".join(available_mappings()) or "none"
+    provider = _PROVIDERS.get(name)
+    hint = (
+        f"; install it with 'pip install {provider}'"
+        if provider
+        else "; check the spelling"
+    )
+    raise MappingNotFoundError(
+        f"no mapping named {name!r} is installed{hint}. Installed mappings: {installed}"
+    )
