@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ._run import run
 from .__about__ import __version__
+from ._run import run
+from ._stable_hash import stable_hash
 from .base import BasePE, ConsumerPE, IterativePE, ProducerPE, SimpleFunctionPE
 from .composite import CompositePE, create_iterative_chain
 from .engine import Address, Batch, Executor, PEFailure, Transport, instantiate
@@ -22,7 +23,6 @@ from .loader import find_graph, load_graph, load_module
 from .mapping import Mapping, MappingInfo, available_mappings, load_mapping
 from .pe import GROUPING, NAME, TYPE, WRITER, GenericPE
 from .plan import Plan, Route
-from ._stable_hash import stable_hash
 from .result import FailureInfo, Outputs, PEMetrics, RunResult
 from .simple import SimpleMapping, SimpleOptions
 

@@ -18,7 +18,7 @@ def _quote(text: str) -> str:
 
 
 def _record_escape(text: str) -> str:
-    for char in "{}|<>\\\" ":
+    for char in '{}|<>\\" ':
         text = text.replace(char, "\\" + char)
     return text
 
@@ -102,5 +102,3 @@ def render_dot(source: str, path: str, fmt: str | None = None) -> None:
         raise D4pError(
             f"dot failed to render {path}: {completed.stderr.decode(errors='replace').strip()}"
         )
-
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Union
+from typing import Any
 
 from .base import SimpleFunctionPE
 from .graph import Node, WorkflowGraph
@@ -11,7 +11,7 @@ from .pe import GenericPE
 
 __all__ = ["CompositePE", "create_iterative_chain"]
 
-ChainStep = Union[Callable[..., Any], tuple[Callable[..., Any], dict[str, Any]]]
+ChainStep = Callable[..., Any] | tuple[Callable[..., Any], dict[str, Any]]
 
 
 class CompositePE(WorkflowGraph):
@@ -71,7 +71,7 @@ def create_iterative_chain(
             fn, params = step
         else:
             fn, params = step, {}
-        pe = pe_class(fn, params)  # type: ignore[call-arg]
+        pe = pe_class(fn, params)  # type: ignore[call-arg, arg-type]
         pe.name = f"{name_prefix}{fn.__name__}{name_suffix}"
         if previous is None:
             composite.add(pe)
@@ -79,7 +79,8 @@ def create_iterative_chain(
         else:
             composite.connect(previous, "output", pe, "input")
         previous = pe
-    assert first is not None and previous is not None
+    assert first is not None
+    assert previous is not None
     composite.inputmappings = {"input": (first, "input")}
     composite.outputmappings = {"output": (previous, "output")}
     return composite

@@ -70,7 +70,9 @@ def _short_repr(value: Any) -> str:
     return text
 
 
-def instantiate(pes: Mapping[str, GenericPE], addresses: Iterable[Address]) -> dict[Address, GenericPE]:
+def instantiate(
+    pes: Mapping[str, GenericPE], addresses: Iterable[Address]
+) -> dict[Address, GenericPE]:
     """One PE object per hosted instance.
 
     The first instance of each PE uses the object itself; further instances in
@@ -103,7 +105,9 @@ class _OutputWriter:
 
     __slots__ = ("_emit", "_instance", "_output")
 
-    def __init__(self, emit: Callable[[_Instance, str, Any], None], instance: _Instance, output: str) -> None:
+    def __init__(
+        self, emit: Callable[[_Instance, str, Any], None], instance: _Instance, output: str
+    ) -> None:
         self._emit = emit
         self._instance = instance
         self._output = output
@@ -114,8 +118,19 @@ class _OutputWriter:
 
 class _Instance:
     __slots__ = (
-        "address", "pe", "pe_id", "index", "routes", "shuffle_next", "eos_remaining",
-        "ended", "items_in", "items_out", "calls", "busy", "current_input",
+        "address",
+        "busy",
+        "calls",
+        "current_input",
+        "ended",
+        "eos_remaining",
+        "index",
+        "items_in",
+        "items_out",
+        "pe",
+        "pe_id",
+        "routes",
+        "shuffle_next",
     )
 
     def __init__(self, address: Address, pe: GenericPE, plan: Plan) -> None:

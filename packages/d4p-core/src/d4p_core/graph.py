@@ -52,9 +52,7 @@ class FlatGraph:
         order = {pe.id: index for index, pe in enumerate(self.pes)}
         digraph: nx.DiGraph[str] = nx.DiGraph()
         digraph.add_nodes_from(order)
-        digraph.add_edges_from(
-            (_pe(c.src).id, _pe(c.dst).id) for c in self.connections
-        )
+        digraph.add_edges_from((_pe(c.src).id, _pe(c.dst).id) for c in self.connections)
         return list(nx.lexicographical_topological_sort(digraph, key=order.__getitem__))
 
 
@@ -209,8 +207,7 @@ def _check_port(node: Node, port: str, kind: str) -> None:
             )
     else:
         raise GraphError(
-            f"cannot connect {node!r}: only PEs (GenericPE) and composite graphs "
-            "can be connected"
+            f"cannot connect {node!r}: only PEs (GenericPE) and composite graphs can be connected"
         )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from ._stable_hash import stable_hash
 
@@ -34,10 +34,7 @@ class GroupBy:
     keys: tuple[Any, ...]
 
     def __init__(self, keys: Sequence[Any] | Any) -> None:
-        if isinstance(keys, (list, tuple)):
-            key_tuple = tuple(keys)
-        else:
-            key_tuple = (keys,)
+        key_tuple = tuple(keys) if isinstance(keys, (list, tuple)) else (keys,)
         if not key_tuple:
             raise ValueError("GroupBy needs at least one key")
         object.__setattr__(self, "keys", key_tuple)
@@ -75,7 +72,7 @@ class Global:
         return "global"
 
 
-Grouping = Union[Shuffle, GroupBy, Broadcast, Global]
+Grouping = Shuffle | GroupBy | Broadcast | Global
 
 _GROUPINGS = (Shuffle, GroupBy, Broadcast, Global)
 
@@ -103,6 +100,4 @@ def grouping_from_spec(spec: Any) -> Grouping:
         )
     if isinstance(spec, (list, tuple)):
         return GroupBy(spec)
-    raise ValueError(
-        f"unknown grouping {spec!r}: use a list of keys, 'all', 'global' or 'shuffle'"
-    )
+    raise ValueError(f"unknown grouping {spec!r}: use a list of keys, 'all', 'global' or 'shuffle'")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
 from .errors import InputError
 from .graph import FlatGraph
@@ -26,10 +26,10 @@ __all__ = [
     "resolve_inputs",
 ]
 
-InputSpec = Union[int, list[Any]]
+InputSpec = int | list[Any]
 """Either a number of ``{}`` calls or the list of input blocks, one per call."""
 
-Inputs = Union[None, int, Mapping[Any, Union[int, Sequence[Any]]]]
+Inputs = None | int | Mapping[Any, int | Sequence[Any]]
 
 
 def iter_blocks(spec: InputSpec) -> Iterator[Any]:
@@ -45,9 +45,7 @@ def count_blocks(spec: InputSpec) -> int:
     return spec if isinstance(spec, int) else len(spec)
 
 
-def resolve_inputs(
-    flat: FlatGraph, inputs: Inputs, sources: Sequence[str]
-) -> dict[str, InputSpec]:
+def resolve_inputs(flat: FlatGraph, inputs: Inputs, sources: Sequence[str]) -> dict[str, InputSpec]:
     """Normalise ``inputs`` to ``{pe_id: spec}`` for ``flat``; every source is present."""
     if inputs is None:
         return {source: 1 for source in sources}
@@ -85,8 +83,7 @@ def _spec(pe_id: str, value: Any) -> InputSpec:
     if isinstance(value, (list, tuple)):
         return list(value)
     raise InputError(
-        f"input for {pe_id!r} must be a count or a list of input blocks, "
-        f"not {type(value).__name__}"
+        f"input for {pe_id!r} must be a count or a list of input blocks, not {type(value).__name__}"
     )
 
 
@@ -117,7 +114,9 @@ def parse_inputs_json(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"invalid input JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        raise InputError(
+            f"invalid input JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
     if not isinstance(data, dict):
         raise InputError(
             f"input JSON must be an object {{PE: N | [blocks]}}, not {type(data).__name__}"

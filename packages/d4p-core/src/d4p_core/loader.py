@@ -66,9 +66,7 @@ def find_graph(module: ModuleType, attr: str | None = None) -> WorkflowGraph:
         if callable(value) and not isinstance(value, WorkflowGraph):
             value = value()
         if not isinstance(value, WorkflowGraph):
-            raise GraphError(
-                f"{label}:{attr} is a {type(value).__name__}, not a WorkflowGraph"
-            )
+            raise GraphError(f"{label}:{attr} is a {type(value).__name__}, not a WorkflowGraph")
         return value
     graphs = {
         name: value
@@ -76,7 +74,10 @@ def find_graph(module: ModuleType, attr: str | None = None) -> WorkflowGraph:
         if isinstance(value, WorkflowGraph) and not is_composite(value)
     }
     nested = {
-        id(node) for graph in graphs.values() for node in graph.nodes if isinstance(node, WorkflowGraph)
+        id(node)
+        for graph in graphs.values()
+        for node in graph.nodes
+        if isinstance(node, WorkflowGraph)
     }
     candidates = {name: g for name, g in graphs.items() if id(g) not in nested}
     unique: dict[int, str] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import functools
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, version
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from .errors import MappingNotFoundError
@@ -105,7 +105,14 @@ def available_mappings() -> dict[str, MappingInfo]:
     return dict(sorted(found.items()))
 
 
-@functools.lru_cache(maxsize=None)
+def _installed_version(distribution: str) -> str | None:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
+
+
+@functools.cache
 def load_mapping(name: str) -> Mapping[Any]:
     """The mapping registered as ``name``; :class:`MappingNotFoundError` if none."""
     for entry_point in _entry_points():
@@ -115,11 +122,15 @@ def load_mapping(name: str) -> Mapping[Any]:
             return mapping
     installed = ", ".join(available_mappings()) or "none"
     provider = _PROVIDERS.get(name)
-    hint = (
-        f"; install it with 'pip install {provider}'"
-        if provider
-        else "; check the spelling"
-    )
+    if provider is None:
+        hint = "; check the spelling"
+    elif _installed_version(provider) is None:
+        hint = f"; install it with 'pip install {provider}'"
+    else:
+        hint = (
+            f"; the installed {provider} {_installed_version(provider)} does not provide it, "
+            f"upgrade with 'pip install -U {provider}'"
+        )
     raise MappingNotFoundError(
         f"no mapping named {name!r} is installed{hint}. Installed mappings: {installed}"
     )

@@ -73,9 +73,7 @@ class GenericPE:
         self.instance = 0
 
     # -- declaring ports -------------------------------------------------
-    def _add_input(
-        self, name: str, grouping: Any = None, tuple_type: Any = None
-    ) -> None:
+    def _add_input(self, name: str, grouping: Any = None, tuple_type: Any = None) -> None:
         """Declare input ``name`` with an optional grouping and tuple type."""
         connection: dict[str, Any] = {NAME: name}
         if grouping:
@@ -107,7 +105,8 @@ class GenericPE:
 
         Returns ``None`` or ``{output_name: value}``; each value is emitted once.
         """
-        return self._process(inputs)
+        result: dict[str, Any] | None = self._process(inputs)
+        return result
 
     def _process(self, inputs: Any) -> Any:
         return None

@@ -91,10 +91,10 @@ class Plan:
 
         groupings: dict[tuple[str, str], Grouping] = {}
         for connection in flat.connections:
-            dst = _pe(connection.dst)
-            key = (dst.id, connection.dst_port)
+            receiver = _pe(connection.dst)
+            key = (receiver.id, connection.dst_port)
             if key not in groupings:
-                groupings[key] = _input_grouping(dst, connection.dst_port)
+                groupings[key] = _input_grouping(receiver, connection.dst_port)
 
         instances = _assign_instances(pes, order, set(sources), processes)
 
@@ -114,13 +114,9 @@ class Plan:
             pe_id
             for pe_id in order
             if getattr(pes[pe_id], "stateful", False)
-            or any(
-                not isinstance(g, Shuffle) for (d, _), g in groupings.items() if d == pe_id
-            )
+            or any(not isinstance(g, Shuffle) for (d, _), g in groupings.items() if d == pe_id)
         )
-        eos_expected = {
-            pe_id: sum(instances[up] for up in incoming[pe_id]) for pe_id in order
-        }
+        eos_expected = {pe_id: sum(instances[up] for up in incoming[pe_id]) for pe_id in order}
         partitions = _partitions(graph, flat, order, incoming, outgoing, instances, groupings)
         return cls(
             pe_ids=tuple(order),
@@ -136,6 +132,22 @@ class Plan:
             processes=processes,
             names=_frozen({i: pes[i].name for i in order}),
         )
+
+    @staticmethod
+    def minimum_processes(graph: WorkflowGraph | FlatGraph) -> int:
+        """The fewest processes :meth:`build` accepts for ``graph``."""
+        flat = graph.flat() if isinstance(graph, WorkflowGraph) else graph
+        has_input = {_id(c.dst) for c in flat.connections}
+        total = 0
+        for pe in flat.pes:
+            requested = getattr(pe, "numprocesses", 1)
+            if pe.id not in has_input or getattr(pe, "single", False):
+                total += 1
+            elif isinstance(requested, int) and requested > 1:
+                total += requested
+            else:
+                total += 1
+        return total
 
     # -- queries --------------------------------------------------------------
     @property
@@ -267,9 +279,7 @@ def _partitions(
     return tuple(chains)
 
 
-def _user_partitions(
-    user: Any, flat: FlatGraph, order: list[str]
-) -> tuple[tuple[str, ...], ...]:
+def _user_partitions(user: Any, flat: FlatGraph, order: list[str]) -> tuple[tuple[str, ...], ...]:
     known = {id(pe): pe.id for pe in flat.pes}
     result: list[tuple[str, ...]] = []
     seen: set[str] = set()

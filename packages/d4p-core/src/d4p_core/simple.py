@@ -54,7 +54,9 @@ class SimpleMapping:
             outputs.setdefault(pe_id, {}).setdefault(output, []).append(value)
 
         pes = flat.by_id()
-        executor = Executor(plan, {(pe_id, 0): pes[pe_id] for pe_id in plan.pe_ids}, on_result=collect)
+        executor = Executor(
+            plan, {(pe_id, 0): pes[pe_id] for pe_id in plan.pe_ids}, on_result=collect
+        )
         try:
             executor.start()
             executor.feed(provided)
