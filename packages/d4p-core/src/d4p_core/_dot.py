@@ -48,7 +48,9 @@ def graph_to_dot(graph: WorkflowGraph) -> str:
         inputs = "|".join(f"<in_{p}> {_record_escape(p)}" for p in pe.inputconnections)
         outputs = "|".join(f"<out_{p}> {_record_escape(p)}" for p in pe.outputconnections)
         label = "{ {" + inputs + "} | " + _record_escape(pe.id) + " | {" + outputs + "} }"
-        lines.append(f"{indent}{node_id} [label={_quote(label)}];")
+        # The record parts are escaped for the record parser already; the
+        # quoted string must not escape those backslashes again.
+        lines.append(f'{indent}{node_id} [label="{label}"];')
 
     def draw_graph(sub: WorkflowGraph, indent: str) -> None:
         for node in sub.nodes:

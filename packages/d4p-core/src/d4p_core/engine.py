@@ -116,12 +116,21 @@ class _OutputWriter:
         self._emit(self._instance, self._output, data)
 
 
+# Kinds of routing target, precomputed per output so that emitting is one
+# tuple dispatch: a fixed instance hosted here / elsewhere, or a choice
+# among the destination's instances.
+_LOCAL = 0
+_REMOTE = 1
+_GROUP_BY = 2
+_BROADCAST = 3
+_SHUFFLE = 4
+
+
 class _Instance:
     __slots__ = (
         "address",
         "busy",
         "calls",
-        "current_input",
         "ended",
         "eos_remaining",
         "index",
@@ -129,17 +138,17 @@ class _Instance:
         "items_out",
         "pe",
         "pe_id",
-        "routes",
         "shuffle_next",
+        "targets",
     )
 
     def __init__(self, address: Address, pe: GenericPE, plan: Plan) -> None:
         self.address = address
         self.pe = pe
         self.pe_id, self.index = address
-        self.routes: dict[str, tuple[Route, ...] | None] = {
-            output: plan.routes.get((self.pe_id, output)) for output in plan.outputs[self.pe_id]
-        }
+        # output -> None (a result) or the targets of its routes; filled by
+        # the executor once every hosted instance exists.
+        self.targets: dict[str, list[tuple[int, Any, str, int]] | None] = {}
         # Round robin per (instance, route), starting at the instance's index
         # so that replicated senders spread over the receivers.
         self.shuffle_next: dict[int, int] = {}
@@ -149,7 +158,6 @@ class _Instance:
         self.items_out = 0
         self.calls = 0
         self.busy = 0.0
-        self.current_input: Any = None
 
 
 class Executor:
@@ -169,10 +177,13 @@ class Executor:
         transport: Transport | None = None,
         on_result: ResultCallback | None = None,
         batch_size: int = 256,
+        max_delay: float = 0.05,
     ) -> None:
         self.plan = plan
         self.transport = transport
         self.batch_size = max(1, batch_size)
+        self.max_delay = max_delay
+        self._last_flush = perf_counter()
         self._on_result = on_result or (lambda pe_id, output, value: None)
         self._queue: deque[tuple[_Instance, str | None, Any]] = deque()
         self._buffers: dict[Address, Batch] = {}
@@ -184,10 +195,36 @@ class Executor:
             pe.instance = address[1]
             for output, connection in pe.outputconnections.items():
                 connection[WRITER] = _OutputWriter(self._emit, instance, output)
+        for instance in self._instances.values():
+            instance.targets = {
+                output: self._targets(plan.routes.get((instance.pe_id, output)))
+                for output in plan.outputs[instance.pe_id]
+            }
         self._order = sorted(
             self._instances.values(),
             key=lambda inst: (plan.pe_ids.index(inst.pe_id), inst.index),
         )
+
+    def _targets(self, routes: tuple[Route, ...] | None) -> list[tuple[int, Any, str, int]] | None:
+        if routes is None:
+            return None
+        targets: list[tuple[int, Any, str, int]] = []
+        for position, route in enumerate(routes):
+            grouping, count = route.grouping, route.dst_instances
+            if count == 1 or isinstance(grouping, Global):
+                address = (route.dst_pe, 0)
+                local = self._instances.get(address)
+                if local is not None:
+                    targets.append((_LOCAL, local, route.dst_input, position))
+                else:
+                    targets.append((_REMOTE, address, route.dst_input, position))
+            elif isinstance(grouping, GroupBy):
+                targets.append((_GROUP_BY, route, route.dst_input, position))
+            elif isinstance(grouping, Broadcast):
+                targets.append((_BROADCAST, route, route.dst_input, position))
+            else:
+                targets.append((_SHUFFLE, route, route.dst_input, position))
+        return targets
 
     # -- what a backend calls -----------------------------------------------
     @property
@@ -210,6 +247,7 @@ class Executor:
             for block in iter_blocks(spec):
                 self._process(inst, block)
                 self._drain()
+                self._flush_if_late()
         for inst in self._order:
             if inst.eos_remaining == 0 and not inst.ended:
                 self._end(inst)
@@ -222,6 +260,7 @@ class Executor:
         for input_name, value in batch:
             queue.append((inst, input_name, value))
         self._drain()
+        self._flush_if_late()
 
     def receive_eos(self, dst: Address) -> None:
         """Deliver one end-of-stream marker for hosted instance ``dst``."""
@@ -230,22 +269,35 @@ class Executor:
 
     def flush(self) -> None:
         """Send every buffered batch (before blocking, and at the end)."""
+        self._last_flush = perf_counter()
         for address in list(self._buffers):
             self._flush_to(address)
 
-    def metrics(self) -> dict[str, PEMetrics]:
-        """Per-PE counters of the hosted instances."""
-        result: dict[str, PEMetrics] = {}
-        for inst in self._order:
-            metrics = result.setdefault(inst.pe_id, PEMetrics(inst.pe_id))
-            metrics.add(
-                PEMetrics(inst.pe_id, 1, inst.items_in, inst.items_out, inst.calls, inst.busy)
+    def _flush_if_late(self) -> None:
+        # A slow producer must not hold a partial batch back for long.
+        if self._buffers and perf_counter() - self._last_flush > self.max_delay:
+            self.flush()
+
+    def instance_metrics(self) -> dict[Address, PEMetrics]:
+        """Counters of each hosted instance."""
+        return {
+            inst.address: PEMetrics(
+                inst.pe_id, 1, inst.items_in, inst.items_out, inst.calls, inst.busy
             )
+            for inst in self._order
+        }
+
+    def metrics(self) -> dict[str, PEMetrics]:
+        """Per-PE counters of the hosted instances (summed over instances)."""
+        result: dict[str, PEMetrics] = {}
+        for address, metrics in self.instance_metrics().items():
+            result.setdefault(address[0], PEMetrics(address[0])).add(metrics)
         return result
 
     # -- internals ----------------------------------------------------------
     def _drain(self) -> None:
         queue = self._queue
+        process = self._process
         while queue:
             inst, input_name, value = queue.popleft()
             if input_name is None:
@@ -254,11 +306,10 @@ class Executor:
                     self._end(inst)
             else:
                 inst.items_in += 1
-                self._process(inst, {input_name: value})
+                process(inst, {input_name: value})
 
     def _process(self, inst: _Instance, block: Any) -> None:
         inst.calls += 1
-        inst.current_input = block
         started = perf_counter()
         try:
             result = inst.pe.process(block)
@@ -272,35 +323,35 @@ class Executor:
             raise self._failure(inst, "process", block, exc) from exc
         finally:
             inst.busy += perf_counter() - started
-            inst.current_input = None
 
     def _emit(self, inst: _Instance, output: str, value: Any) -> None:
         try:
-            routes = inst.routes[output]
+            targets = inst.targets[output]
         except KeyError:
             raise KeyError(
                 f"PE {inst.pe_id!r} emitted on output {output!r}, which it does not "
-                f"declare; declared outputs: {sorted(inst.routes)}"
+                f"declare; declared outputs: {sorted(inst.targets)}"
             ) from None
         inst.items_out += 1
-        if routes is None:
+        if targets is None:
             self._on_result(inst.pe_id, output, value)
             return
-        for position, route in enumerate(routes):
-            grouping = route.grouping
-            count = route.dst_instances
-            if count == 1 or isinstance(grouping, Global):
-                self._deliver((route.dst_pe, 0), route.dst_input, value)
-            elif isinstance(grouping, GroupBy):
-                target = grouping.instance_for(value, count)
-                self._deliver((route.dst_pe, target), route.dst_input, value)
-            elif isinstance(grouping, Broadcast):
-                for target in range(count):
-                    self._deliver((route.dst_pe, target), route.dst_input, value)
+        for kind, target, input_name, position in targets:
+            if kind == _LOCAL:
+                self._queue.append((target, input_name, value))
+            elif kind == _REMOTE:
+                self._deliver(target, input_name, value)
+            elif kind == _GROUP_BY:
+                index = target.grouping.instance_for(value, target.dst_instances)
+                self._deliver((target.dst_pe, index), input_name, value)
+            elif kind == _BROADCAST:
+                for index in range(target.dst_instances):
+                    self._deliver((target.dst_pe, index), input_name, value)
             else:
-                target = inst.shuffle_next.get(position, inst.index % count)
-                inst.shuffle_next[position] = (target + 1) % count
-                self._deliver((route.dst_pe, target), route.dst_input, value)
+                count = target.dst_instances
+                index = inst.shuffle_next.get(position, inst.index % count)
+                inst.shuffle_next[position] = (index + 1) % count
+                self._deliver((target.dst_pe, index), input_name, value)
 
     def _deliver(self, address: Address, input_name: str, value: Any) -> None:
         local = self._instances.get(address)

@@ -19,8 +19,11 @@ class GraphError(D4pError):
     exit_code = 3
 
 
-class InputError(D4pError):
-    """The inputs given to a run do not fit the graph (unknown PE, bad JSON...)."""
+class InputError(D4pError, ValueError):
+    """The inputs given to a run do not fit the graph (unknown PE, bad JSON...).
+
+    Also a ``ValueError``, which is what dispel4py raised for bad inputs.
+    """
 
     exit_code = 4
 

@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Union
 
-import networkx as nx
-
 from .errors import GraphError
 from .pe import TYPE, GenericPE
 
@@ -49,6 +47,8 @@ class FlatGraph:
 
     def topological_ids(self) -> list[str]:
         """PE ids in a deterministic topological order (graph order breaks ties)."""
+        import networkx as nx  # imported late: worker processes never need it
+
         order = {pe.id: index for index, pe in enumerate(self.pes)}
         digraph: nx.DiGraph[str] = nx.DiGraph()
         digraph.add_nodes_from(order)
@@ -239,6 +239,8 @@ def _expand(graph: WorkflowGraph, pes: list[GenericPE], connections: list[Connec
 
 
 def _check_acyclic(nodes: list[Node], connections: list[Connection], *, only_pes: bool) -> None:
+    import networkx as nx
+
     digraph: nx.MultiDiGraph[int] = nx.MultiDiGraph()
     digraph.add_nodes_from(id(node) for node in nodes)
     labels = {id(node): _label(node) for node in nodes}

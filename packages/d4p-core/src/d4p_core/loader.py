@@ -11,7 +11,16 @@ from types import ModuleType
 from .errors import GraphError
 from .graph import WorkflowGraph, is_composite
 
-__all__ = ["find_graph", "load_graph", "load_module"]
+__all__ = ["file_modules", "find_graph", "load_file_module", "load_graph", "load_module"]
+
+# Modules loaded from a file path, by module name: worker processes started
+# with spawn/forkserver load them again by path before unpickling PEs.
+_FILE_MODULES: dict[str, str] = {}
+
+
+def file_modules() -> dict[str, str]:
+    """``{module name: path}`` of the workflow modules loaded from files."""
+    return dict(_FILE_MODULES)
 
 
 def load_module(source: str) -> ModuleType:
@@ -35,13 +44,17 @@ def _load_file(path: str) -> ModuleType:
     full = os.path.abspath(path)
     if not os.path.isfile(full):
         raise GraphError(f"cannot load workflow {path!r}: no such file")
-    name = os.path.splitext(os.path.basename(full))[0]
+    return load_file_module(os.path.splitext(os.path.basename(full))[0], full)
+
+
+def load_file_module(name: str, full: str) -> ModuleType:
+    """Execute the file ``full`` as module ``name`` (once per process)."""
     existing = sys.modules.get(name)
     if existing is not None and os.path.abspath(getattr(existing, "__file__", "") or "") == full:
         return existing
     spec = importlib.util.spec_from_file_location(name, full)
     if spec is None or spec.loader is None:
-        raise GraphError(f"cannot load workflow {path!r}: not a Python file")
+        raise GraphError(f"cannot load workflow {full!r}: not a Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     directory = os.path.dirname(full)
@@ -52,6 +65,7 @@ def _load_file(path: str) -> ModuleType:
     except BaseException:
         sys.modules.pop(name, None)
         raise
+    _FILE_MODULES[name] = full
     return module
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from .errors import GraphError
@@ -25,10 +24,6 @@ class Route:
     dst_input: str
     grouping: Grouping
     dst_instances: int
-
-
-def _frozen(mapping: dict[Any, Any]) -> Mapping[Any, Any]:
-    return MappingProxyType(mapping)
 
 
 @dataclass(frozen=True)
@@ -120,17 +115,17 @@ class Plan:
         partitions = _partitions(graph, flat, order, incoming, outgoing, instances, groupings)
         return cls(
             pe_ids=tuple(order),
-            instances=_frozen(instances),
-            routes=_frozen({k: tuple(v) for k, v in routes.items()}),
-            outputs=_frozen({i: tuple(pes[i].outputconnections) for i in order}),
-            upstream=_frozen({k: tuple(v) for k, v in incoming.items()}),
-            downstream=_frozen({k: tuple(v) for k, v in outgoing.items()}),
-            eos_expected=_frozen(eos_expected),
+            instances=instances,
+            routes={k: tuple(v) for k, v in routes.items()},
+            outputs={i: tuple(pes[i].outputconnections) for i in order},
+            upstream={k: tuple(v) for k, v in incoming.items()},
+            downstream={k: tuple(v) for k, v in outgoing.items()},
+            eos_expected=eos_expected,
             sources=sources,
             stateful=stateful,
             partitions=partitions,
             processes=processes,
-            names=_frozen({i: pes[i].name for i in order}),
+            names={i: pes[i].name for i in order},
         )
 
     @staticmethod

@@ -68,6 +68,7 @@ class RunResult:
     mapping: str
     outputs: Outputs = field(default_factory=dict)
     metrics: dict[str, PEMetrics] = field(default_factory=dict)
+    instance_metrics: dict[str, dict[int, PEMetrics]] = field(default_factory=dict)
     elapsed_seconds: float = 0.0
     errors: list[FailureInfo] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)

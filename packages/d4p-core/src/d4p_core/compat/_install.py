@@ -101,7 +101,7 @@ def install() -> bool:
             for attr in names:
                 setattr(module, attr, getattr(provider, attr))
                 exported.append(attr)
-        module.__all__ = exported
+        vars(module)["__all__"] = exported
     for name, module in sorted(modules.items()):
         parent, _, child = name.rpartition(".")
         if parent:

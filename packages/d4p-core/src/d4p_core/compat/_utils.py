@@ -11,7 +11,7 @@ from ..loader import load_graph as _load_graph
 
 __all__ = ["findWorkflowGraph", "load_graph", "make_hash"]
 
-findWorkflowGraph = find_graph
+findWorkflowGraph = find_graph  # noqa: N816 - dispel4py name
 
 
 def load_graph(graph_source: str, attr: str | None = None) -> WorkflowGraph:

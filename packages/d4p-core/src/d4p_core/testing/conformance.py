@@ -46,9 +46,25 @@ def build_failing(phase: str) -> WorkflowGraph:
     return graph
 
 
+def _multiprocessing_helpers() -> set[int]:
+    """Pids of multiprocessing's own long-lived helpers (resource tracker,
+    forkserver): they serve the whole session and are not workers."""
+    helpers: set[int] = set()
+    from multiprocessing import forkserver, resource_tracker
+
+    tracker_pid = getattr(getattr(resource_tracker, "_resource_tracker", None), "_pid", None)
+    server_pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    for pid in (tracker_pid, server_pid):
+        if isinstance(pid, int):
+            helpers.add(pid)
+    return helpers
+
+
 def child_processes() -> list[int]:
-    """Pids of live child processes of this process (Linux; else multiprocessing's)."""
+    """Pids of live child processes of this process, other than
+    multiprocessing's helpers (Linux; elsewhere multiprocessing's children)."""
     me = os.getpid()
+    helpers = _multiprocessing_helpers()
     if os.path.isdir("/proc"):
         children: list[int] = []
         for entry in os.listdir("/proc"):
@@ -60,7 +76,7 @@ def child_processes() -> list[int]:
             except OSError:
                 continue
             # fields[0] is the state, fields[1] the parent pid; zombies do not count.
-            if int(fields[1]) == me and fields[0] != "Z":
+            if int(fields[1]) == me and fields[0] != "Z" and int(entry) not in helpers:
                 children.append(int(entry))
         return children
     return [p.pid for p in multiprocessing.active_children() if p.pid is not None]
@@ -87,6 +103,13 @@ class MappingConformance:
             return None
         return max(self.processes, Plan.minimum_processes(graph))
 
+    def plan_for(self, graph: WorkflowGraph) -> Plan:
+        """The plan the mapping runs (instance counts decide broadcast copies)."""
+        processes = self.processes_for(graph)
+        if processes is None:
+            return Plan.build(graph)
+        return Plan.build(graph, max(processes, Plan.minimum_processes(graph)))
+
     def run_graph(self, graph: WorkflowGraph, inputs: Any) -> RunResult:
         return run(
             graph,
@@ -105,7 +128,7 @@ class MappingConformance:
 
         graph = case.build()
         mapping = self.get_mapping()
-        plan = Plan.build(graph, self.processes_for(graph))
+        plan = self.plan_for(graph)
         if not mapping.supports_stateful and plan.stateful:
             with pytest.raises(UnsupportedGraphError) as refused:
                 self.run_graph(graph, case.inputs)

@@ -1,0 +1,27 @@
+"""The conformance suite on ``multi`` under each start method."""
+
+from __future__ import annotations
+
+from d4p_core.testing import MappingConformance
+
+
+class TestMultiConformance(MappingConformance):
+    mapping = "multi"
+    processes = 4
+
+
+class TestMultiConformanceSpawn(MappingConformance):
+    mapping = "multi"
+    processes = 4
+    options = {"start_method": "spawn"}
+
+
+class TestMultiConformanceFewProcesses(MappingConformance):
+    """Fewer processes than instances: chains are fused, groupings still hold."""
+
+    mapping = "multi"
+    processes = 2
+    options = {"start_method": "forkserver"}
+
+    def processes_for(self, graph: object) -> int | None:
+        return self.processes

@@ -1,0 +1,252 @@
+"""Process supervision shared by the multiprocessing mappings.
+
+The parent starts worker processes, reads their reports from one control
+queue and ends the run exactly when every worker reported ``done``. A PE
+failure, a crash or a worker killed from outside sets the shared abort event,
+and every child is stopped (terminate, then kill) before the parent raises —
+nothing is left running.
+
+Workers get the PEs as one pickled payload (so every start method works and
+the caller's graph is never mutated); modules that were loaded from a file
+path are re-loaded by path in the worker before unpickling.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.context
+import multiprocessing.queues
+import pickle
+import queue
+import signal
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import GraphError, RunError
+from .loader import file_modules, load_file_module
+from .pe import GenericPE
+from .result import FailureInfo, Outputs
+
+__all__ = [
+    "Aborted",
+    "ControlReporter",
+    "GraphPayload",
+    "WorkerGroup",
+    "blocking_get",
+    "blocking_put",
+]
+
+_POLL = 0.2  # seconds between checks for an abort while blocked (failures only)
+
+
+class Aborted(Exception):
+    """The run was aborted (another worker failed); stop quietly."""
+
+
+def blocking_put(target: multiprocessing.queues.Queue[Any], item: Any, abort: Any) -> None:
+    """``put`` that waits for room (back-pressure) but gives up on abort."""
+    while True:
+        try:
+            target.put(item, timeout=_POLL)
+            return
+        except queue.Full:
+            if abort.is_set():
+                raise Aborted from None
+
+
+def blocking_get(source: multiprocessing.queues.Queue[Any], abort: Any) -> Any:
+    """``get`` that waits for an item but gives up on abort."""
+    while True:
+        try:
+            return source.get(timeout=_POLL)
+        except queue.Empty:
+            if abort.is_set():
+                raise Aborted from None
+
+
+@dataclass(frozen=True)
+class GraphPayload:
+    """The PEs of a flat graph, as workers receive them."""
+
+    blob: bytes | None
+    pes: dict[str, GenericPE] | None
+    modules: tuple[tuple[str, str], ...]
+    compat: bool
+
+    @classmethod
+    def create(cls, pes: dict[str, GenericPE], start_method: str) -> GraphPayload:
+        import sys
+
+        compat = getattr(sys.modules.get("dispel4py"), "__d4p_compat__", False) is True
+        try:
+            blob = pickle.dumps(pes, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            if start_method != "fork":
+                raise GraphError(
+                    f"the PEs cannot be sent to {start_method!r} worker processes: {exc}. "
+                    "Define PE classes and functions at module level (no lambdas or "
+                    "local classes), or use the 'fork' start method"
+                ) from exc
+            return cls(None, pes, tuple(file_modules().items()), compat)
+        return cls(blob, None, tuple(file_modules().items()), compat)
+
+    def load(self) -> dict[str, GenericPE]:
+        if self.compat:
+            from .compat import install
+
+            install()
+        for name, path in self.modules:
+            load_file_module(name, path)
+        if self.blob is not None:
+            pes: dict[str, GenericPE] = pickle.loads(self.blob)
+            return pes
+        assert self.pes is not None
+        return self.pes
+
+
+class ControlReporter:
+    """Worker side of the control queue: results in batches, then done/failed."""
+
+    def __init__(self, control: multiprocessing.queues.Queue[Any], index: int, abort: Any) -> None:
+        self._control = control
+        self._index = index
+        self._abort = abort
+        self._results: list[tuple[str, str, Any]] = []
+
+    def result(self, pe_id: str, output: str, value: Any) -> None:
+        self._results.append((pe_id, output, value))
+        if len(self._results) >= 1024:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._results:
+            batch, self._results = self._results, []
+            blocking_put(self._control, ("results", self._index, batch), self._abort)
+
+    def send(self, kind: str, payload: Any) -> None:
+        self.flush()
+        blocking_put(self._control, (kind, self._index, payload), self._abort)
+
+
+def report_crash(reporter: ControlReporter, exc: BaseException) -> None:
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        reporter.send("crashed", f"{type(exc).__name__}: {exc}\n{text}")
+    except Exception:  # noqa: BLE001 - the parent also sees the exit code
+        pass
+
+
+class WorkerGroup:
+    """Starts worker processes and supervises them until all are done."""
+
+    def __init__(
+        self,
+        context: multiprocessing.context.BaseContext,
+        target: Callable[..., None],
+        worker_args: Iterable[tuple[Any, ...]],
+        describe: Callable[[int], str],
+    ) -> None:
+        self.context = context
+        self.control: multiprocessing.queues.Queue[Any] = context.Queue()
+        self.abort = context.Event()
+        self._describe = describe
+        self._processes = [
+            context.Process(  # type: ignore[attr-defined]
+                target=target,
+                args=(*args, self.control, self.abort),
+                name=f"d4p-worker-{index}",
+                daemon=True,
+            )
+            for index, args in enumerate(worker_args)
+        ]
+
+    @property
+    def size(self) -> int:
+        return len(self._processes)
+
+    def run(
+        self,
+        outputs: Outputs,
+        on_done: Callable[[int, Any], None],
+        on_message: Callable[[str, int, Any], None] | None = None,
+    ) -> None:
+        """Run the workers to completion; raise RunError on any failure."""
+        finished: set[int] = set()
+        self._quiet_polls: dict[int, int] = {}
+        try:
+            for process in self._processes:
+                process.start()
+            while len(finished) < len(self._processes):
+                try:
+                    kind, index, payload = self.control.get(timeout=_POLL)
+                except queue.Empty:
+                    self._check_alive(finished)
+                    continue
+                if kind == "results":
+                    for pe_id, output, value in payload:
+                        outputs.setdefault(pe_id, {}).setdefault(output, []).append(value)
+                elif kind == "done":
+                    finished.add(index)
+                    on_done(index, payload)
+                elif kind == "failed":
+                    assert isinstance(payload, FailureInfo)
+                    raise payload.to_error()
+                elif kind == "crashed":
+                    raise RunError(
+                        f"worker {index} ({self._describe(index)}) crashed: "
+                        f"{payload.splitlines()[0]}",
+                        remote_traceback=payload,
+                    )
+                elif on_message is not None:
+                    on_message(kind, index, payload)
+        except BaseException:
+            self.abort.set()
+            self._stop_all()
+            raise
+        self._join_all()
+
+    def _check_alive(self, finished: set[int]) -> None:
+        for index, process in enumerate(self._processes):
+            if index in finished or process.exitcode is None:
+                continue
+            # It exited without reporting done; if it exited cleanly its last
+            # reports may still be in the pipe, so give them a few polls.
+            code = process.exitcode
+            if code == 0:
+                self._quiet_polls[index] = self._quiet_polls.get(index, 0) + 1
+                if self._quiet_polls[index] < 25:
+                    continue
+            how = (
+                f"was killed by signal {signal.Signals(-code).name}"
+                if code < 0
+                else f"exited with status {code}"
+            )
+            raise RunError(f"worker {index} ({self._describe(index)}) {how} before finishing")
+
+    def _stop_all(self) -> None:
+        for process in self._processes:
+            if process.is_alive():
+                process.join(timeout=2)
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+        for process in self._processes:
+            process.join(timeout=3)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=3)
+        self._close()
+
+    def _join_all(self) -> None:
+        for process in self._processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=3)
+        self._close()
+
+    def _close(self) -> None:
+        self.control.close()
+        self.control.cancel_join_thread()

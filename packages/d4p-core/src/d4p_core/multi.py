@@ -1,0 +1,255 @@
+"""The ``multi`` mapping: fixed assignment of PE instances to OS processes.
+
+The plan sizes the instances; :func:`~d4p_core.placement.place` puts them on
+processes (fusing chains when there are fewer processes than instances). Each
+worker runs the shared :class:`~d4p_core.engine.Executor` for its instances;
+batches move over one bounded ``multiprocessing`` queue per worker, so a fast
+producer is held back by a slow consumer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import multiprocessing.queues
+import os
+import queue
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ._workers import (
+    Aborted,
+    ControlReporter,
+    GraphPayload,
+    WorkerGroup,
+    blocking_get,
+    blocking_put,
+    report_crash,
+)
+from .engine import Address, Batch, Executor, PEFailure, instantiate
+from .errors import D4pError
+from .graph import WorkflowGraph
+from .inputs import Inputs, InputSpec, resolve_inputs
+from .placement import Fuse, place
+from .plan import Plan
+from .result import Outputs, PEMetrics, RunResult, merge_metrics
+
+__all__ = ["MultiMapping", "MultiOptions"]
+
+START_METHODS = ("fork", "spawn", "forkserver")
+
+
+@dataclass(frozen=True)
+class MultiOptions:
+    """Options of ``multi``.
+
+    ``processes``: worker processes (default: CPU count); ``start_method``:
+    multiprocessing start method (default: the platform's); ``batch_size``:
+    items per message; ``queue_size``: messages buffered per worker before
+    senders wait; ``fuse``: ``auto`` (fuse chains only when processes are
+    fewer than instances), ``always`` or ``never``.
+    """
+
+    processes: int | None = None
+    start_method: str | None = None
+    batch_size: int = 256
+    queue_size: int = 16
+    fuse: Fuse = "auto"
+
+    def __post_init__(self) -> None:
+        if self.processes is not None and self.processes < 1:
+            raise D4pError(f"processes must be at least 1, not {self.processes}")
+        if self.start_method is not None and self.start_method not in START_METHODS:
+            raise D4pError(
+                f"unknown start method {self.start_method!r}; use one of {', '.join(START_METHODS)}"
+            )
+        if self.batch_size < 1 or self.queue_size < 1:
+            raise D4pError("batch_size and queue_size must be at least 1")
+        if self.fuse not in ("auto", "always", "never"):
+            raise D4pError(f"fuse must be auto, always or never, not {self.fuse!r}")
+
+
+def add_process_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by the multiprocessing mappings."""
+    parser.add_argument(
+        "--start-method", choices=START_METHODS, help="multiprocessing start method"
+    )
+    parser.add_argument("--batch-size", type=int, default=256, help="items per message")
+    parser.add_argument("--queue-size", type=int, default=16, help="messages buffered per worker")
+
+
+class _QueueTransport:
+    """Sends batches to the inbox of the worker that hosts the destination."""
+
+    def __init__(
+        self,
+        inboxes: list[multiprocessing.queues.Queue[Any]],
+        owner: dict[Address, int],
+        abort: Any,
+    ) -> None:
+        self._inboxes = inboxes
+        self._owner = owner
+        self._abort = abort
+
+    def send(self, dst: Address, batch: Batch) -> None:
+        blocking_put(self._inboxes[self._owner[dst]], (dst, batch), self._abort)
+
+    def send_eos(self, dst: Address) -> None:
+        blocking_put(self._inboxes[self._owner[dst]], (dst, None), self._abort)
+
+
+@dataclass(frozen=True)
+class _WorkerSpec:
+    index: int
+    hosted: tuple[Address, ...]
+    provided: dict[str, InputSpec]
+    plan: Plan
+    owner: dict[Address, int]
+    payload: GraphPayload
+    batch_size: int
+
+
+def _worker_main(
+    spec: _WorkerSpec,
+    inboxes: list[multiprocessing.queues.Queue[Any]],
+    control: multiprocessing.queues.Queue[Any],
+    abort: Any,
+) -> None:
+    reporter = ControlReporter(control, spec.index, abort)
+    try:
+        pes = spec.payload.load()
+        executor = Executor(
+            spec.plan,
+            instantiate(pes, spec.hosted),
+            transport=_QueueTransport(inboxes, spec.owner, abort),
+            on_result=reporter.result,
+            batch_size=spec.batch_size,
+        )
+        executor.start()
+        executor.feed(spec.provided)
+        inbox = inboxes[spec.index]
+        while not executor.done:
+            try:
+                dst, batch = inbox.get_nowait()
+            except queue.Empty:
+                # About to wait: let everything buffered go first.
+                executor.flush()
+                reporter.flush()
+                dst, batch = blocking_get(inbox, abort)
+            if batch is None:
+                executor.receive_eos(dst)
+            else:
+                executor.receive(dst, batch)
+        executor.flush()
+        reporter.send("done", executor.instance_metrics())
+    except PEFailure as failure:
+        _quiet_exit(inboxes)
+        try:
+            reporter.send("failed", failure.info)
+        except Aborted:
+            pass
+    except Aborted:
+        _quiet_exit(inboxes)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        _quiet_exit(inboxes)
+        report_crash(reporter, exc)
+
+
+def _quiet_exit(inboxes: list[multiprocessing.queues.Queue[Any]]) -> None:
+    # Do not block process exit on data no one will read.
+    for inbox in inboxes:
+        inbox.cancel_join_thread()
+
+
+def _context(start_method: str | None) -> multiprocessing.context.BaseContext:
+    return multiprocessing.get_context(start_method)
+
+
+class MultiMapping:
+    """Fixed assignment of PE instances to processes (dispel4py ``multi``)."""
+
+    name: ClassVar[str] = "multi"
+    supports_stateful: ClassVar[bool] = True
+    description: ClassVar[str] = "one process per PE instance (or fused chain) on this machine"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        add_process_arguments(parser)
+        parser.add_argument(
+            "--fuse",
+            choices=("auto", "always", "never"),
+            default="auto",
+            help="fuse chains of PEs into one process (auto: when processes are too few)",
+        )
+
+    def options_from_args(self, args: argparse.Namespace) -> MultiOptions:
+        return MultiOptions(
+            processes=getattr(args, "processes", None),
+            start_method=args.start_method,
+            batch_size=args.batch_size,
+            queue_size=args.queue_size,
+            fuse=args.fuse,
+        )
+
+    def options_from_kwargs(self, processes: int | None, **kwargs: Any) -> MultiOptions:
+        try:
+            return MultiOptions(processes=processes, **kwargs)
+        except TypeError as exc:
+            raise D4pError(f"invalid option for multi: {exc}") from None
+
+    def check(self, plan: Plan) -> None:
+        pass
+
+    def run(self, graph: WorkflowGraph, inputs: Inputs, options: MultiOptions) -> RunResult:
+        started = time.perf_counter()
+        processes = options.processes or os.cpu_count() or 1
+        flat = graph.flat()
+        plan = Plan.build(flat, max(processes, Plan.minimum_processes(flat)))
+        self.check(plan)
+        blocks = place(plan, processes, options.fuse)
+        provided = resolve_inputs(flat, inputs, plan.sources)
+        context = _context(options.start_method)
+        payload = GraphPayload.create(flat.by_id(), context.get_start_method())
+        owner = {address: index for index, block in enumerate(blocks) for address in block}
+        inboxes = [context.Queue(maxsize=options.queue_size) for _ in blocks]
+        specs = [
+            _WorkerSpec(
+                index=index,
+                hosted=block,
+                provided={pe: spec for pe, spec in provided.items() if (pe, 0) in block},
+                plan=plan,
+                owner=owner,
+                payload=payload,
+                batch_size=options.batch_size,
+            )
+            for index, block in enumerate(blocks)
+        ]
+        group = WorkerGroup(
+            context,
+            _worker_main,
+            [(spec, inboxes) for spec in specs],
+            describe=lambda i: "hosting " + ", ".join(f"{pe}[{n}]" for pe, n in blocks[i]),
+        )
+        outputs: Outputs = {}
+        per_instance: dict[Address, PEMetrics] = {}
+
+        def on_done(index: int, metrics: dict[Address, PEMetrics]) -> None:
+            per_instance.update(metrics)
+
+        try:
+            group.run(outputs, on_done)
+        finally:
+            for inbox in inboxes:
+                inbox.close()
+                inbox.cancel_join_thread()
+        instance_metrics: dict[str, dict[int, PEMetrics]] = {}
+        for (pe_id, index), metrics in sorted(per_instance.items()):
+            instance_metrics.setdefault(pe_id, {})[index] = metrics
+        return RunResult(
+            mapping=self.name,
+            outputs=outputs,
+            metrics=merge_metrics({a[0]: m} for a, m in per_instance.items()),
+            instance_metrics=instance_metrics,
+            elapsed_seconds=time.perf_counter() - started,
+            extra={"placement": [list(block) for block in blocks]},
+        )
