@@ -1,4 +1,4 @@
-"""Every installed mapping × every conformance workflow, through the public API."""
+"""Every installed mapping x every conformance workflow, through the public API."""
 
 from __future__ import annotations
 

@@ -24,8 +24,10 @@ def test_example_word_count(run_module: Runner) -> None:
     counts = _results(completed.stdout)["CountWords1.output"]
     assert len(counts) == 30
     per_word: dict[str, list[int]] = {}
-    for word, count in counts:  # type: ignore[misc]
-        per_word.setdefault(word, []).append(count)
+    for pair in counts:
+        assert isinstance(pair, list)
+        word, count = pair
+        per_word.setdefault(str(word), []).append(int(count))
     for values in per_word.values():
         assert sorted(values) == list(range(1, len(values) + 1))
 

@@ -89,21 +89,23 @@ def test_nested_composites_are_nested_clusters() -> None:
     assert source.index("subgraph cluster_1") < source.index("subgraph cluster_2")
 
 
-@pytest.mark.xfail(
-    reason="core bug: _dot.py escapes record characters, then _quote() doubles the "
-    "backslashes, so dot sees an escaped backslash followed by a structural brace/bar",
-    strict=True,
-)
 def test_dot_escapes_record_characters_in_names() -> None:
-    # In a quoted DOT string only \" is an escape; the record parser then needs
+    # In a quoted DOT string only backslash-quote is an escape; the record parser needs
     # exactly one backslash before { } | < > to take them literally.
     graph = WorkflowGraph()
     pe = Identity()
     pe.name = "odd{name}|x"
     graph.add(pe)
     source = graph.to_dot()
-    assert "odd\\{name\\}\\|x0" in source
-    assert "\\\\" not in source
+    assert "| odd\\{name\\}\\|x0 |" in source
+
+
+def test_dot_escapes_backslashes_in_names() -> None:
+    graph = WorkflowGraph()
+    pe = Identity()
+    pe.name = "back\\slash"
+    graph.add(pe)
+    assert "| back\\\\slash0 |" in graph.to_dot()
 
 
 def test_render_dot_file(tmp_path: Path) -> None:

@@ -70,6 +70,10 @@ def _run_source(plan: Plan, source: GenericPE, batch_size: int = 256) -> FakeTra
     return transport
 
 
+def _is_done(executor: Executor) -> bool:
+    return executor.done
+
+
 # -- batching and end-of-stream ------------------------------------------------------
 def test_batches_are_flushed_by_size_and_by_flush() -> None:
     plan, source = _source_to(Identity(), 1, count=7)
@@ -119,7 +123,7 @@ def test_postprocess_output_is_delivered_before_eos() -> None:
 
 
 def test_receiving_side_processes_batches_and_ends_after_all_eos() -> None:
-    plan, source = _source_to(SumInPostprocess(), 2)
+    plan, _ = _source_to(SumInPostprocess(), 2)
     receiver_id = plan.pe_ids[1]
     results: list[tuple[str, str, Any]] = []
     pe = SumInPostprocess()
@@ -128,7 +132,7 @@ def test_receiving_side_processes_batches_and_ends_after_all_eos() -> None:
     )
     executor.start()
     executor.feed({})  # hosts no source: nothing to do yet
-    assert not executor.done
+    assert not _is_done(executor)
     executor.receive((receiver_id, 1), [("input", 5), ("input", 6)])
     assert results == []
     assert plan.eos_expected[receiver_id] == 1
@@ -276,7 +280,7 @@ def test_instantiate_copies_unpicklable_pes() -> None:
 
 
 def test_executor_sets_rank_and_instance() -> None:
-    plan, source = _source_to(Identity(), 3)
+    plan, _ = _source_to(Identity(), 3)
     pe = Identity()
     Executor(plan, {(plan.pe_ids[1], 2): pe})
     assert pe.rank == 2 and pe.instance == 2
@@ -305,9 +309,13 @@ def test_failure_in_lifecycle_phase(phase: str) -> None:
     plan, _ = _source_to(Failing(phase), 2)
     receiver_id = plan.pe_ids[1]
     executor = Executor(plan, {(receiver_id, 1): Failing(phase)})
-    with pytest.raises(PEFailure) as info:
+    if phase == "preprocess":
+        with pytest.raises(PEFailure) as info:
+            executor.start()
+    else:
         executor.start()
-        executor.receive_eos((receiver_id, 1))
+        with pytest.raises(PEFailure) as info:
+            executor.receive_eos((receiver_id, 1))
     failure = info.value.info
     assert (failure.pe_id, failure.instance, failure.phase) == (receiver_id, 1, phase)
     assert failure.input_repr is None

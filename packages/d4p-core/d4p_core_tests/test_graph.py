@@ -134,7 +134,7 @@ def test_self_loop_is_rejected_and_named() -> None:
     with pytest.raises(GraphError) as info:
         graph.connect(pe, "output", pe, "input")
     assert "cycle" in str(info.value)
-    assert "AddOne0 -> AddOne0" in str(info.value)
+    assert "AddOne -> AddOne" in str(info.value)
     assert graph.connections == ()
 
 
@@ -422,7 +422,7 @@ class PassType(IterativePE):
     def set_input_types(self, types: dict[str, Any]) -> None:
         super().set_input_types(types)
         if types.get("input") is not None:
-            self.outputconnections["output"][TYPE] = list(types["input"]) + ["passed"]
+            self.outputconnections["output"][TYPE] = [*types["input"], "passed"]
 
     setInputTypes = set_input_types
 

@@ -309,11 +309,6 @@ def test_memory_is_bounded_with_iterations() -> None:
     assert large < 2 * small + 256 * 1024, (small, large)
 
 
-@pytest.mark.xfail(
-    reason="core bug: engine queues every item a process() call writes before draining, "
-    "so a producer writing N items in one call holds all N in memory",
-    strict=True,
-)
 def test_memory_is_bounded_when_a_source_writes_everything_in_one_call() -> None:
     small_n, large_n = SMALL // 4, LARGE // 4
     small = _peak_bytes(lambda: run_simple(_pipeline(NumberProducer(small_n))))

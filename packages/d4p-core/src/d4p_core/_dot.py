@@ -18,7 +18,8 @@ def _quote(text: str) -> str:
 
 
 def _record_escape(text: str) -> str:
-    for char in '{}|<>\\" ':
+    text = text.replace("\\", "\\\\")  # the escape character itself first
+    for char in '{}|<>" ':
         text = text.replace(char, "\\" + char)
     return text
 

@@ -13,6 +13,7 @@ path are re-loaded by path in the worker before unpickling.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.context
 import multiprocessing.queues
@@ -41,8 +42,12 @@ __all__ = [
 _POLL = 0.2  # seconds between checks for an abort while blocked (failures only)
 
 
-class Aborted(Exception):
-    """The run was aborted (another worker failed); stop quietly."""
+class Aborted(BaseException):
+    """The run was aborted (another worker failed); stop quietly.
+
+    A BaseException, so that the engine never mistakes it for a PE failure
+    when it interrupts a send made inside a PE call.
+    """
 
 
 def blocking_put(target: multiprocessing.queues.Queue[Any], item: Any, abort: Any) -> None:
@@ -132,10 +137,9 @@ class ControlReporter:
 
 def report_crash(reporter: ControlReporter, exc: BaseException) -> None:
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    try:
+    # If even this fails the parent still sees the exit status.
+    with contextlib.suppress(Exception):
         reporter.send("crashed", f"{type(exc).__name__}: {exc}\n{text}")
-    except Exception:  # noqa: BLE001 - the parent also sees the exit code
-        pass
 
 
 class WorkerGroup:

@@ -26,7 +26,15 @@ from .pe import WRITER, GenericPE
 from .plan import Plan, Route
 from .result import FailureInfo, PEMetrics
 
-__all__ = ["Address", "Batch", "Executor", "PEFailure", "Transport", "instantiate"]
+__all__ = [
+    "Address",
+    "Batch",
+    "Executor",
+    "PEFailure",
+    "SpillTarget",
+    "Transport",
+    "instantiate",
+]
 
 Address = tuple[str, int]
 """``(pe_id, instance)``: one PE instance of a plan."""
@@ -50,6 +58,14 @@ class Transport(Protocol):
     def send(self, dst: Address, batch: Batch) -> None: ...
 
     def send_eos(self, dst: Address) -> None: ...
+
+
+class SpillTarget(Protocol):
+    """Where a dynamic worker may hand work it would otherwise do itself."""
+
+    def offer(self, dst: Address, batch: Batch) -> bool:
+        """Queue ``batch`` for any worker if there is room now; never blocks."""
+        ...
 
 
 class PEFailure(Exception):
@@ -178,14 +194,30 @@ class Executor:
         on_result: ResultCallback | None = None,
         batch_size: int = 256,
         max_delay: float = 0.05,
+        end_of_stream: bool = True,
+        spill: SpillTarget | None = None,
+        spill_above: int = 1024,
+        send_by_size: bool = True,
     ) -> None:
         self.plan = plan
         self.transport = transport
+        # Dynamic mappings end PEs by command (close), not by markers.
+        self._end_of_stream = end_of_stream
+        self._spill = spill
+        self._spill_above = spill_above
+        self._spill_buffers: dict[Address, Batch] = {}
+        # False: remote batches leave only on flush(), never in the middle
+        # of a PE call (a worker may then block safely while sending).
+        self._send_by_size = send_by_size
         self.batch_size = max(1, batch_size)
         self.max_delay = max_delay
         self._last_flush = perf_counter()
         self._on_result = on_result or (lambda pe_id, output, value: None)
         self._queue: deque[tuple[_Instance, str | None, Any]] = deque()
+        # Instances whose process()/postprocess() is on the call stack: a
+        # nested drain (bounded memory) must never re-enter them.
+        self._active: set[_Instance] = set()
+        self._drain_above = max(64, batch_size * 4)
         self._buffers: dict[Address, Batch] = {}
         self._instances: dict[Address, _Instance] = {}
         for address, pe in hosted.items():
@@ -262,6 +294,17 @@ class Executor:
         self._drain()
         self._flush_if_late()
 
+    def close(self, pe_id: str) -> None:
+        """End the hosted instances of ``pe_id`` now (dynamic mappings):
+        ``postprocess`` runs and what it writes is routed."""
+        for inst in self._order:
+            if inst.pe_id == pe_id and not inst.ended:
+                self._end(inst)
+                self._drain()
+
+    def hosts(self, pe_id: str) -> bool:
+        return any(inst.pe_id == pe_id for inst in self._order)
+
     def receive_eos(self, dst: Address) -> None:
         """Deliver one end-of-stream marker for hosted instance ``dst``."""
         self._queue.append((self._instances[dst], None, _EOS))
@@ -270,8 +313,11 @@ class Executor:
     def flush(self) -> None:
         """Send every buffered batch (before blocking, and at the end)."""
         self._last_flush = perf_counter()
-        for address in list(self._buffers):
-            self._flush_to(address)
+        # Sending may let the transport process incoming work, which can
+        # buffer more: loop until nothing is left.
+        while self._buffers:
+            for address in list(self._buffers):
+                self._flush_to(address)
 
     def _flush_if_late(self) -> None:
         # A slow producer must not hold a partial batch back for long.
@@ -296,9 +342,19 @@ class Executor:
 
     # -- internals ----------------------------------------------------------
     def _drain(self) -> None:
+        if self._active:
+            self._drain_nested()
+            return
         queue = self._queue
         process = self._process
-        while queue:
+        while queue or self._spill_buffers:
+            if not queue:
+                # Work set aside for spilling but not handed over: do it here.
+                for address, batch in self._spill_buffers.items():
+                    local = self._instances[address]
+                    queue.extend((local, name, value) for name, value in batch)
+                self._spill_buffers.clear()
+                continue
             inst, input_name, value = queue.popleft()
             if input_name is None:
                 inst.eos_remaining -= 1
@@ -308,9 +364,31 @@ class Executor:
                 inst.items_in += 1
                 process(inst, {input_name: value})
 
+    def _drain_nested(self) -> None:
+        """Process queued work while a PE call is in progress (it writes many
+        items): everything except instances on the call stack, which keep
+        their items, in order, for later."""
+        queue = self._queue
+        active = self._active
+        deferred: deque[tuple[_Instance, str | None, Any]] = deque()
+        while queue:
+            item = queue.popleft()
+            inst, input_name, value = item
+            if inst in active:
+                deferred.append(item)
+            elif input_name is None:
+                inst.eos_remaining -= 1
+                if inst.eos_remaining == 0:
+                    self._end(inst)
+            else:
+                inst.items_in += 1
+                self._process(inst, {input_name: value})
+        queue.extendleft(reversed(deferred))
+
     def _process(self, inst: _Instance, block: Any) -> None:
         inst.calls += 1
         started = perf_counter()
+        self._active.add(inst)
         try:
             result = inst.pe.process(block)
             if result:
@@ -322,6 +400,7 @@ class Executor:
         except Exception as exc:
             raise self._failure(inst, "process", block, exc) from exc
         finally:
+            self._active.discard(inst)
             inst.busy += perf_counter() - started
 
     def _emit(self, inst: _Instance, output: str, value: Any) -> None:
@@ -338,7 +417,12 @@ class Executor:
             return
         for kind, target, input_name, position in targets:
             if kind == _LOCAL:
-                self._queue.append((target, input_name, value))
+                if self._spill is not None and len(self._queue) > self._spill_above:
+                    self._spill_item(target, input_name, value)
+                else:
+                    self._queue.append((target, input_name, value))
+                    if len(self._queue) > self._drain_above and self._active:
+                        self._drain_nested()
             elif kind == _REMOTE:
                 self._deliver(target, input_name, value)
             elif kind == _GROUP_BY:
@@ -353,6 +437,17 @@ class Executor:
                 inst.shuffle_next[position] = (index + 1) % count
                 self._deliver((target.dst_pe, index), input_name, value)
 
+    def _spill_item(self, target: _Instance, input_name: str, value: Any) -> None:
+        buffer = self._spill_buffers.get(target.address)
+        if buffer is None:
+            buffer = self._spill_buffers[target.address] = []
+        buffer.append((input_name, value))
+        if len(buffer) >= self.batch_size:
+            del self._spill_buffers[target.address]
+            assert self._spill is not None
+            if not self._spill.offer(target.address, buffer):
+                self._queue.extend((target, name, value) for name, value in buffer)
+
     def _deliver(self, address: Address, input_name: str, value: Any) -> None:
         local = self._instances.get(address)
         if local is not None:
@@ -362,7 +457,7 @@ class Executor:
         if buffer is None:
             buffer = self._buffers[address] = []
         buffer.append((input_name, value))
-        if len(buffer) >= self.batch_size:
+        if len(buffer) >= self.batch_size and self._send_by_size:
             self._flush_to(address)
 
     def _flush_to(self, address: Address) -> None:
@@ -378,6 +473,8 @@ class Executor:
     def _end(self, inst: _Instance) -> None:
         inst.ended = True
         self._guarded(inst, "postprocess", None, inst.pe.postprocess)
+        if not self._end_of_stream:
+            return
         # Items written in postprocess are queued (local) or buffered (remote)
         # before the markers below, so they reach consumers before they end.
         for dst_pe in self.plan.downstream[inst.pe_id]:
@@ -392,6 +489,7 @@ class Executor:
 
     def _guarded(self, inst: _Instance, phase: str, block: Any, call: Callable[[], None]) -> None:
         started = perf_counter()
+        self._active.add(inst)
         try:
             call()
         except PEFailure:
@@ -399,6 +497,7 @@ class Executor:
         except Exception as exc:
             raise self._failure(inst, phase, block, exc) from exc
         finally:
+            self._active.discard(inst)
             inst.busy += perf_counter() - started
 
     def _failure(self, inst: _Instance, phase: str, block: Any, exc: BaseException) -> PEFailure:

@@ -110,15 +110,13 @@ class WorkflowGraph:
         """Connect output ``from_output`` of ``from_pe`` to input ``to_input`` of ``to_pe``."""
         _check_port(from_pe, from_output, "output")
         _check_port(to_pe, to_input, "input")
+        connection = Connection(from_pe, from_output, to_pe, to_input)
+        _check_acyclic(
+            [*self._nodes, from_pe, to_pe], [*self._connections, connection], only_pes=True
+        )
         self.add(from_pe)
         self.add(to_pe)
-        connection = Connection(from_pe, from_output, to_pe, to_input)
         self._connections.append(connection)
-        try:
-            _check_acyclic(self._nodes, self._connections, only_pes=True)
-        except GraphError:
-            self._connections.pop()
-            raise
 
     # -- views ---------------------------------------------------------------
     @property

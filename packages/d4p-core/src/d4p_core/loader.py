@@ -44,7 +44,12 @@ def _load_file(path: str) -> ModuleType:
     full = os.path.abspath(path)
     if not os.path.isfile(full):
         raise GraphError(f"cannot load workflow {path!r}: no such file")
-    return load_file_module(os.path.splitext(os.path.basename(full))[0], full)
+    name = os.path.splitext(os.path.basename(full))[0]
+    taken = sys.modules.get(name)
+    if taken is not None and os.path.abspath(getattr(taken, "__file__", "") or "") != full:
+        # Never shadow an existing module (a workflow file called json.py).
+        name = f"_d4p_workflow_{name}"
+    return load_file_module(name, full)
 
 
 def load_file_module(name: str, full: str) -> ModuleType:

@@ -10,6 +10,7 @@ producer is held back by a slow consumer.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import multiprocessing.queues
 import os
@@ -145,10 +146,8 @@ def _worker_main(
         reporter.send("done", executor.instance_metrics())
     except PEFailure as failure:
         _quiet_exit(inboxes)
-        try:
+        with contextlib.suppress(Aborted):
             reporter.send("failed", failure.info)
-        except Aborted:
-            pass
     except Aborted:
         _quiet_exit(inboxes)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent

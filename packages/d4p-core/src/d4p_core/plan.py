@@ -59,7 +59,14 @@ class Plan:
 
     # -- construction -------------------------------------------------------
     @classmethod
-    def build(cls, graph: WorkflowGraph | FlatGraph, processes: int | None = None) -> Plan:
+    def build(
+        cls,
+        graph: WorkflowGraph | FlatGraph,
+        processes: int | None = None,
+        *,
+        instances: Mapping[str, int] | None = None,
+    ) -> Plan:
+        instances_given = instances
         """Plan ``graph`` for ``processes`` processes.
 
         ``processes=None`` gives one instance per PE (the ``simple`` mapping).
@@ -67,6 +74,8 @@ class Plan:
         ``numprocesses > 1`` is honoured exactly, ``single`` PEs get 1, and the
         other PEs share the remaining processes equally. A graph that needs more
         processes than given raises :class:`GraphError` saying how many.
+        ``instances`` fixes the count of some PEs (the dynamic mappings use one
+        logical instance per stateless PE and the declared count per pinned PE).
         """
         flat = graph.flat() if isinstance(graph, WorkflowGraph) else graph
         if not flat.pes:
@@ -92,6 +101,12 @@ class Plan:
                 groupings[key] = _input_grouping(receiver, connection.dst_port)
 
         instances = _assign_instances(pes, order, set(sources), processes)
+        for pe_id, count in (instances_given or {}).items():
+            if pe_id not in instances:
+                raise GraphError(f"instance count given for unknown PE {pe_id!r}")
+            if count < 1 or (pe_id in sources and count != 1):
+                raise GraphError(f"invalid instance count {count} for PE {pe_id!r}")
+            instances[pe_id] = count
 
         routes: dict[tuple[str, str], list[Route]] = {}
         for connection in flat.connections:
