@@ -37,6 +37,8 @@ __all__ = [
     "WorkerGroup",
     "blocking_get",
     "blocking_put",
+    "guarded_worker",
+    "report_crash",
 ]
 
 _POLL = 0.2  # seconds between checks for an abort while blocked (failures only)
@@ -135,6 +137,33 @@ class ControlReporter:
         blocking_put(self._control, (kind, self._index, payload), self._abort)
 
 
+def guarded_worker(
+    reporter: ControlReporter,
+    queues: Iterable[multiprocessing.queues.Queue[Any]],
+    body: Callable[[], None],
+) -> None:
+    """Run a worker's body and report how it ended: a PE failure, an abort
+    (quietly) or a crash. Never block process exit on unread queue data."""
+    from .engine import PEFailure
+
+    try:
+        body()
+    except PEFailure as failure:
+        _quiet_exit(queues)
+        with contextlib.suppress(Aborted):
+            reporter.send("failed", failure.info)
+    except Aborted:
+        _quiet_exit(queues)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        _quiet_exit(queues)
+        report_crash(reporter, exc)
+
+
+def _quiet_exit(queues: Iterable[multiprocessing.queues.Queue[Any]]) -> None:
+    for q in queues:
+        q.cancel_join_thread()
+
+
 def report_crash(reporter: ControlReporter, exc: BaseException) -> None:
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     # If even this fails the parent still sees the exit status.
@@ -175,6 +204,8 @@ class WorkerGroup:
         outputs: Outputs,
         on_done: Callable[[int, Any], None],
         on_message: Callable[[str, int, Any], None] | None = None,
+        on_tick: Callable[[], None] | None = None,
+        poll: float = _POLL,
     ) -> None:
         """Run the workers to completion; raise RunError on any failure."""
         finished: set[int] = set()
@@ -183,8 +214,10 @@ class WorkerGroup:
             for process in self._processes:
                 process.start()
             while len(finished) < len(self._processes):
+                if on_tick is not None:
+                    on_tick()
                 try:
-                    kind, index, payload = self.control.get(timeout=_POLL)
+                    kind, index, payload = self.control.get(timeout=poll)
                 except queue.Empty:
                     self._check_alive(finished)
                     continue
@@ -210,6 +243,10 @@ class WorkerGroup:
             self._stop_all()
             raise
         self._join_all()
+
+    def send(self, target: multiprocessing.queues.Queue[Any], message: Any) -> None:
+        """Send a command to a worker (gives up if the run is aborted)."""
+        blocking_put(target, message, self.abort)
 
     def _check_alive(self, finished: set[int]) -> None:
         for index, process in enumerate(self._processes):

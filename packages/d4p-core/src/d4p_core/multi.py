@@ -10,7 +10,6 @@ producer is held back by a slow consumer.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import multiprocessing
 import multiprocessing.queues
 import os
@@ -20,15 +19,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ._workers import (
-    Aborted,
     ControlReporter,
     GraphPayload,
     WorkerGroup,
     blocking_get,
     blocking_put,
-    report_crash,
+    guarded_worker,
 )
-from .engine import Address, Batch, Executor, PEFailure, instantiate
+from .engine import Address, Batch, Executor, instantiate
 from .errors import D4pError
 from .graph import WorkflowGraph
 from .inputs import Inputs, InputSpec, resolve_inputs
@@ -118,7 +116,8 @@ def _worker_main(
     abort: Any,
 ) -> None:
     reporter = ControlReporter(control, spec.index, abort)
-    try:
+
+    def body() -> None:
         pes = spec.payload.load()
         executor = Executor(
             spec.plan,
@@ -144,21 +143,8 @@ def _worker_main(
                 executor.receive(dst, batch)
         executor.flush()
         reporter.send("done", executor.instance_metrics())
-    except PEFailure as failure:
-        _quiet_exit(inboxes)
-        with contextlib.suppress(Aborted):
-            reporter.send("failed", failure.info)
-    except Aborted:
-        _quiet_exit(inboxes)
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent
-        _quiet_exit(inboxes)
-        report_crash(reporter, exc)
 
-
-def _quiet_exit(inboxes: list[multiprocessing.queues.Queue[Any]]) -> None:
-    # Do not block process exit on data no one will read.
-    for inbox in inboxes:
-        inbox.cancel_join_thread()
+    guarded_worker(reporter, inboxes, body)
 
 
 def _context(start_method: str | None) -> multiprocessing.context.BaseContext:

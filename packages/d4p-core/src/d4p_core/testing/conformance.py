@@ -105,6 +105,13 @@ class MappingConformance:
 
     def plan_for(self, graph: WorkflowGraph) -> Plan:
         """The plan the mapping runs (instance counts decide broadcast copies)."""
+        own_plan = getattr(self.get_mapping(), "plan", None)
+        if callable(own_plan):
+            try:
+                plan: Plan = own_plan(graph)
+                return plan
+            except UnsupportedGraphError:
+                return Plan.build(graph)
         processes = self.processes_for(graph)
         if processes is None:
             return Plan.build(graph)

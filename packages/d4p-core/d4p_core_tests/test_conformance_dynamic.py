@@ -1,0 +1,33 @@
+"""The conformance suite on the dynamic mappings (dyn_multi and dyn_auto_multi
+refuse the stateful workflows; hybrid_multi runs them on pinned instances)."""
+
+from __future__ import annotations
+
+from d4p_core.testing import MappingConformance
+
+
+class TestDynMultiConformance(MappingConformance):
+    mapping = "dyn_multi"
+    processes = 3
+
+
+class TestDynMultiConformanceSpawn(MappingConformance):
+    mapping = "dyn_multi"
+    processes = 3
+    options = {"start_method": "spawn"}
+
+
+class TestDynAutoMultiConformance(MappingConformance):
+    mapping = "dyn_auto_multi"
+    processes = 4
+
+
+class TestHybridMultiConformance(MappingConformance):
+    mapping = "hybrid_multi"
+    processes = 4
+
+
+class TestHybridMultiConformanceSpawn(MappingConformance):
+    mapping = "hybrid_multi"
+    processes = 3
+    options = {"start_method": "spawn"}

@@ -1,0 +1,310 @@
+"""Coordinator of the dynamic mappings: starts the source process and the
+workers, and ends the run exactly.
+
+When the sources are done and nothing is in flight, the PEs are closed one
+at a time in topological order: every worker runs ``postprocess`` on its copy
+(or pinned instance), whatever that writes is processed, and only when the
+run is quiescent again is the next PE closed. Then the workers stop.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._dynamic_worker import DynamicWorkerSpec, dynamic_worker_main
+from ._workers import GraphPayload, WorkerGroup
+from .autoscale import AutoscalePolicy, ScalingDecision, ScalingSnapshot
+from .engine import Address
+from .errors import D4pError, UnsupportedGraphError
+from .graph import WorkflowGraph
+from .inputs import Inputs, resolve_inputs
+from .plan import Plan
+from .result import Outputs, PEMetrics, RunResult, merge_metrics
+
+__all__ = ["DynamicOptions", "dynamic_plan", "run_dynamic"]
+
+START_METHODS = ("fork", "spawn", "forkserver")
+
+
+@dataclass(frozen=True)
+class DynamicOptions:
+    """Options of the dynamic mappings.
+
+    ``processes``: processes in all, one of which runs the sources (default:
+    CPU count, at least 2); ``batch_size``: items per task; ``queue_size``:
+    tasks buffered in the shared queue (and per inbox) before senders wait;
+    ``spill_above``: a worker's local backlog beyond which it hands work to
+    others; ``min_workers``/``max_workers``/``policy``: autoscaling only.
+    """
+
+    processes: int | None = None
+    start_method: str | None = None
+    batch_size: int = 16
+    queue_size: int = 64
+    spill_above: int = 256
+    min_workers: int | None = None
+    max_workers: int | None = None
+    policy: AutoscalePolicy | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.processes is not None and self.processes < 1:
+            raise D4pError(f"processes must be at least 1, not {self.processes}")
+        if self.start_method is not None and self.start_method not in START_METHODS:
+            raise D4pError(
+                f"unknown start method {self.start_method!r}; use one of {', '.join(START_METHODS)}"
+            )
+        if self.batch_size < 1 or self.queue_size < 1 or self.spill_above < 1:
+            raise D4pError("batch_size, queue_size and spill_above must be at least 1")
+
+
+def dynamic_plan(graph: WorkflowGraph, mapping: str, *, pinned: bool) -> Plan:
+    """One logical instance per stateless PE; stateful PEs refused, or (with
+    ``pinned``) given their declared number of instances."""
+    flat = graph.flat()
+    probe = Plan.build(flat)
+    stateful = [pe for pe in probe.pe_ids if pe in probe.stateful and pe not in probe.sources]
+    if stateful and not pinned:
+        reasons = []
+        for pe_id in stateful:
+            groupings = [
+                f"{port}: {route.grouping}"
+                for (src, _), routes in probe.routes.items()
+                for route in routes
+                if route.dst_pe == pe_id and str(route.grouping) != "shuffle"
+                for port in [route.dst_input]
+            ]
+            why = ", ".join(sorted(set(groupings))) or "stateful = True"
+            reasons.append(f"{pe_id} ({why})")
+        raise UnsupportedGraphError(
+            f"{mapping} runs only stateless PEs, but these keep state: {'; '.join(reasons)}. "
+            "Use 'multi' or 'hybrid_multi', which give each stateful PE fixed instances"
+        )
+    counts = {
+        pe_id: max(1, int(getattr(flat.by_id()[pe_id], "numprocesses", 1) or 1))
+        for pe_id in stateful
+    }
+    return Plan.build(flat, instances=counts)
+
+
+def run_dynamic(
+    mapping: str,
+    graph: WorkflowGraph,
+    inputs: Inputs,
+    options: DynamicOptions,
+    *,
+    pinned: bool,
+    autoscale: AutoscalePolicy | None,
+) -> RunResult:
+    started = time.perf_counter()
+    plan = dynamic_plan(graph, mapping, pinned=pinned)
+    flat = graph.flat()
+    provided = resolve_inputs(flat, inputs, plan.sources)
+    processes = options.processes or max(2, os.cpu_count() or 2)
+    workers = max(1, processes - 1)
+    min_workers = max(1, min(workers, options.min_workers or 1))
+    max_workers = max(min_workers, min(workers, options.max_workers or workers))
+    workers = max_workers
+
+    stateless = [pe for pe in plan.pe_ids if pe not in plan.sources and pe not in plan.stateful]
+    pinned_instances = [
+        (pe, i)
+        for pe in plan.pe_ids
+        if pe in plan.stateful and pe not in plan.sources
+        for i in range(plan.instances[pe])
+    ]
+    pinned_owner: dict[Address, int] = {
+        address: n % workers for n, address in enumerate(pinned_instances)
+    }
+    context = multiprocessing.get_context(options.start_method)
+    payload = GraphPayload.create(flat.by_id(), context.get_start_method())
+    initial = autoscale.initial(min_workers, max_workers) if autoscale else workers
+    specs = [
+        DynamicWorkerSpec(
+            index=w,
+            role="worker",
+            hosted=tuple((pe, 0) for pe in stateless)
+            + tuple(a for a, owner in pinned_owner.items() if owner == w),
+            provided={},
+            plan=plan,
+            pinned_owner=pinned_owner,
+            payload=payload,
+            batch_size=options.batch_size,
+            spill_above=options.spill_above,
+            start_active=w < initial,
+        )
+        for w in range(workers)
+    ]
+    specs.append(
+        DynamicWorkerSpec(
+            index=workers,
+            role="source",
+            hosted=tuple((pe, 0) for pe in plan.sources),
+            provided=provided,
+            plan=plan,
+            pinned_owner=pinned_owner,
+            payload=payload,
+            batch_size=options.batch_size,
+            spill_above=options.spill_above,
+            start_active=True,
+        )
+    )
+    shared = context.Queue(maxsize=options.queue_size)
+    inboxes = [context.Queue(maxsize=options.queue_size) for _ in range(workers)]
+    in_flight = context.Value("q", 0)
+    completed = context.Value("q", 0)
+    group = WorkerGroup(
+        context,
+        dynamic_worker_main,
+        [(spec, shared, inboxes, in_flight, completed) for spec in specs],
+        describe=lambda i: "the sources" if i == workers else f"worker {i}",
+    )
+    coordinator = _Coordinator(
+        group, plan, inboxes, in_flight, completed, autoscale, min_workers, initial, workers
+    )
+    outputs: Outputs = {}
+    try:
+        group.run(
+            outputs,
+            coordinator.on_done,
+            coordinator.on_message,
+            coordinator.on_tick,
+            poll=autoscale.interval if autoscale else 0.2,
+        )
+    finally:
+        for q in [shared, *inboxes]:
+            q.close()
+            q.cancel_join_thread()
+    makespan = time.perf_counter() - started
+    per_instance = coordinator.instance_metrics
+    return RunResult(
+        mapping=mapping,
+        outputs=outputs,
+        metrics=merge_metrics({pe: m} for (pe, _), m in per_instance),
+        instance_metrics=_by_instance(per_instance),
+        elapsed_seconds=makespan,
+        extra={
+            "workers": workers,
+            "worker_seconds": coordinator.worker_seconds(),
+            "autoscaling": [vars(d) for d in coordinator.decisions],
+            "pinned": {f"{pe}[{i}]": owner for (pe, i), owner in pinned_owner.items()},
+        },
+    )
+
+
+def _by_instance(items: list[tuple[Address, PEMetrics]]) -> dict[str, dict[int, PEMetrics]]:
+    # Stateless PEs run one copy per worker: number the copies per PE.
+    result: dict[str, dict[int, PEMetrics]] = {}
+    for (pe_id, _), metrics in items:
+        copies = result.setdefault(pe_id, {})
+        copies[len(copies)] = metrics
+    return result
+
+
+class _Coordinator:
+    def __init__(
+        self,
+        group: WorkerGroup,
+        plan: Plan,
+        inboxes: list[Any],
+        in_flight: Any,
+        completed: Any,
+        policy: AutoscalePolicy | None,
+        min_workers: int,
+        initial: int,
+        workers: int,
+    ) -> None:
+        self.group = group
+        self.inboxes = inboxes
+        self.in_flight = in_flight
+        self.completed = completed
+        self.policy = policy
+        self.min_workers = min_workers
+        self.workers = workers
+        self.close_order = [pe for pe in plan.pe_ids if pe not in plan.sources]
+        self.next_close = 0
+        self.closing: str | None = None
+        self.reports = 0
+        self.sources_done = False
+        self.stopping = False
+        self.instance_metrics: list[tuple[Address, PEMetrics]] = []
+        self.decisions: list[ScalingDecision] = []
+        self.start = time.perf_counter()
+        self.active = set(range(initial))
+        self.active_since = {w: self.start for w in self.active}
+        self.active_total = 0.0
+        self.last_tick = self.start
+
+    # -- exact termination -------------------------------------------------
+    def on_done(self, index: int, metrics: dict[Address, PEMetrics]) -> None:
+        self.instance_metrics.extend(metrics.items())
+        if index == self.workers:
+            self.sources_done = True
+            self.advance()
+        else:
+            since = self.active_since.pop(index, None)
+            if since is not None:
+                self.active_total += time.perf_counter() - since
+
+    def on_message(self, kind: str, index: int, payload: Any) -> None:
+        if kind == "closed" and payload == self.closing:
+            self.reports += 1
+        self.advance()
+
+    def advance(self) -> None:
+        if self.stopping or not self.sources_done or self.in_flight.value != 0:
+            return
+        if self.closing is not None and self.reports < self.workers:
+            return
+        if self.next_close < len(self.close_order):
+            self.closing = self.close_order[self.next_close]
+            self.next_close += 1
+            self.reports = 0
+            for inbox in self.inboxes:
+                self.group.send(inbox, ("cmd", "close", self.closing))
+            return
+        self.stopping = True
+        for inbox in self.inboxes:
+            self.group.send(inbox, ("cmd", "stop", None))
+
+    # -- autoscaling --------------------------------------------------------
+    def on_tick(self) -> None:
+        if self.policy is None or self.stopping:
+            return
+        now = time.perf_counter()
+        if now - self.last_tick < self.policy.interval:
+            return
+        self.last_tick = now
+        snapshot = ScalingSnapshot(
+            time=now - self.start,
+            in_flight=self.in_flight.value,
+            active=len(self.active),
+            completed=self.completed.value,
+            min_workers=self.min_workers,
+            max_workers=self.workers,
+        )
+        wanted, reason = self.policy.decide(snapshot)
+        wanted = max(self.min_workers, min(self.workers, wanted))
+        if wanted == len(self.active):
+            return
+        before = len(self.active)
+        while len(self.active) < wanted:
+            worker = min(set(range(self.workers)) - self.active)
+            self.active.add(worker)
+            self.active_since[worker] = now
+            self.group.send(self.inboxes[worker], ("cmd", "wake", None))
+        while len(self.active) > wanted:
+            worker = max(self.active)
+            self.active.discard(worker)
+            self.active_total += now - self.active_since.pop(worker)
+            self.group.send(self.inboxes[worker], ("cmd", "park", None))
+        self.decisions.append(
+            ScalingDecision(snapshot.time, snapshot.in_flight, before, len(self.active), reason)
+        )
+
+    def worker_seconds(self) -> float:
+        now = time.perf_counter()
+        return self.active_total + sum(now - since for since in self.active_since.values())

@@ -1,0 +1,282 @@
+"""Worker side of the dynamic mappings (``dyn_multi``, ``dyn_auto_multi``,
+``hybrid_multi``).
+
+Two roles. The *source* process hosts the sources and queues their output.
+Each *worker* hosts one copy of every stateless PE (and, for hybrid, some
+pinned instances of stateful PEs), takes tasks ``(address, batch)`` from the
+shared queue and runs a task's downstream chain locally, handing work back
+to the shared queue only when its own backlog is long and the queue has room.
+
+Every queued batch is counted in flight: the counter goes up before a batch
+is queued and down after the batch's outputs are queued, so the run is
+quiescent exactly when the counter is zero and the sources are done.
+Commands (close a PE, park, wake, stop) come on each worker's private inbox,
+which pinned instances also use for their data.
+"""
+
+from __future__ import annotations
+
+import multiprocessing.queues
+import queue
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from typing import Any
+
+from ._workers import (
+    Aborted,
+    ControlReporter,
+    GraphPayload,
+    blocking_put,
+    guarded_worker,
+)
+from .engine import Address, Batch, Executor, instantiate
+from .errors import InputError
+from .inputs import InputSpec, iter_blocks
+from .plan import Plan
+
+__all__ = ["DynamicWorkerSpec", "dynamic_worker_main"]
+
+MPQueue = multiprocessing.queues.Queue
+_POLL = 0.2
+
+
+@dataclass(frozen=True)
+class DynamicWorkerSpec:
+    index: int
+    role: str  # "source" or "worker"
+    hosted: tuple[Address, ...]
+    provided: dict[str, InputSpec]
+    plan: Plan
+    pinned_owner: dict[Address, int]  # pinned instance -> worker index (inbox)
+    payload: GraphPayload
+    batch_size: int
+    spill_above: int
+    start_active: bool
+
+
+class _Counter:
+    """The in-flight counter (a shared integer) and the count of finished
+    tasks (read by the autoscaler)."""
+
+    def __init__(self, value: Any, completed: Any, on_zero: Callable[[], None]) -> None:
+        self._value = value
+        self._completed = completed
+        self._on_zero = on_zero
+
+    def add(self, amount: int) -> None:
+        with self._value.get_lock():
+            self._value.value += amount
+            zero = self._value.value == 0
+        if zero:
+            self._on_zero()
+
+    def task_done(self) -> None:
+        with self._completed.get_lock():
+            self._completed.value += 1
+        self.add(-1)
+
+
+class _DynamicTransport:
+    """Queues batches for pinned instances (their owner's inbox) or for any
+    worker (the shared queue), counting each in flight."""
+
+    def __init__(
+        self,
+        spec: DynamicWorkerSpec,
+        shared: MPQueue[Any],
+        inboxes: list[MPQueue[Any]],
+        counter: _Counter,
+        abort: Any,
+        service: Callable[[], bool] | None,
+    ) -> None:
+        self._spec = spec
+        self._shared = shared
+        self._inboxes = inboxes
+        self._counter = counter
+        self._abort = abort
+        self._service = service
+
+    def _queue_for(self, dst: Address) -> MPQueue[Any]:
+        owner = self._spec.pinned_owner.get(dst)
+        return self._shared if owner is None else self._inboxes[owner]
+
+    def send(self, dst: Address, batch: Batch) -> None:
+        target = self._queue_for(dst)
+        self._counter.add(1)
+        if self._service is None:
+            blocking_put(target, (dst, batch), self._abort)
+            return
+        # A worker must not wait for room with its own inbox unread: two
+        # workers sending to each other's full inboxes would wait forever.
+        while True:
+            try:
+                target.put((dst, batch), timeout=0.01)
+                return
+            except queue.Full:
+                if self._abort.is_set():
+                    raise Aborted from None
+                self._service()
+
+    def send_eos(self, dst: Address) -> None:  # pragma: no cover - never used
+        raise AssertionError("dynamic mappings end PEs by command")
+
+    def offer(self, dst: Address, batch: Batch) -> bool:
+        self._counter.add(1)
+        try:
+            self._shared.put_nowait((dst, batch))
+        except queue.Full:
+            self._counter.add(-1)
+            return False
+        return True
+
+
+class _Receiver:
+    """Next message: the private inbox first, the shared queue when active."""
+
+    def __init__(self, private: MPQueue[Any], shared: MPQueue[Any], abort: Any) -> None:
+        self.private = private
+        self.shared = shared
+        self.abort = abort
+        self.early: deque[Any] = deque()  # private messages read while sending
+
+    def next(self, active: bool, before_wait: Callable[[], None]) -> tuple[bool, Any]:
+        readers = [self.private._reader]  # type: ignore[attr-defined]
+        if active:
+            readers.append(self.shared._reader)  # type: ignore[attr-defined]
+        waited = False
+        while True:
+            if self.early:
+                return True, self.early.popleft()
+            try:
+                return True, self.private.get_nowait()
+            except queue.Empty:
+                pass
+            if active:
+                try:
+                    return False, self.shared.get_nowait()
+                except queue.Empty:
+                    pass
+            if not waited:
+                before_wait()
+                waited = True
+            if not wait(readers, timeout=_POLL) and self.abort.is_set():
+                raise Aborted
+
+
+def dynamic_worker_main(
+    spec: DynamicWorkerSpec,
+    shared: MPQueue[Any],
+    inboxes: list[MPQueue[Any]],
+    in_flight: Any,
+    completed: Any,
+    control: MPQueue[Any],
+    abort: Any,
+) -> None:
+    reporter = ControlReporter(control, spec.index, abort)
+
+    def report_idle() -> None:
+        blocking_put(control, ("idle", spec.index, None), abort)
+
+    counter = _Counter(in_flight, completed, report_idle)
+
+    def body() -> None:
+        hosted = instantiate(spec.payload.load(), spec.hosted)
+        if spec.role == "source":
+            _run_sources(spec, hosted, shared, inboxes, counter, reporter, abort)
+        else:
+            _run_worker(spec, hosted, shared, inboxes, counter, reporter, abort)
+
+    guarded_worker(reporter, [shared, *inboxes], body)
+
+
+def _run_sources(
+    spec: DynamicWorkerSpec,
+    hosted: dict[Address, Any],
+    shared: MPQueue[Any],
+    inboxes: list[MPQueue[Any]],
+    counter: _Counter,
+    reporter: ControlReporter,
+    abort: Any,
+) -> None:
+    transport = _DynamicTransport(spec, shared, inboxes, counter, abort, service=None)
+    executor = Executor(
+        spec.plan,
+        hosted,
+        transport=transport,
+        on_result=reporter.result,
+        batch_size=spec.batch_size,
+        end_of_stream=False,
+    )
+    executor.start()
+    # Inputs given to non-source PEs become tasks like any other.
+    for pe_id, given in spec.provided.items():
+        if (pe_id, 0) in hosted:
+            continue
+        for block in iter_blocks(given):
+            if not isinstance(block, dict) or not block:
+                raise InputError(
+                    f"inputs for the non-source PE {pe_id!r} must be non-empty "
+                    f"{{input: value}} blocks, not {block!r}"
+                )
+            transport.send((pe_id, 0), list(block.items()))
+    executor.feed(spec.provided)  # also runs the sources' postprocess
+    executor.flush()
+    reporter.send("done", executor.instance_metrics())
+
+
+def _run_worker(
+    spec: DynamicWorkerSpec,
+    hosted: dict[Address, Any],
+    shared: MPQueue[Any],
+    inboxes: list[MPQueue[Any]],
+    counter: _Counter,
+    reporter: ControlReporter,
+    abort: Any,
+) -> None:
+    receiver = _Receiver(inboxes[spec.index], shared, abort)
+
+    def service_inbox() -> bool:
+        # Called while waiting for room to send: read (do not process) our
+        # own inbox, so that whoever is sending to us can go on.
+        try:
+            receiver.early.append(receiver.private.get_nowait())
+        except queue.Empty:
+            return False
+        return True
+
+    transport = _DynamicTransport(spec, shared, inboxes, counter, abort, service_inbox)
+    executor = Executor(
+        spec.plan,
+        hosted,
+        transport=transport,
+        on_result=reporter.result,
+        batch_size=spec.batch_size,
+        end_of_stream=False,
+        spill=transport,
+        spill_above=spec.spill_above,
+        send_by_size=False,
+    )
+    executor.start()
+    active = spec.start_active
+    while True:
+        private, message = receiver.next(active, before_wait=reporter.flush)
+        if private and isinstance(message[0], str):
+            command, argument = message[1], message[2]
+            if command == "close":
+                executor.close(argument)
+                executor.flush()
+                reporter.send("closed", argument)
+            elif command == "park":
+                active = False
+            elif command == "wake":
+                active = True
+            elif command == "stop":
+                break
+            continue
+        dst, batch = message
+        executor.receive(dst, batch)
+        executor.flush()
+        counter.task_done()
+    reporter.send("done", executor.instance_metrics())
