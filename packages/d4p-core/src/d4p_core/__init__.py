@@ -14,6 +14,7 @@ from .errors import (
     InputError,
     MappingNotFoundError,
     RunError,
+    ServiceUnavailableError,
     UnsupportedGraphError,
 )
 from .graph import Connection, FlatGraph, WorkflowGraph, is_composite
@@ -62,6 +63,7 @@ __all__ = [
     "Route",
     "RunError",
     "RunResult",
+    "ServiceUnavailableError",
     "Shuffle",
     "SimpleFunctionPE",
     "SimpleMapping",

@@ -40,6 +40,12 @@ class UnsupportedGraphError(D4pError):
     exit_code = 6
 
 
+class ServiceUnavailableError(D4pError):
+    """A service the mapping needs (Redis, MPI, Storm...) cannot be reached."""
+
+    exit_code = 7
+
+
 class RunError(D4pError):
     """A PE failed while the workflow ran.
 

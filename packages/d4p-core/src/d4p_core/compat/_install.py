@@ -8,6 +8,7 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 __all__ = ["install"]
 
@@ -69,8 +70,24 @@ def _new_module(name: str, *, package: bool) -> ModuleType:
     module.__package__ = name if package else name.rpartition(".")[0]
     if package:
         module.__path__ = []
+        # `from dispel4py.new import mpi_process` must say what is missing
+        # (Python's from-import would otherwise swallow the finder's message).
+        vars(module)["__getattr__"] = _missing_submodule(name)
     setattr(module, _MARKER, True)
     return module
+
+
+def _missing_submodule(package: str) -> Any:
+    def module_getattr(attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        fullname = f"{package}.{attr}"
+        if fullname in sys.modules:
+            return sys.modules[fullname]
+        _MissingModuleFinder.find_spec(fullname)
+        raise AttributeError(f"module {package!r} has no attribute {attr!r}")
+
+    return module_getattr
 
 
 def _real_dispel4py_present() -> bool:

@@ -1,0 +1,94 @@
+"""Module-level PEs for the multiprocessing tests (importable under spawn)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+from d4p_core import ConsumerPE, IterativePE, ProducerPE, WorkflowGraph
+from d4p_core.testing.pes import CountingProducer, PassThrough
+
+
+class KillSelfOn(IterativePE):
+    """SIGKILLs its own process when it sees ``value`` (a crashed worker)."""
+
+    def __init__(self, value: int = 5) -> None:
+        super().__init__()
+        self.value = value
+
+    def _process(self, data: Any) -> Any:
+        if data == self.value:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return data
+
+
+class SleepOn(IterativePE):
+    """Sleeps ``seconds`` on item ``value`` (one slow item)."""
+
+    def __init__(self, value: int = 3, seconds: float = 3.0) -> None:
+        super().__init__()
+        self.value = value
+        self.seconds = seconds
+
+    def _process(self, data: Any) -> Any:
+        if data == self.value:
+            time.sleep(self.seconds)
+        return data
+
+
+class Payload(ProducerPE):
+    """Emits 200-byte strings, fast."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.n = 0
+
+    def _process(self, inputs: Any) -> str:
+        self.n += 1
+        return f"{self.n:010d}" * 20
+
+
+class SlowCounter(ConsumerPE):
+    """Consumes slowly (a little CPU per item) and counts in postprocess."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._add_output("output")
+        self.count = 0
+
+    def _process(self, data: Any) -> None:
+        self.count += sum(range(1500)) > 0
+
+    def _postprocess(self) -> None:
+        self.write("output", self.count)
+
+
+class Busy(IterativePE):
+    """Burns ``milliseconds`` of CPU per item."""
+
+    def __init__(self, milliseconds: float = 5.0) -> None:
+        super().__init__()
+        self.milliseconds = milliseconds
+
+    def _process(self, data: Any) -> Any:
+        end = time.perf_counter() + self.milliseconds / 1000
+        while time.perf_counter() < end:
+            pass
+        return data
+
+
+def build_chain(middle: IterativePE) -> WorkflowGraph:
+    graph = WorkflowGraph()
+    first, last = PassThrough(), PassThrough()
+    graph.connect(CountingProducer(), "output", first, "input")
+    graph.connect(first, "output", middle, "input")
+    graph.connect(middle, "output", last, "input")
+    return graph
+
+
+def build_backpressure() -> WorkflowGraph:
+    graph = WorkflowGraph()
+    graph.connect(Payload(), "output", SlowCounter(), "input")
+    return graph

@@ -1,0 +1,150 @@
+"""Behaviour of the multiprocessing mappings beyond the conformance suite:
+killed workers, back-pressure, workflows loaded from a file under spawn, a
+slow stage in the dynamic mappings, autoscaling records."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import d4p_core
+from d4p_core import GraphError, RunError, run
+from d4p_core.testing import child_processes
+
+from ._mp_pes import Busy, KillSelfOn, SleepOn, build_chain
+
+PROCESS_MAPPINGS = ["multi", "dyn_multi", "dyn_auto_multi", "hybrid_multi"]
+
+
+@pytest.mark.parametrize("mapping", PROCESS_MAPPINGS)
+@pytest.mark.timeout(60)
+def test_a_killed_worker_is_reported(mapping: str) -> None:
+    graph = build_chain(KillSelfOn(5))
+    with pytest.raises(RunError) as failure:
+        run(graph, mapping, inputs=20, processes=4)
+    assert "SIGKILL" in str(failure.value)
+    assert not child_processes()
+
+
+@pytest.mark.parametrize("mapping", ["dyn_multi", "dyn_auto_multi", "hybrid_multi"])
+@pytest.mark.timeout(120)
+def test_a_slow_stage_loses_nothing(mapping: str) -> None:
+    result = run(build_chain(SleepOn(3, seconds=3.0)), mapping, inputs=10, processes=3)
+    assert sorted(result.outputs["PassThrough3"]["output"]) == list(range(1, 11))
+
+
+@pytest.mark.parametrize("mapping", PROCESS_MAPPINGS)
+def test_metrics_per_instance(mapping: str) -> None:
+    result = run(build_chain(Busy(0.1)), mapping, inputs=30, processes=3)
+    assert result.metrics["Busy2"].items_in == 30
+    assert result.metrics["Busy2"].busy_seconds > 0
+    per_copy = result.instance_metrics["Busy2"]
+    assert sum(m.items_in for m in per_copy.values()) == 30
+
+
+def test_multi_refuses_too_few_processes_without_fusion() -> None:
+    with pytest.raises(GraphError, match="4 instances but only 2 processes"):
+        run(build_chain(Busy(0.1)), "multi", inputs=3, processes=2, fuse="never")
+
+
+def test_dynamic_mappings_refuse_stateful_graphs_before_starting() -> None:
+    from d4p_core.testing.workflows import build_word_count
+
+    with pytest.raises(d4p_core.UnsupportedGraphError) as refused:
+        run(build_word_count(), "dyn_multi", inputs=3, processes=3)
+    message = str(refused.value)
+    assert "WordCounter1" in message
+    assert "multi" in message
+    assert "hybrid_multi" in message
+    assert not child_processes()
+
+
+def test_autoscaling_decisions_are_recorded() -> None:
+    result = run(build_chain(Busy(5)), "dyn_auto_multi", inputs=300, processes=4, batch_size=1)
+    assert sorted(result.outputs["PassThrough3"]["output"]) == list(range(1, 301))
+    decisions = result.extra["autoscaling"]
+    assert decisions, "a backlog of 300 slow items must make the pool grow"
+    for decision in decisions:
+        assert set(decision) == {"time", "in_flight", "active_before", "active_after", "reason"}
+        assert decision["reason"]
+    assert 0 < result.extra["worker_seconds"] <= 3 * result.elapsed_seconds + 1
+
+
+WORKFLOW_FILE = textwrap.dedent(
+    """
+    from d4p_core import IterativePE, ProducerPE, WorkflowGraph
+
+    class Count(ProducerPE):
+        def __init__(self):
+            super().__init__()
+            self.n = 0
+        def _process(self, inputs):
+            self.n += 1
+            return self.n
+
+    class Square(IterativePE):
+        def _process(self, x):
+            return x * x
+
+    graph = WorkflowGraph()
+    graph.connect(Count(), "output", Square(), "input")
+    """
+)
+
+
+@pytest.mark.parametrize("mapping", PROCESS_MAPPINGS)
+def test_workflow_file_by_path_under_spawn(mapping: str, tmp_path: Path) -> None:
+    path = tmp_path / "squares_workflow.py"
+    path.write_text(WORKFLOW_FILE)
+    script = textwrap.dedent(
+        f"""
+        import json
+        from d4p_core import load_graph, run
+        graph = load_graph({str(path)!r})
+        result = run(graph, {mapping!r}, inputs=6, processes=3, start_method="spawn")
+        print(json.dumps(sorted(result.outputs["Square1"]["output"])))
+        """
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout) == [1, 4, 9, 16, 25, 36]
+
+
+BACKPRESSURE = textwrap.dedent(
+    """
+    import json, resource
+    from d4p_core import run
+    from d4p_core_tests._mp_pes import build_backpressure
+    result = run(build_backpressure(), MAPPING, inputs=1_000_000, processes=3)
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"count": result.outputs["SlowCounter1"]["output"], "peak_kib": peak_kib}))
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("mapping", ["multi", "dyn_multi"])
+def test_backpressure_bounds_memory(mapping: str) -> None:
+    """1M items of 200 bytes (> 200 MB if they piled up) in front of a slow
+    consumer: the bounded queues keep every process small."""
+    tests_root = Path(__file__).resolve().parent.parent
+    completed = subprocess.run(
+        [sys.executable, "-c", BACKPRESSURE.replace("MAPPING", repr(mapping))],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=tests_root,
+    )
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout)
+    assert sum(report["count"]) == 1_000_000
+    assert report["peak_kib"] < 120 * 1024, report
