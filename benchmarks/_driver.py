@@ -1,0 +1,92 @@
+"""Run one benchmark workload once on d4p and write what happened as JSON.
+
+Used by ``run.py`` in a fresh subprocess per run (so wall time, CPU time and
+peak RSS cover the whole process tree, as for stream-d4py)::
+
+    python benchmarks/_driver.py WORKLOAD N MAPPING PROCESSES OUT.json
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import d4p_core
+from benchmarks.workflows import _common, _pes
+from d4p_core import D4pError, UnsupportedGraphError
+
+
+def _worker_seconds(result: d4p_core.RunResult) -> tuple[float | None, str]:
+    for key, value in result.extra.items():
+        if "worker_seconds" in key and isinstance(value, (int, float)):
+            return float(value), f"extra[{key!r}]"
+    busy = sum(
+        m.busy_seconds
+        for by_instance in result.instance_metrics.values()
+        for m in by_instance.values()
+    )
+    if busy:
+        return busy, "instance busy seconds"
+    busy = sum(m.busy_seconds for m in result.metrics.values())
+    return (busy, "PE busy seconds") if busy else (None, "not reported")
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=repr))
+
+
+def main(argv: list[str]) -> int:
+    workload_name, n_text, mapping, processes_text, out = argv
+    n, processes = int(n_text), int(processes_text)
+    module = importlib.import_module(f"benchmarks.workflows.{workload_name}")
+    workload: _pes.Workload = module.build(n)
+    report: dict[str, Any] = {"workload": workload_name, "n": n, "mapping": mapping}
+    code = 0
+    started = time.perf_counter()
+    try:
+        result = d4p_core.run(workload.graph, mapping, inputs=workload.inputs, processes=processes)
+    except UnsupportedGraphError as error:
+        report.update(status="unsupported", message=str(error))
+        code = 3
+    except D4pError as error:
+        report.update(status="fails", message=str(error))
+        code = 1
+    except Exception as error:  # noqa: BLE001 - any crash is a result to report
+        report.update(status="fails", message=f"{type(error).__name__}: {error}")
+        report["traceback"] = traceback.format_exc()
+        code = 1
+    else:
+        worker_seconds, source = _worker_seconds(result)
+        autoscaling = result.extra.get("autoscaling")
+        report.update(
+            status="ok",
+            summary=_common.combine(workload_name, _pes.partials(result.outputs)),
+            run_seconds=result.elapsed_seconds,
+            worker_seconds=worker_seconds,
+            worker_seconds_source=source,
+            busy_seconds=sum(m.busy_seconds for m in result.metrics.values()),
+            autoscaling_decisions=len(autoscaling) if isinstance(autoscaling, list) else None,
+            extra_keys=sorted(result.extra),
+            placement_processes=(
+                len(result.extra["placement"])
+                if isinstance(result.extra.get("placement"), list)
+                else None
+            ),
+        )
+        for key in ("worker_seconds", "workers", "max_workers"):
+            if key in result.extra:
+                report[f"extra_{key}"] = _jsonable(result.extra[key])
+    report["driver_seconds"] = time.perf_counter() - started
+    Path(out).write_text(json.dumps(report), encoding="utf-8")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

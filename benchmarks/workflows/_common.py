@@ -1,0 +1,203 @@
+"""Workload logic shared by the d4p graphs and their stream-d4py twins.
+
+Pure Python, no d4p or dispel4py import: both interpreters load it. Every
+workload is checked by a *summary* built from the partial results its sinks
+report (one partial per sink instance, or per item for sinks that cannot rely
+on ``postprocess``); :func:`expected_summary` gives the right answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = [
+    "SKEW_SEED",
+    "WORKLOADS",
+    "burn",
+    "combine",
+    "expected_summary",
+    "loops_per_ms",
+    "skew_cost_ms",
+    "word_for",
+]
+
+WORKLOADS = ("throughput", "cpu", "skew", "wordcount", "fan")
+
+CPU_ITEM_MS = 2.0
+"""Pure-Python CPU per item of the ``cpu`` workload."""
+
+SKEW_SEED = 20240501
+SKEW_HEAVY_PROBABILITY = 0.006
+SKEW_HEAVY_MS = 500.0
+"""A heavy item costs 100x the mean of about 5 ms."""
+SKEW_BASE_MEAN_MS = 2.5
+SKEW_BASE_CAP_MS = 40.0
+
+VOCABULARY = 1000
+
+ENV_LOOPS_PER_MS = "D4P_BENCH_LOOPS_PER_MS"
+ENV_RESULT_DIR = "D4P_BENCH_RESULT_DIR"
+ENV_SINK_MODE = "D4P_BENCH_SINK_MODE"
+
+
+# -- CPU work -----------------------------------------------------------------
+def burn(loops: int) -> int:
+    """Spend CPU in pure Python (the same bytecode in both systems)."""
+    acc = 0
+    for k in range(loops):
+        acc = (acc + k * k) % 1000003
+    return acc
+
+
+def calibrate(target_ms: float = 50.0) -> float:
+    """Loops of :func:`burn` per millisecond on this machine (best of 5)."""
+    import time
+
+    loops = 20000
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        burn(loops)
+        best = min(best, time.perf_counter() - started)
+    per_ms = loops / (best * 1000.0)
+    # One more, longer round for a steadier figure.
+    loops = int(per_ms * target_ms)
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        burn(loops)
+        best = min(best, time.perf_counter() - started)
+    return loops / (best * 1000.0)
+
+
+def loops_per_ms() -> float:
+    """The calibration the runner measured once and passes to every run."""
+    value = os.environ.get(ENV_LOOPS_PER_MS)
+    return float(value) if value else 10000.0
+
+
+# -- skew costs -----------------------------------------------------------------
+def skew_cost_ms(index: int, seed: int = SKEW_SEED) -> float:
+    """The cost of item ``index``: exponential (mean 2.5 ms, capped), and with a
+    small probability a heavy item of 500 ms. A pure function of (seed, index),
+    so any worker computes the same value and the runner knows the total."""
+    rng = random.Random(seed * 1_000_003 + index)
+    if rng.random() < SKEW_HEAVY_PROBABILITY:
+        return SKEW_HEAVY_MS
+    return min(rng.expovariate(1.0 / SKEW_BASE_MEAN_MS), SKEW_BASE_CAP_MS)
+
+
+# -- words ------------------------------------------------------------------------
+def word_for(index: int) -> str:
+    """A deterministic, Zipf-like word for item ``index``."""
+    u = ((index * 2654435761) % 4294967296) / 4294967296.0
+    return f"w{int(VOCABULARY**u) - 1}"
+
+
+# -- results ------------------------------------------------------------------------
+def _digest(counts: Mapping[str, int]) -> str:
+    text = json.dumps(sorted(counts.items()), separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def combine(workload: str, partials: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Summarise the partial results reported by a run's sinks."""
+    parts = list(partials)
+    if workload == "wordcount":
+        total: dict[str, int] = {}
+        owners: dict[str, int] = {}
+        for part in parts:
+            for word, count in part.get("counts", {}).items():
+                total[word] = total.get(word, 0) + int(count)
+                owners[word] = owners.get(word, 0) + 1
+        return {
+            "items": sum(total.values()),
+            "distinct": len(total),
+            "digest": _digest(total),
+            "words_split_across_instances": sum(1 for n in owners.values() if n > 1),
+        }
+    keys = ("count", "sum") if workload != "fan" else ("left", "left_sum", "right", "right_sum")
+    return {key: sum(int(part.get(key, 0)) for part in parts) for key in keys}
+
+
+def expected_summary(workload: str, n: int) -> dict[str, Any]:
+    """The summary a correct run of ``workload`` on ``n`` items produces."""
+    if workload == "throughput":
+        # producer i -> +1 -> *2 -> -2 : 2i
+        return {"count": n, "sum": n * (n - 1)}
+    if workload in ("cpu", "skew"):
+        return {"count": n, "sum": n * (n - 1) // 2}
+    if workload == "fan":
+        # branches: i+1 and 2i to "left", 3i to "right"
+        tri = n * (n - 1) // 2
+        return {"left": 2 * n, "left_sum": 3 * tri + n, "right": n, "right_sum": 3 * tri}
+    if workload == "wordcount":
+        counts: dict[str, int] = {}
+        for i in range(n):
+            word = word_for(i)
+            counts[word] = counts.get(word, 0) + 1
+        return {
+            "items": n,
+            "distinct": len(counts),
+            "digest": _digest(counts),
+            "words_split_across_instances": 0,
+        }
+    raise ValueError(f"unknown workload {workload!r}; known: {', '.join(WORKLOADS)}")
+
+
+def skew_profile(n: int, seed: int = SKEW_SEED) -> dict[str, float]:
+    """Total, mean and largest item cost (ms) of the skew workload."""
+    costs = [skew_cost_ms(i, seed) for i in range(n)]
+    return {
+        "total_ms": sum(costs),
+        "mean_ms": sum(costs) / max(1, n),
+        "max_ms": max(costs, default=0.0),
+        "heavy_items": float(sum(1 for c in costs if c >= SKEW_HEAVY_MS)),
+    }
+
+
+# -- reporting from stream-d4py processes ----------------------------------------
+_fds: dict[int, int] = {}
+
+
+def report_partial(partial: Mapping[str, Any]) -> None:
+    """Append one partial result line to this process's file in the result dir.
+
+    Used by the stream-d4py twins, whose ``multi`` discards leaf outputs. Lines
+    are short and written with O_APPEND, so processes never interleave them.
+    """
+    directory = os.environ.get(ENV_RESULT_DIR)
+    if not directory:
+        print("RESULT", json.dumps(partial), flush=True)
+        return
+    pid = os.getpid()
+    fd = _fds.get(pid)
+    if fd is None:
+        fd = os.open(
+            os.path.join(directory, f"part-{pid}.jsonl"),
+            os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+            0o644,
+        )
+        _fds[pid] = fd
+    os.write(fd, (json.dumps(partial, separators=(",", ":")) + "\n").encode())
+
+
+def read_partials(directory: str) -> list[dict[str, Any]]:
+    """Every partial written with :func:`report_partial` into ``directory``."""
+    found: list[dict[str, Any]] = []
+    for name in sorted(os.listdir(directory)):
+        if name.startswith("part-") and name.endswith(".jsonl"):
+            with open(os.path.join(directory, name), encoding="utf-8") as handle:
+                found.extend(json.loads(line) for line in handle if line.strip())
+    return found
+
+
+def eager_sinks() -> bool:
+    """True when sinks must report every item (mappings that never call
+    ``postprocess``, i.e. stream-d4py's dynamic ones)."""
+    return os.environ.get(ENV_SINK_MODE, "postprocess") == "eager"
