@@ -65,10 +65,11 @@ def test_dynamic_mappings_refuse_stateful_graphs_before_starting() -> None:
 
 
 def test_autoscaling_decisions_are_recorded() -> None:
-    result = run(build_chain(Busy(5)), "dyn_auto_multi", inputs=300, processes=4, batch_size=1)
-    assert sorted(result.outputs["PassThrough3"]["output"]) == list(range(1, 301))
+    # 800 items of 5 ms: a backlog for longer than the policy's window.
+    result = run(build_chain(Busy(5)), "dyn_auto_multi", inputs=800, processes=4, batch_size=1)
+    assert sorted(result.outputs["PassThrough3"]["output"]) == list(range(1, 801))
     decisions = result.extra["autoscaling"]
-    assert decisions, "a backlog of 300 slow items must make the pool grow"
+    assert decisions, "a long backlog of slow items must make the pool grow"
     for decision in decisions:
         assert set(decision) == {"time", "in_flight", "active_before", "active_after", "reason"}
         assert decision["reason"]
