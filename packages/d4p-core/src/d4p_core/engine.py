@@ -144,6 +144,7 @@ _SHUFFLE = 4
 
 class _Instance:
     __slots__ = (
+        "active",
         "address",
         "busy",
         "calls",
@@ -174,6 +175,8 @@ class _Instance:
         self.items_out = 0
         self.calls = 0
         self.busy = 0.0
+        # True while its process()/postprocess() is on the call stack.
+        self.active = False
 
 
 class Executor:
@@ -205,6 +208,9 @@ class Executor:
         self._end_of_stream = end_of_stream
         self._spill = spill
         self._spill_above = spill_above
+        # Beyond this local backlog, emitting takes the slow path (spill or
+        # nested drain); one comparison on the hot path.
+        self._local_limit = spill_above if spill is not None else max(64, batch_size * 4)
         self._spill_buffers: dict[Address, Batch] = {}
         # False: remote batches leave only on flush(), never in the middle
         # of a PE call (a worker may then block safely while sending).
@@ -214,10 +220,6 @@ class Executor:
         self._last_flush = perf_counter()
         self._on_result = on_result or (lambda pe_id, output, value: None)
         self._queue: deque[tuple[_Instance, str | None, Any]] = deque()
-        # Instances whose process()/postprocess() is on the call stack: a
-        # nested drain (bounded memory) must never re-enter them.
-        self._active: set[_Instance] = set()
-        self._drain_above = max(64, batch_size * 4)
         self._buffers: dict[Address, Batch] = {}
         self._instances: dict[Address, _Instance] = {}
         for address, pe in hosted.items():
@@ -342,11 +344,11 @@ class Executor:
 
     # -- internals ----------------------------------------------------------
     def _drain(self) -> None:
-        if self._active:
-            self._drain_nested()
-            return
+        # Called only between PE calls (feed, receive, close); inside a PE
+        # call a long local queue is drained by _drain_nested instead.
         queue = self._queue
-        process = self._process
+        popleft = queue.popleft
+        emit = self._emit
         while queue or self._spill_buffers:
             if not queue:
                 # Work set aside for spilling but not handed over: do it here.
@@ -355,26 +357,41 @@ class Executor:
                     queue.extend((local, name, value) for name, value in batch)
                 self._spill_buffers.clear()
                 continue
-            inst, input_name, value = queue.popleft()
+            inst, input_name, value = popleft()
             if input_name is None:
                 inst.eos_remaining -= 1
                 if inst.eos_remaining == 0:
                     self._end(inst)
-            else:
-                inst.items_in += 1
-                process(inst, {input_name: value})
+                continue
+            # The body of _process, inlined: this loop is the hot path.
+            inst.items_in += 1
+            inst.calls += 1
+            block = {input_name: value}
+            inst.active = True
+            started = perf_counter()
+            try:
+                result = inst.pe.process(block)
+                if result:
+                    for output, out_value in result.items():
+                        emit(inst, output, out_value)
+            except PEFailure:
+                raise
+            except Exception as exc:
+                raise self._failure(inst, "process", block, exc) from exc
+            finally:
+                inst.busy += perf_counter() - started
+                inst.active = False
 
     def _drain_nested(self) -> None:
         """Process queued work while a PE call is in progress (it writes many
         items): everything except instances on the call stack, which keep
         their items, in order, for later."""
         queue = self._queue
-        active = self._active
         deferred: deque[tuple[_Instance, str | None, Any]] = deque()
         while queue:
             item = queue.popleft()
             inst, input_name, value = item
-            if inst in active:
+            if inst.active:
                 deferred.append(item)
             elif input_name is None:
                 inst.eos_remaining -= 1
@@ -387,8 +404,8 @@ class Executor:
 
     def _process(self, inst: _Instance, block: Any) -> None:
         inst.calls += 1
+        inst.active = True
         started = perf_counter()
-        self._active.add(inst)
         try:
             result = inst.pe.process(block)
             if result:
@@ -400,8 +417,8 @@ class Executor:
         except Exception as exc:
             raise self._failure(inst, "process", block, exc) from exc
         finally:
-            self._active.discard(inst)
             inst.busy += perf_counter() - started
+            inst.active = False
 
     def _emit(self, inst: _Instance, output: str, value: Any) -> None:
         try:
@@ -417,12 +434,15 @@ class Executor:
             return
         for kind, target, input_name, position in targets:
             if kind == _LOCAL:
-                if self._spill is not None and len(self._queue) > self._spill_above:
+                queue = self._queue
+                if len(queue) <= self._local_limit:
+                    queue.append((target, input_name, value))
+                elif self._spill is not None:
                     self._spill_item(target, input_name, value)
                 else:
-                    self._queue.append((target, input_name, value))
-                    if len(self._queue) > self._drain_above and self._active:
-                        self._drain_nested()
+                    # Emitting happens inside a PE call: keep memory bounded.
+                    queue.append((target, input_name, value))
+                    self._drain_nested()
             elif kind == _REMOTE:
                 self._deliver(target, input_name, value)
             elif kind == _GROUP_BY:
@@ -489,7 +509,7 @@ class Executor:
 
     def _guarded(self, inst: _Instance, phase: str, block: Any, call: Callable[[], None]) -> None:
         started = perf_counter()
-        self._active.add(inst)
+        inst.active = True
         try:
             call()
         except PEFailure:
@@ -497,8 +517,8 @@ class Executor:
         except Exception as exc:
             raise self._failure(inst, phase, block, exc) from exc
         finally:
-            self._active.discard(inst)
             inst.busy += perf_counter() - started
+            inst.active = False
 
     def _failure(self, inst: _Instance, phase: str, block: Any, exc: BaseException) -> PEFailure:
         info = FailureInfo(
