@@ -1,7 +1,7 @@
 """Word count: seeded words → a word counter grouped by word (3 instances).
 
 hatch run example                       # simple mapping, 20 words
-python -m d4p_core simple examples/wordcount.py -i 100
+d4p run multi examples/wordcount.py -i 100 -n 4
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``python -m d4p_core`` end to end: results, exit codes and one-line errors."""
+"""The ``d4p`` command end to end on every installed mapping: results, exit
+codes and one-line errors."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
@@ -14,12 +17,13 @@ def _results(stdout: str) -> dict[str, list[object]]:
     found: dict[str, list[object]] = {}
     for line in stdout.splitlines():
         record = json.loads(line)
-        found[f"{record['pe']}.{record['output']}"] = record["values"]
+        found.setdefault(f"{record['pe']}.{record['output']}", []).append(record["value"])
     return found
 
 
-def test_example_word_count(run_module: Runner) -> None:
-    completed = run_module("simple", "examples/wordcount.py", "-i", "30")
+@pytest.mark.parametrize("mapping", ["simple", "multi", "hybrid_multi"])
+def test_example_word_count(run_module: Runner, mapping: str) -> None:
+    completed = run_module(mapping, "examples/wordcount.py", "-i", "30", "-n", "4", "--quiet")
     assert completed.returncode == 0, completed.stderr
     counts = _results(completed.stdout)["CountWords1.output"]
     assert len(counts) == 30
@@ -50,6 +54,17 @@ def test_module_target_with_attribute(run_module: Runner) -> None:
     completed = run_module("simple", "d4p_core.testing.workflows:build_pipeline", "-i", "3")
     assert completed.returncode == 0, completed.stderr
     assert _results(completed.stdout) == {"PassThrough5.output": [1, 2, 3]}
+
+
+@pytest.mark.parametrize("mapping", ["multi", "dyn_multi", "dyn_auto_multi", "hybrid_multi"])
+def test_process_mappings_from_the_command_line(run_module: Runner, mapping: str) -> None:
+    completed = run_module(
+        mapping, "d4p_core.testing.workflows:build_parallel_pipeline", "-i", "25", "-n", "3"
+    )
+    assert completed.returncode == 0, completed.stderr
+    results = _results(completed.stdout)
+    assert sorted(results["PassThrough2.output"]) == list(range(1, 26))  # type: ignore[type-var]
+    assert sorted(results["PassThrough3.output"]) == list(range(1, 26))  # type: ignore[type-var]
 
 
 def _one_error_line(stderr: str) -> str:
