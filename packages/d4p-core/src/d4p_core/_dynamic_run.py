@@ -13,11 +13,11 @@ import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from ._dynamic_worker import DynamicWorkerSpec, dynamic_worker_main
 from ._workers import GraphPayload, WorkerGroup
-from .autoscale import AutoscalePolicy, ScalingDecision, ScalingSnapshot
+from .autoscale import AutoscalePolicy
+from .coordinator import DynamicCoordinator
 from .engine import Address
 from .errors import D4pError, UnsupportedGraphError
 from .graph import WorkflowGraph
@@ -162,8 +162,15 @@ def run_dynamic(
         [(spec, shared, inboxes, in_flight, completed) for spec in specs],
         describe=lambda i: "the sources" if i == workers else f"worker {i}",
     )
-    coordinator = _Coordinator(
-        group, plan, inboxes, in_flight, completed, autoscale, min_workers, initial, workers
+    coordinator = DynamicCoordinator(
+        plan,
+        workers,
+        in_flight=lambda: int(in_flight.value),
+        completed=lambda: int(completed.value),
+        send=lambda worker, command: group.send(inboxes[worker], command),
+        policy=autoscale,
+        min_workers=min_workers,
+        initial=initial,
     )
     outputs: Outputs = {}
     try:
@@ -202,109 +209,3 @@ def _by_instance(items: list[tuple[Address, PEMetrics]]) -> dict[str, dict[int, 
         copies = result.setdefault(pe_id, {})
         copies[len(copies)] = metrics
     return result
-
-
-class _Coordinator:
-    def __init__(
-        self,
-        group: WorkerGroup,
-        plan: Plan,
-        inboxes: list[Any],
-        in_flight: Any,
-        completed: Any,
-        policy: AutoscalePolicy | None,
-        min_workers: int,
-        initial: int,
-        workers: int,
-    ) -> None:
-        self.group = group
-        self.inboxes = inboxes
-        self.in_flight = in_flight
-        self.completed = completed
-        self.policy = policy
-        self.min_workers = min_workers
-        self.workers = workers
-        self.close_order = [pe for pe in plan.pe_ids if pe not in plan.sources]
-        self.next_close = 0
-        self.closing: str | None = None
-        self.reports = 0
-        self.sources_done = False
-        self.stopping = False
-        self.instance_metrics: list[tuple[Address, PEMetrics]] = []
-        self.decisions: list[ScalingDecision] = []
-        self.start = time.perf_counter()
-        self.active = set(range(initial))
-        self.active_since = {w: self.start for w in self.active}
-        self.active_total = 0.0
-        self.last_tick = self.start
-
-    # -- exact termination -------------------------------------------------
-    def on_done(self, index: int, metrics: dict[Address, PEMetrics]) -> None:
-        self.instance_metrics.extend(metrics.items())
-        if index == self.workers:
-            self.sources_done = True
-            self.advance()
-        else:
-            since = self.active_since.pop(index, None)
-            if since is not None:
-                self.active_total += time.perf_counter() - since
-
-    def on_message(self, kind: str, index: int, payload: Any) -> None:
-        if kind == "closed" and payload == self.closing:
-            self.reports += 1
-        self.advance()
-
-    def advance(self) -> None:
-        if self.stopping or not self.sources_done or self.in_flight.value != 0:
-            return
-        if self.closing is not None and self.reports < self.workers:
-            return
-        if self.next_close < len(self.close_order):
-            self.closing = self.close_order[self.next_close]
-            self.next_close += 1
-            self.reports = 0
-            for inbox in self.inboxes:
-                self.group.send(inbox, ("cmd", "close", self.closing))
-            return
-        self.stopping = True
-        for inbox in self.inboxes:
-            self.group.send(inbox, ("cmd", "stop", None))
-
-    # -- autoscaling --------------------------------------------------------
-    def on_tick(self) -> None:
-        if self.policy is None or self.stopping:
-            return
-        now = time.perf_counter()
-        if now - self.last_tick < self.policy.interval:
-            return
-        self.last_tick = now
-        snapshot = ScalingSnapshot(
-            time=now - self.start,
-            in_flight=self.in_flight.value,
-            active=len(self.active),
-            completed=self.completed.value,
-            min_workers=self.min_workers,
-            max_workers=self.workers,
-        )
-        wanted, reason = self.policy.decide(snapshot)
-        wanted = max(self.min_workers, min(self.workers, wanted))
-        if wanted == len(self.active):
-            return
-        before = len(self.active)
-        while len(self.active) < wanted:
-            worker = min(set(range(self.workers)) - self.active)
-            self.active.add(worker)
-            self.active_since[worker] = now
-            self.group.send(self.inboxes[worker], ("cmd", "wake", None))
-        while len(self.active) > wanted:
-            worker = max(self.active)
-            self.active.discard(worker)
-            self.active_total += now - self.active_since.pop(worker)
-            self.group.send(self.inboxes[worker], ("cmd", "park", None))
-        self.decisions.append(
-            ScalingDecision(snapshot.time, snapshot.in_flight, before, len(self.active), reason)
-        )
-
-    def worker_seconds(self) -> float:
-        now = time.perf_counter()
-        return self.active_total + sum(now - since for since in self.active_since.values())
