@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from .__about__ import __version__
+from ._dynamic_run import DynamicOptions
 from ._run import run
 from ._stable_hash import stable_hash
+from .autoscale import AutoscalePolicy, BacklogPolicy, ScalingDecision, ScalingSnapshot
 from .base import BasePE, ConsumerPE, IterativePE, ProducerPE, SimpleFunctionPE
 from .composite import CompositePE, create_iterative_chain
-from .engine import Address, Batch, Executor, PEFailure, Transport, instantiate
+from .coordinator import DynamicCoordinator
+from .engine import Executor, PEFailure, instantiate
 from .errors import (
     D4pError,
     GraphError,
@@ -22,10 +25,13 @@ from .grouping import Broadcast, Global, GroupBy, Grouping, Shuffle, grouping_fr
 from .inputs import Inputs, InputSpec, load_inputs_file, parse_inputs_json, resolve_inputs
 from .loader import find_graph, load_graph, load_module
 from .mapping import Mapping, MappingInfo, available_mappings, load_mapping
+from .multi import MultiOptions
 from .pe import GROUPING, NAME, TYPE, WRITER, GenericPE
+from .placement import Fuse, place
 from .plan import Plan, Route
 from .result import FailureInfo, Outputs, PEMetrics, RunResult
 from .simple import SimpleMapping, SimpleOptions
+from .transport import Address, Batch, SpillTarget, Transport
 
 __all__ = [
     "GROUPING",
@@ -33,6 +39,8 @@ __all__ = [
     "TYPE",
     "WRITER",
     "Address",
+    "AutoscalePolicy",
+    "BacklogPolicy",
     "BasePE",
     "Batch",
     "Broadcast",
@@ -40,9 +48,12 @@ __all__ = [
     "Connection",
     "ConsumerPE",
     "D4pError",
+    "DynamicCoordinator",
+    "DynamicOptions",
     "Executor",
     "FailureInfo",
     "FlatGraph",
+    "Fuse",
     "GenericPE",
     "Global",
     "GraphError",
@@ -55,6 +66,7 @@ __all__ = [
     "Mapping",
     "MappingInfo",
     "MappingNotFoundError",
+    "MultiOptions",
     "Outputs",
     "PEFailure",
     "PEMetrics",
@@ -63,11 +75,14 @@ __all__ = [
     "Route",
     "RunError",
     "RunResult",
+    "ScalingDecision",
+    "ScalingSnapshot",
     "ServiceUnavailableError",
     "Shuffle",
     "SimpleFunctionPE",
     "SimpleMapping",
     "SimpleOptions",
+    "SpillTarget",
     "Transport",
     "UnsupportedGraphError",
     "WorkflowGraph",
@@ -83,6 +98,7 @@ __all__ = [
     "load_mapping",
     "load_module",
     "parse_inputs_json",
+    "place",
     "resolve_inputs",
     "run",
     "stable_hash",

@@ -13,59 +13,34 @@ a backend only moves those batches and feeds what it receives back in with
 
 from __future__ import annotations
 
-import pickle
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from time import perf_counter
-from typing import Any, Protocol
+from typing import Any
 
+from ._instances import (
+    BROADCAST,
+    GROUP_BY,
+    LOCAL,
+    REMOTE,
+    SHUFFLE,
+    InstanceState,
+    instantiate,
+)
 from .grouping import Broadcast, Global, GroupBy
 from .inputs import InputSpec, iter_blocks
 from .pe import WRITER, GenericPE
 from .plan import Plan, Route
 from .result import FailureInfo, PEMetrics
+from .transport import Address, Batch, SpillTarget, Transport
 
-__all__ = [
-    "Address",
-    "Batch",
-    "Executor",
-    "PEFailure",
-    "SpillTarget",
-    "Transport",
-    "instantiate",
-]
-
-Address = tuple[str, int]
-"""``(pe_id, instance)``: one PE instance of a plan."""
-
-Batch = list[tuple[str, Any]]
-"""Items for one instance: ``[(input_name, value), ...]`` in sending order."""
+__all__ = ["Address", "Batch", "Executor", "PEFailure", "SpillTarget", "Transport", "instantiate"]
 
 ResultCallback = Callable[[str, str, Any], None]
 
 _EOS = object()
 _INPUT_REPR_LIMIT = 500
-
-
-class Transport(Protocol):
-    """How a backend moves data to instances hosted in other processes.
-
-    Per (sender, receiver) pair, batches and end-of-stream must arrive in the
-    order they were sent.
-    """
-
-    def send(self, dst: Address, batch: Batch) -> None: ...
-
-    def send_eos(self, dst: Address) -> None: ...
-
-
-class SpillTarget(Protocol):
-    """Where a dynamic worker may hand work it would otherwise do itself."""
-
-    def offer(self, dst: Address, batch: Batch) -> bool:
-        """Queue ``batch`` for any worker if there is room now; never blocks."""
-        ...
 
 
 class PEFailure(Exception):
@@ -86,43 +61,13 @@ def _short_repr(value: Any) -> str:
     return text
 
 
-def instantiate(
-    pes: Mapping[str, GenericPE], addresses: Iterable[Address]
-) -> dict[Address, GenericPE]:
-    """One PE object per hosted instance.
-
-    The first instance of each PE uses the object itself; further instances in
-    the same process get copies (made once at start-up, never per item).
-    """
-    hosted: dict[Address, GenericPE] = {}
-    used: set[str] = set()
-    for pe_id, instance in addresses:
-        original = pes[pe_id]
-        if pe_id in used:
-            hosted[(pe_id, instance)] = _copy_pe(original)
-        else:
-            hosted[(pe_id, instance)] = original
-            used.add(pe_id)
-    return hosted
-
-
-def _copy_pe(pe: GenericPE) -> GenericPE:
-    try:
-        copy: GenericPE = pickle.loads(pickle.dumps(pe, protocol=pickle.HIGHEST_PROTOCOL))
-    except Exception:  # noqa: BLE001 - unpicklable PEs (lambdas) still get a copy
-        import copy as copy_module
-
-        copy = copy_module.deepcopy(pe)
-    return copy
-
-
 class _OutputWriter:
     """Installed as ``outputconnections[name][WRITER]`` so ``pe.write`` routes."""
 
     __slots__ = ("_emit", "_instance", "_output")
 
     def __init__(
-        self, emit: Callable[[_Instance, str, Any], None], instance: _Instance, output: str
+        self, emit: Callable[[InstanceState, str, Any], None], instance: InstanceState, output: str
     ) -> None:
         self._emit = emit
         self._instance = instance
@@ -130,53 +75,6 @@ class _OutputWriter:
 
     def write(self, data: Any) -> None:
         self._emit(self._instance, self._output, data)
-
-
-# Kinds of routing target, precomputed per output so that emitting is one
-# tuple dispatch: a fixed instance hosted here / elsewhere, or a choice
-# among the destination's instances.
-_LOCAL = 0
-_REMOTE = 1
-_GROUP_BY = 2
-_BROADCAST = 3
-_SHUFFLE = 4
-
-
-class _Instance:
-    __slots__ = (
-        "active",
-        "address",
-        "busy",
-        "calls",
-        "ended",
-        "eos_remaining",
-        "index",
-        "items_in",
-        "items_out",
-        "pe",
-        "pe_id",
-        "shuffle_next",
-        "targets",
-    )
-
-    def __init__(self, address: Address, pe: GenericPE, plan: Plan) -> None:
-        self.address = address
-        self.pe = pe
-        self.pe_id, self.index = address
-        # output -> None (a result) or the targets of its routes; filled by
-        # the executor once every hosted instance exists.
-        self.targets: dict[str, list[tuple[int, Any, str, int]] | None] = {}
-        # Round robin per (instance, route), starting at the instance's index
-        # so that replicated senders spread over the receivers.
-        self.shuffle_next: dict[int, int] = {}
-        self.eos_remaining = plan.eos_expected[self.pe_id]
-        self.ended = False
-        self.items_in = 0
-        self.items_out = 0
-        self.calls = 0
-        self.busy = 0.0
-        # True while its process()/postprocess() is on the call stack.
-        self.active = False
 
 
 class Executor:
@@ -219,11 +117,11 @@ class Executor:
         self.max_delay = max_delay
         self._last_flush = perf_counter()
         self._on_result = on_result or (lambda pe_id, output, value: None)
-        self._queue: deque[tuple[_Instance, str | None, Any]] = deque()
+        self._queue: deque[tuple[InstanceState, str | None, Any]] = deque()
         self._buffers: dict[Address, Batch] = {}
-        self._instances: dict[Address, _Instance] = {}
+        self._instances: dict[Address, InstanceState] = {}
         for address, pe in hosted.items():
-            instance = _Instance(address, pe, plan)
+            instance = InstanceState(address, pe, plan)
             self._instances[address] = instance
             pe.rank = address[1]
             pe.instance = address[1]
@@ -249,15 +147,15 @@ class Executor:
                 address = (route.dst_pe, 0)
                 local = self._instances.get(address)
                 if local is not None:
-                    targets.append((_LOCAL, local, route.dst_input, position))
+                    targets.append((LOCAL, local, route.dst_input, position))
                 else:
-                    targets.append((_REMOTE, address, route.dst_input, position))
+                    targets.append((REMOTE, address, route.dst_input, position))
             elif isinstance(grouping, GroupBy):
-                targets.append((_GROUP_BY, route, route.dst_input, position))
+                targets.append((GROUP_BY, route, route.dst_input, position))
             elif isinstance(grouping, Broadcast):
-                targets.append((_BROADCAST, route, route.dst_input, position))
+                targets.append((BROADCAST, route, route.dst_input, position))
             else:
-                targets.append((_SHUFFLE, route, route.dst_input, position))
+                targets.append((SHUFFLE, route, route.dst_input, position))
         return targets
 
     # -- what a backend calls -----------------------------------------------
@@ -387,7 +285,7 @@ class Executor:
         items): everything except instances on the call stack, which keep
         their items, in order, for later."""
         queue = self._queue
-        deferred: deque[tuple[_Instance, str | None, Any]] = deque()
+        deferred: deque[tuple[InstanceState, str | None, Any]] = deque()
         while queue:
             item = queue.popleft()
             inst, input_name, value = item
@@ -402,7 +300,7 @@ class Executor:
                 self._process(inst, {input_name: value})
         queue.extendleft(reversed(deferred))
 
-    def _process(self, inst: _Instance, block: Any) -> None:
+    def _process(self, inst: InstanceState, block: Any) -> None:
         inst.calls += 1
         inst.active = True
         started = perf_counter()
@@ -420,7 +318,7 @@ class Executor:
             inst.busy += perf_counter() - started
             inst.active = False
 
-    def _emit(self, inst: _Instance, output: str, value: Any) -> None:
+    def _emit(self, inst: InstanceState, output: str, value: Any) -> None:
         try:
             targets = inst.targets[output]
         except KeyError:
@@ -433,7 +331,7 @@ class Executor:
             self._on_result(inst.pe_id, output, value)
             return
         for kind, target, input_name, position in targets:
-            if kind == _LOCAL:
+            if kind == LOCAL:
                 queue = self._queue
                 if len(queue) <= self._local_limit:
                     queue.append((target, input_name, value))
@@ -443,12 +341,12 @@ class Executor:
                     # Emitting happens inside a PE call: keep memory bounded.
                     queue.append((target, input_name, value))
                     self._drain_nested()
-            elif kind == _REMOTE:
+            elif kind == REMOTE:
                 self._deliver(target, input_name, value)
-            elif kind == _GROUP_BY:
+            elif kind == GROUP_BY:
                 index = target.grouping.instance_for(value, target.dst_instances)
                 self._deliver((target.dst_pe, index), input_name, value)
-            elif kind == _BROADCAST:
+            elif kind == BROADCAST:
                 for index in range(target.dst_instances):
                     self._deliver((target.dst_pe, index), input_name, value)
             else:
@@ -457,7 +355,7 @@ class Executor:
                 inst.shuffle_next[position] = (index + 1) % count
                 self._deliver((target.dst_pe, index), input_name, value)
 
-    def _spill_item(self, target: _Instance, input_name: str, value: Any) -> None:
+    def _spill_item(self, target: InstanceState, input_name: str, value: Any) -> None:
         buffer = self._spill_buffers.get(target.address)
         if buffer is None:
             buffer = self._spill_buffers[target.address] = []
@@ -490,7 +388,7 @@ class Executor:
             raise RuntimeError(f"instance {address} is not hosted here and there is no transport")
         return self.transport
 
-    def _end(self, inst: _Instance) -> None:
+    def _end(self, inst: InstanceState) -> None:
         inst.ended = True
         self._guarded(inst, "postprocess", None, inst.pe.postprocess)
         if not self._end_of_stream:
@@ -507,7 +405,9 @@ class Executor:
                     self._flush_to(address)
                     self._require_transport(address).send_eos(address)
 
-    def _guarded(self, inst: _Instance, phase: str, block: Any, call: Callable[[], None]) -> None:
+    def _guarded(
+        self, inst: InstanceState, phase: str, block: Any, call: Callable[[], None]
+    ) -> None:
         started = perf_counter()
         inst.active = True
         try:
@@ -520,7 +420,9 @@ class Executor:
             inst.busy += perf_counter() - started
             inst.active = False
 
-    def _failure(self, inst: _Instance, phase: str, block: Any, exc: BaseException) -> PEFailure:
+    def _failure(
+        self, inst: InstanceState, phase: str, block: Any, exc: BaseException
+    ) -> PEFailure:
         info = FailureInfo(
             pe_id=inst.pe_id,
             instance=inst.index,
