@@ -15,19 +15,17 @@ import time
 from dataclasses import dataclass, field
 
 from ._dynamic_worker import DynamicWorkerSpec, dynamic_worker_main
-from ._workers import GraphPayload, WorkerGroup
+from ._workers import GraphPayload, WorkerGroup, check_process_options
 from .autoscale import AutoscalePolicy
 from .coordinator import DynamicCoordinator
 from .engine import Address
-from .errors import D4pError, UnsupportedGraphError
+from .errors import UnsupportedGraphError
 from .graph import WorkflowGraph
 from .inputs import Inputs, resolve_inputs
 from .plan import Plan
 from .result import Outputs, PEMetrics, RunResult, merge_metrics
 
 __all__ = ["DynamicOptions", "dynamic_plan", "run_dynamic"]
-
-START_METHODS = ("fork", "spawn", "forkserver")
 
 
 @dataclass(frozen=True)
@@ -51,14 +49,13 @@ class DynamicOptions:
     policy: AutoscalePolicy | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        if self.processes is not None and self.processes < 1:
-            raise D4pError(f"processes must be at least 1, not {self.processes}")
-        if self.start_method is not None and self.start_method not in START_METHODS:
-            raise D4pError(
-                f"unknown start method {self.start_method!r}; use one of {', '.join(START_METHODS)}"
-            )
-        if self.batch_size < 1 or self.queue_size < 1 or self.spill_above < 1:
-            raise D4pError("batch_size, queue_size and spill_above must be at least 1")
+        check_process_options(
+            self.processes,
+            self.start_method,
+            batch_size=self.batch_size,
+            queue_size=self.queue_size,
+            spill_above=self.spill_above,
+        )
 
 
 def dynamic_plan(graph: WorkflowGraph, mapping: str, *, pinned: bool) -> Plan:

@@ -13,6 +13,7 @@ path are re-loaded by path in the worker before unpickling.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import multiprocessing
 import multiprocessing.context
@@ -25,23 +26,59 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import GraphError, RunError
+from .errors import D4pError, GraphError, RunError
 from .loader import file_modules, load_file_module
 from .pe import GenericPE
 from .result import FailureInfo, Outputs
 
 __all__ = [
+    "START_METHODS",
     "Aborted",
     "ControlReporter",
     "GraphPayload",
     "WorkerGroup",
+    "add_process_arguments",
     "blocking_get",
     "blocking_put",
+    "check_process_options",
     "guarded_worker",
     "report_crash",
 ]
 
 _POLL = 0.2  # seconds between checks for an abort while blocked (failures only)
+
+START_METHODS = ("fork", "spawn", "forkserver")
+
+
+def check_process_options(processes: int | None, start_method: str | None, **sizes: int) -> None:
+    """Validate the options every multiprocessing mapping shares."""
+    if processes is not None and processes < 1:
+        raise D4pError(f"processes must be at least 1, not {processes}")
+    if start_method is not None and start_method not in START_METHODS:
+        raise D4pError(
+            f"unknown start method {start_method!r}; use one of {', '.join(START_METHODS)}"
+        )
+    for name, value in sizes.items():
+        if value < 1:
+            raise D4pError(f"{name} must be at least 1, not {value}")
+
+
+def add_process_arguments(
+    parser: argparse.ArgumentParser, *, batch_size: int, queue_size: int, unit: str
+) -> None:
+    """Command-line options every multiprocessing mapping shares."""
+    parser.add_argument(
+        "--start-method", choices=START_METHODS, help="multiprocessing start method"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=batch_size, help=f"items per {unit} ({batch_size})"
+    )
+    parser.add_argument(
+        "--queue-size",
+        type=int,
+        default=queue_size,
+        help=f"{unit}s buffered per queue before senders wait ({queue_size})",
+    )
 
 
 class Aborted(BaseException):

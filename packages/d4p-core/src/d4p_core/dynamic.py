@@ -8,6 +8,7 @@ import argparse
 from typing import Any, ClassVar
 
 from ._dynamic_run import DynamicOptions, dynamic_plan, run_dynamic
+from ._workers import add_process_arguments
 from .autoscale import BacklogPolicy
 from .errors import D4pError
 from .graph import WorkflowGraph
@@ -25,15 +26,7 @@ class _DynamicBase:
     _pinned: ClassVar[bool] = False
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--start-method",
-            choices=("fork", "spawn", "forkserver"),
-            help="multiprocessing start method",
-        )
-        parser.add_argument("--batch-size", type=int, default=16, help="items per task")
-        parser.add_argument(
-            "--queue-size", type=int, default=64, help="tasks buffered before senders wait"
-        )
+        add_process_arguments(parser, batch_size=16, queue_size=64, unit="task")
 
     def _options(self, args: argparse.Namespace, **extra: Any) -> DynamicOptions:
         return DynamicOptions(

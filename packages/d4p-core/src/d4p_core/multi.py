@@ -22,8 +22,10 @@ from ._workers import (
     ControlReporter,
     GraphPayload,
     WorkerGroup,
+    add_process_arguments,
     blocking_get,
     blocking_put,
+    check_process_options,
     guarded_worker,
 )
 from .engine import Address, Batch, Executor, instantiate
@@ -35,8 +37,6 @@ from .plan import Plan
 from .result import Outputs, PEMetrics, RunResult, merge_metrics
 
 __all__ = ["MultiMapping", "MultiOptions"]
-
-START_METHODS = ("fork", "spawn", "forkserver")
 
 
 @dataclass(frozen=True)
@@ -57,25 +57,14 @@ class MultiOptions:
     fuse: Fuse = "auto"
 
     def __post_init__(self) -> None:
-        if self.processes is not None and self.processes < 1:
-            raise D4pError(f"processes must be at least 1, not {self.processes}")
-        if self.start_method is not None and self.start_method not in START_METHODS:
-            raise D4pError(
-                f"unknown start method {self.start_method!r}; use one of {', '.join(START_METHODS)}"
-            )
-        if self.batch_size < 1 or self.queue_size < 1:
-            raise D4pError("batch_size and queue_size must be at least 1")
+        check_process_options(
+            self.processes,
+            self.start_method,
+            batch_size=self.batch_size,
+            queue_size=self.queue_size,
+        )
         if self.fuse not in ("auto", "always", "never"):
             raise D4pError(f"fuse must be auto, always or never, not {self.fuse!r}")
-
-
-def add_process_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by the multiprocessing mappings."""
-    parser.add_argument(
-        "--start-method", choices=START_METHODS, help="multiprocessing start method"
-    )
-    parser.add_argument("--batch-size", type=int, default=256, help="items per message")
-    parser.add_argument("--queue-size", type=int, default=16, help="messages buffered per worker")
 
 
 class _QueueTransport:
@@ -159,7 +148,7 @@ class MultiMapping:
     description: ClassVar[str] = "one process per PE instance (or fused chain) on this machine"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        add_process_arguments(parser)
+        add_process_arguments(parser, batch_size=256, queue_size=16, unit="message")
         parser.add_argument(
             "--fuse",
             choices=("auto", "always", "never"),
