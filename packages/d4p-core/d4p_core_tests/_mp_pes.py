@@ -92,3 +92,17 @@ def build_backpressure() -> WorkflowGraph:
     graph = WorkflowGraph()
     graph.connect(Payload(), "output", SlowCounter(), "input")
     return graph
+
+
+class SlowSource(ProducerPE):
+    """Emits 1 every 50 ms: a long run that never blocks on its queue."""
+
+    def _process(self, inputs: Any) -> int:
+        time.sleep(0.05)
+        return 1
+
+
+def build_slow_source() -> WorkflowGraph:
+    graph = WorkflowGraph()
+    graph.connect(SlowSource(), "output", PassThrough(), "input")
+    return graph

@@ -5,9 +5,12 @@ slow stage in the dynamic mappings, autoscaling records."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +152,52 @@ def test_backpressure_bounds_memory(mapping: str) -> None:
     report = json.loads(completed.stdout)
     assert sum(report["count"]) == 1_000_000
     assert report["peak_kib"] < 120 * 1024, report
+
+
+ORPHAN_PARENT = textwrap.dedent(
+    """
+    from d4p_core import run
+    from d4p_core_tests._mp_pes import build_slow_source
+    run(build_slow_source(), MAPPING, inputs=100_000, processes=3)
+    """
+)
+
+
+def _live_children(pid: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                children.append(int(entry))
+    return children
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc")
+@pytest.mark.parametrize("mapping", PROCESS_MAPPINGS)
+@pytest.mark.timeout(60)
+def test_workers_stop_when_the_parent_is_killed(mapping: str) -> None:
+    tests_root = Path(__file__).resolve().parent.parent
+    parent = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_PARENT.replace("MAPPING", repr(mapping))], cwd=tests_root
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while len(_live_children(parent.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = _live_children(parent.pid)
+        assert workers, "the run did not start its workers"
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{w}") for w in workers):
+        time.sleep(0.1)
+    alive = [w for w in workers if os.path.exists(f"/proc/{w}")]
+    for pid in alive:  # do not leave them behind if the assertion fails
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"workers outlived their killed parent: {alive}"

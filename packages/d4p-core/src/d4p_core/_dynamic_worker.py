@@ -30,6 +30,7 @@ from ._workers import (
     GraphPayload,
     blocking_put,
     guarded_worker,
+    should_stop,
 )
 from .engine import Address, Batch, Executor, instantiate
 from .errors import InputError
@@ -115,7 +116,7 @@ class _DynamicTransport:
                 target.put((dst, batch), timeout=0.01)
                 return
             except queue.Full:
-                if self._abort.is_set():
+                if should_stop(self._abort):
                     raise Aborted from None
                 self._service()
 
@@ -161,7 +162,7 @@ class _Receiver:
             if not waited:
                 before_wait()
                 waited = True
-            if not wait(readers, timeout=_POLL) and self.abort.is_set():
+            if not wait(readers, timeout=_POLL) and should_stop(self.abort):
                 raise Aborted
 
 

@@ -18,6 +18,7 @@ import contextlib
 import multiprocessing
 import multiprocessing.context
 import multiprocessing.queues
+import os
 import pickle
 import queue
 import signal
@@ -43,6 +44,7 @@ __all__ = [
     "check_process_options",
     "guarded_worker",
     "report_crash",
+    "should_stop",
 ]
 
 _POLL = 0.2  # seconds between checks for an abort while blocked (failures only)
@@ -89,24 +91,43 @@ class Aborted(BaseException):
     """
 
 
+# The parent of this worker when it started; if it changes, the parent died
+# (the worker was re-parented). Works for every start method, unlike the
+# parent's sentinel, which forked siblings keep open.
+_parent_pid: int | None = None
+
+
+def should_stop(abort: Any) -> bool:
+    """True when the run was aborted or the parent process is gone (a worker
+    must never outlive its run, even if the parent was killed)."""
+    return abort.is_set() or (_parent_pid is not None and os.getppid() != _parent_pid)
+
+
 def blocking_put(target: multiprocessing.queues.Queue[Any], item: Any, abort: Any) -> None:
-    """``put`` that waits for room (back-pressure) but gives up on abort."""
+    """``put`` that waits for room (back-pressure) but gives up on abort.
+
+    Checked on every batch, not only when blocked: an orphaned producer
+    that never waits must still stop."""
+    if should_stop(abort):
+        raise Aborted
     while True:
         try:
             target.put(item, timeout=_POLL)
             return
         except queue.Full:
-            if abort.is_set():
+            if should_stop(abort):
                 raise Aborted from None
 
 
 def blocking_get(source: multiprocessing.queues.Queue[Any], abort: Any) -> Any:
     """``get`` that waits for an item but gives up on abort."""
+    if should_stop(abort):
+        raise Aborted
     while True:
         try:
             return source.get(timeout=_POLL)
         except queue.Empty:
-            if abort.is_set():
+            if should_stop(abort):
                 raise Aborted from None
 
 
@@ -183,6 +204,8 @@ def guarded_worker(
     (quietly) or a crash. Never block process exit on unread queue data."""
     from .engine import PEFailure
 
+    global _parent_pid
+    _parent_pid = os.getppid()
     try:
         body()
     except PEFailure as failure:

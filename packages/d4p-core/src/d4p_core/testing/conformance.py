@@ -153,7 +153,7 @@ class MappingConformance:
         assert not child_processes(), "processes were left running after the run"
 
     @pytest.mark.parametrize("phase", ["preprocess", "process", "postprocess"])
-    @pytest.mark.timeout(60)
+    @pytest.mark.timeout(30)
     def test_pe_failure_is_reported(self, phase: str) -> None:
         graph = build_failing(phase)
         with pytest.raises(RunError) as failure:
