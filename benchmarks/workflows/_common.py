@@ -21,6 +21,7 @@ __all__ = [
     "burn",
     "combine",
     "expected_summary",
+    "last_item_times",
     "loops_per_ms",
     "skew_cost_ms",
     "word_for",
@@ -123,6 +124,14 @@ def combine(workload: str, partials: Iterable[Mapping[str, Any]]) -> dict[str, A
         }
     keys = ("count", "sum") if workload != "fan" else ("left", "left_sum", "right", "right_sum")
     return {key: sum(int(part.get(key, 0)) for part in parts) for key in keys}
+
+
+def last_item_times(partials: Iterable[Mapping[str, Any]]) -> tuple[float | None, float | None]:
+    """When the last item reached a sink: the latest ``last_wall``
+    (``time.time()``) and ``last_perf`` (``time.perf_counter()``) reported."""
+    walls = [float(p["last_wall"]) for p in partials if "last_wall" in p]
+    perfs = [float(p["last_perf"]) for p in partials if "last_perf" in p]
+    return (max(walls) if walls else None), (max(perfs) if perfs else None)
 
 
 def expected_summary(workload: str, n: int) -> dict[str, Any]:

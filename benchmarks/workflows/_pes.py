@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +51,13 @@ class Apply(IterativePE):
 
 class CountingSink(GenericPE):
     """Counts and sums what arrives; reports one partial result per instance
-    from ``postprocess`` on its unconnected output ``result``."""
+    from ``postprocess`` on its unconnected output ``result``.
+
+    The partial also carries when the last item arrived, ``last_wall``
+    (``time.time()``, comparable across processes) and ``last_perf``
+    (``time.perf_counter()``, for the one-process ``simple``), so the runner
+    can measure a mapping's tail: last item processed -> ``run()`` returns.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,15 +65,22 @@ class CountingSink(GenericPE):
         self._add_output("result")
         self.count = 0
         self.total = 0
+        self.last_wall = 0.0
+        self.last_perf = 0.0
 
     def process(self, inputs: dict[str, Any]) -> dict[str, Any] | None:
         value = inputs["input"]
         self.count += 1
         self.total += value if isinstance(value, int) else int(value[0])
+        self.last_wall = time.time()
+        self.last_perf = time.perf_counter()
         return None
 
     def _postprocess(self) -> None:
-        self.write("result", {"count": self.count, "sum": self.total})
+        partial: dict[str, float] = {"count": self.count, "sum": self.total}
+        if self.count:
+            partial.update(last_wall=self.last_wall, last_perf=self.last_perf)
+        self.write("result", partial)
 
 
 def partials(outputs: dict[str, dict[str, list[Any]]]) -> list[dict[str, Any]]:

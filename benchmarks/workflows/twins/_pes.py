@@ -7,6 +7,8 @@ call ``postprocess``, so with ``D4P_BENCH_SINK_MODE=eager`` sinks report every
 item instead (costs one small write per item; only used for those mappings).
 """
 
+import time
+
 from dispel4py.base import IterativePE, ProducerPE
 from dispel4py.core import GenericPE
 
@@ -60,20 +62,25 @@ class CountingSink(GenericPE):
         self._add_input("input")
         self.count = 0
         self.total = 0
+        self.last_wall = 0.0
         self.eager = _common.eager_sinks()
 
     def process(self, inputs):
         value = inputs["input"]
         if self.eager:
-            _common.report_partial({"count": 1, "sum": value})
+            _common.report_partial({"count": 1, "sum": value, "last_wall": time.time()})
             return None
         self.count += 1
         self.total += value
+        self.last_wall = time.time()
         return None
 
     def postprocess(self):
         if not self.eager:
-            _common.report_partial({"count": self.count, "sum": self.total})
+            partial = {"count": self.count, "sum": self.total}
+            if self.count:
+                partial["last_wall"] = self.last_wall
+            _common.report_partial(partial)
 
 
 class Words(ProducerPE):
