@@ -32,9 +32,11 @@ __all__ = ["DynamicOptions", "dynamic_plan", "run_dynamic"]
 class DynamicOptions:
     """Options of the dynamic mappings.
 
-    ``processes``: processes in all, one of which runs the sources (default:
-    CPU count, at least 2); ``batch_size``: items per task; ``queue_size``:
-    tasks buffered in the shared queue (and per inbox) before senders wait;
+    ``processes``: worker processes (default: CPU count); the sources run in
+    one more process, which mostly waits on the bounded queue, so ``-n``
+    equal to the number of cores keeps every core on PE work; ``batch_size``:
+    items per task; ``queue_size``: tasks buffered in the shared queue (and
+    per inbox) before senders wait;
     ``spill_above``: a worker's local backlog beyond which it hands work to
     others; ``min_workers``/``max_workers``/``policy``: autoscaling only.
     """
@@ -100,8 +102,7 @@ def run_dynamic(
     plan = dynamic_plan(graph, mapping, pinned=pinned)
     flat = graph.flat()
     provided = resolve_inputs(flat, inputs, plan.sources)
-    processes = options.processes or max(2, os.cpu_count() or 2)
-    workers = max(1, processes - 1)
+    workers = options.processes or os.cpu_count() or 1
     min_workers = max(1, min(workers, options.min_workers or 1))
     max_workers = max(min_workers, min(workers, options.max_workers or workers))
     workers = max_workers

@@ -72,7 +72,7 @@ class DynAutoMultiMapping(_DynamicBase):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)
         parser.add_argument("--min-workers", type=int, help="fewest active workers (1)")
-        parser.add_argument("--max-workers", type=int, help="most active workers (processes-1)")
+        parser.add_argument("--max-workers", type=int, help="most active workers (-n)")
 
     def options_from_args(self, args: argparse.Namespace) -> DynamicOptions:
         return self._options(args, min_workers=args.min_workers, max_workers=args.max_workers)

@@ -9,6 +9,7 @@ plans are built from, with every connection kept.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Union
@@ -47,13 +48,14 @@ class FlatGraph:
 
     def topological_ids(self) -> list[str]:
         """PE ids in a deterministic topological order (graph order breaks ties)."""
-        import networkx as nx  # imported late: worker processes never need it
-
-        order = {pe.id: index for index, pe in enumerate(self.pes)}
-        digraph: nx.DiGraph[str] = nx.DiGraph()
-        digraph.add_nodes_from(order)
-        digraph.add_edges_from((_pe(c.src).id, _pe(c.dst).id) for c in self.connections)
-        return list(nx.lexicographical_topological_sort(digraph, key=order.__getitem__))
+        ids = [pe.id for pe in self.pes]
+        order = _topological_order(
+            len(ids),
+            [(ids.index(_pe(c.src).id), ids.index(_pe(c.dst).id)) for c in self.connections],
+        )
+        if order is None:
+            raise GraphError("the workflow has a cycle")  # flat() names it first
+        return [ids[i] for i in order]
 
 
 def is_composite(node: Any) -> bool:
@@ -236,7 +238,44 @@ def _expand(graph: WorkflowGraph, pes: list[GenericPE], connections: list[Connec
         connections.append(Connection(src, src_port, dst, dst_port))
 
 
+def _topological_order(count: int, edges: list[tuple[int, int]]) -> list[int] | None:
+    """Kahn's algorithm over node indices, smallest available index first;
+    ``None`` if there is a cycle."""
+    successors: list[list[int]] = [[] for _ in range(count)]
+    indegree = [0] * count
+    for src, dst in edges:
+        successors[src].append(dst)
+        indegree[dst] += 1
+    ready = [i for i in range(count) if indegree[i] == 0]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        node = heapq.heappop(ready)
+        order.append(node)
+        for nxt in successors[node]:
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                heapq.heappush(ready, nxt)
+    return order if len(order) == count else None
+
+
 def _check_acyclic(nodes: list[Node], connections: list[Connection], *, only_pes: bool) -> None:
+    """Raise GraphError naming the cycle, if there is one."""
+    index: dict[int, int] = {}
+    for node in nodes:
+        index.setdefault(id(node), len(index))
+    kept = [
+        c
+        for c in connections
+        if not only_pes or (isinstance(c.src, GenericPE) and isinstance(c.dst, GenericPE))
+    ]
+    for c in kept:
+        index.setdefault(id(c.src), len(index))
+        index.setdefault(id(c.dst), len(index))
+    edges = [(index[id(c.src)], index[id(c.dst)]) for c in kept]
+    if _topological_order(len(index), edges) is not None:
+        return
+    # Only now pay for networkx, to name the cycle.
     import networkx as nx
 
     digraph: nx.MultiDiGraph[int] = nx.MultiDiGraph()

@@ -72,7 +72,8 @@ class Plan:
         ``processes=None`` gives one instance per PE (the ``simple`` mapping).
         Otherwise dispel4py's rules: sources get 1, an explicit
         ``numprocesses > 1`` is honoured exactly, ``single`` PEs get 1, and the
-        other PEs share the remaining processes equally. A graph that needs more
+        other PEs share the remaining processes equally (what does not divide
+        evenly goes to the first of them rather than staying idle). A graph that needs more
         processes than given raises :class:`GraphError` saying how many.
         ``instances`` fixes the count of some PEs (the dynamic mappings use one
         logical instance per stateless PE and the declared count per pinned PE).
@@ -246,8 +247,12 @@ def _assign_instances(
             f"its numprocesses per replicated PE and one per other PE; "
             f"only {processes} given"
         )
-    share = (processes - sum(fixed.values())) // len(shared) if shared else 0
-    return {pe_id: fixed.get(pe_id, max(1, share)) for pe_id in order}
+    # dispel4py gives every shared PE the same share and leaves the rest of
+    # the processes idle; the remainder goes to the first shared PEs instead.
+    spare = processes - sum(fixed.values())
+    share, remainder = divmod(spare, len(shared)) if shared else (0, 0)
+    extra = {pe_id: 1 for pe_id in shared[:remainder]}
+    return {pe_id: fixed.get(pe_id, max(1, share + extra.get(pe_id, 0))) for pe_id in order}
 
 
 def _partitions(
