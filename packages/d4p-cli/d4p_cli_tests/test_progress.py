@@ -43,9 +43,22 @@ def _run_with_terminal_stderr(*args: str) -> tuple[int, str, str]:
 def test_progress_line_on_a_terminal() -> None:
     code, stdout, stderr = _run_with_terminal_stderr("run", "simple", "examples/wordcount.py")
     assert code == 0, stderr
-    assert "elapsed" in stderr and "on simple" in stderr
+    assert "on simple" in stderr
     assert "result(s)" in stderr
     assert stdout.count("\n") == 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("mapping", ["simple", "multi"])
+def test_progress_line_shows_items_per_pe(mapping: str) -> None:
+    # Long enough (about a second or more) for several progress reports.
+    code, _, stderr = _run_with_terminal_stderr(
+        "run", mapping, "examples/wordcount.py", "-i", "150000", "-n", "4", "--output", os.devnull
+    )
+    assert code == 0, stderr
+    assert "items/s" in stderr
+    assert "RandomWord0=" in stderr
+    assert "CountWords1=" in stderr
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")

@@ -1,9 +1,10 @@
 """The live progress line shown on a terminal while a run is going.
 
-Core reports metrics only when a run ends, so the line shows the mapping,
-the workflow and the elapsed time; the summary table follows at the end. It
-writes with ``os.write`` (no Python-level lock a forked worker could inherit
-held) and only when stderr is a terminal.
+It shows the elapsed time, the items processed per PE so far and the
+overall throughput, from the counts core reports to its progress listener
+(about twice a second); the summary table follows at the end. It writes with
+``os.write`` (no Python-level lock a forked worker could inherit held) and
+only when stderr is a terminal.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import threading
 import time
 from types import TracebackType
 from typing import TextIO
+
+from d4p_core import set_progress_listener
 
 __all__ = ["Progress", "wants_progress"]
 
@@ -38,9 +41,22 @@ class Progress:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="d4p-progress", daemon=True)
         self._started = 0.0
+        self._counts: dict[str, int] = {}
+
+    def update(self, counts: dict[str, int]) -> None:
+        """Core's progress listener: calls so far per PE."""
+        self._counts = dict(counts)
 
     def line(self, elapsed: float) -> str:
-        return f"d4p: {self._label} · {elapsed:.1f} s elapsed"
+        text = f"d4p: {self._label} · {elapsed:.1f} s"
+        counts = self._counts
+        if counts:
+            total = sum(counts.values())
+            rate = total / elapsed if elapsed > 0 else 0.0
+            per_pe = " ".join(f"{pe}={n}" for pe, n in counts.items())
+            text += f" · {rate:,.0f} items/s · {per_pe}"
+        width = _terminal_width(self._fd)
+        return text if len(text) <= width else text[: width - 1] + "…"
 
     def _write(self, text: str) -> None:
         try:
@@ -56,6 +72,7 @@ class Progress:
 
     def __enter__(self) -> Progress:
         self._started = time.perf_counter()
+        set_progress_listener(self.update)
         self._thread.start()
         return self
 
@@ -65,6 +82,15 @@ class Progress:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        set_progress_listener(None)
         self._stop.set()
         self._thread.join()
         self._write(_CLEAR)
+
+
+def _terminal_width(fd: int) -> int:
+    try:
+        columns = os.get_terminal_size(fd).columns
+    except OSError:
+        columns = 0
+    return columns if columns >= 40 else 120  # 0: the terminal does not say

@@ -29,6 +29,7 @@ from .multi import MultiOptions
 from .pe import GROUPING, NAME, TYPE, WRITER, GenericPE
 from .placement import Fuse, place
 from .plan import Plan, Route
+from .progress import ProgressListener, set_progress_listener
 from .result import FailureInfo, Outputs, PEMetrics, RunResult
 from .simple import SimpleMapping, SimpleOptions
 from .transport import Address, Batch, SpillTarget, Transport
@@ -72,6 +73,7 @@ __all__ = [
     "PEMetrics",
     "Plan",
     "ProducerPE",
+    "ProgressListener",
     "Route",
     "RunError",
     "RunResult",
@@ -101,5 +103,6 @@ __all__ = [
     "place",
     "resolve_inputs",
     "run",
+    "set_progress_listener",
     "stable_hash",
 ]

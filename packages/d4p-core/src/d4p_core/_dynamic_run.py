@@ -23,6 +23,7 @@ from .errors import UnsupportedGraphError
 from .graph import WorkflowGraph
 from .inputs import Inputs, resolve_inputs
 from .plan import Plan
+from .progress import ProgressTotals, progress_listener
 from .result import Outputs, PEMetrics, RunResult, merge_metrics
 
 __all__ = ["DynamicOptions", "dynamic_plan", "run_dynamic"]
@@ -120,6 +121,8 @@ def run_dynamic(
     context = multiprocessing.get_context(options.start_method)
     payload = GraphPayload.create(flat.by_id(), context.get_start_method())
     initial = autoscale.initial(min_workers, max_workers) if autoscale else workers
+    listener = progress_listener()
+    totals = ProgressTotals(listener) if listener is not None else None
     specs = [
         DynamicWorkerSpec(
             index=w,
@@ -133,6 +136,7 @@ def run_dynamic(
             batch_size=options.batch_size,
             spill_above=options.spill_above,
             start_active=w < initial,
+            report_progress=listener is not None,
         )
         for w in range(workers)
     ]
@@ -148,6 +152,7 @@ def run_dynamic(
             batch_size=options.batch_size,
             spill_above=options.spill_above,
             start_active=True,
+            report_progress=listener is not None,
         )
     )
     shared = context.Queue(maxsize=options.queue_size)
@@ -175,7 +180,11 @@ def run_dynamic(
         group.run(
             outputs,
             coordinator.on_done,
-            coordinator.on_message,
+            lambda kind, index, payload: (
+                totals.update(index, payload)
+                if kind == "progress" and totals is not None
+                else coordinator.on_message(kind, index, payload)
+            ),
             coordinator.on_tick,
             poll=autoscale.interval if autoscale else 0.2,
         )

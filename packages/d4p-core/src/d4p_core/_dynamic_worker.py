@@ -55,6 +55,7 @@ class DynamicWorkerSpec:
     batch_size: int
     spill_above: int
     start_active: bool
+    report_progress: bool
 
 
 class _Counter:
@@ -209,6 +210,7 @@ def _run_sources(
         on_result=reporter.result,
         batch_size=spec.batch_size,
         end_of_stream=False,
+        on_progress=reporter.progress if spec.report_progress else None,
     )
     executor.start()
     # Inputs given to non-source PEs become tasks like any other.
@@ -258,6 +260,7 @@ def _run_worker(
         spill=transport,
         spill_above=spec.spill_above,
         send_by_size=False,
+        on_progress=reporter.progress if spec.report_progress else None,
     )
     executor.start()
     active = spec.start_active

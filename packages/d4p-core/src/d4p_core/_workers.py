@@ -194,6 +194,10 @@ class ControlReporter:
         self.flush()
         blocking_put(self._control, (kind, self._index, payload), self._abort)
 
+    def progress(self, counts: dict[str, int]) -> None:
+        """Report the calls so far per PE (the parent sums the workers)."""
+        blocking_put(self._control, ("progress", self._index, counts), self._abort)
+
 
 def guarded_worker(
     reporter: ControlReporter,

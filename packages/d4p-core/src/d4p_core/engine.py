@@ -32,6 +32,7 @@ from .grouping import Broadcast, Global, GroupBy
 from .inputs import InputSpec, iter_blocks
 from .pe import WRITER, GenericPE
 from .plan import Plan, Route
+from .progress import PROGRESS_INTERVAL
 from .result import FailureInfo, PEMetrics
 from .transport import Address, Batch, SpillTarget, Transport
 
@@ -99,6 +100,7 @@ class Executor:
         spill: SpillTarget | None = None,
         spill_above: int = 1024,
         send_by_size: bool = True,
+        on_progress: Callable[[dict[str, int]], None] | None = None,
     ) -> None:
         self.plan = plan
         self.transport = transport
@@ -113,6 +115,8 @@ class Executor:
         # False: remote batches leave only on flush(), never in the middle
         # of a PE call (a worker may then block safely while sending).
         self._send_by_size = send_by_size
+        self._on_progress = on_progress
+        self._last_progress = perf_counter()
         self.batch_size = max(1, batch_size)
         self.max_delay = max_delay
         self._last_flush = perf_counter()
@@ -221,8 +225,20 @@ class Executor:
 
     def _flush_if_late(self) -> None:
         # A slow producer must not hold a partial batch back for long.
-        if self._buffers and perf_counter() - self._last_flush > self.max_delay:
+        now = perf_counter()
+        if self._buffers and now - self._last_flush > self.max_delay:
             self.flush()
+        if self._on_progress is not None and now - self._last_progress > PROGRESS_INTERVAL:
+            self.report_progress()
+
+    def report_progress(self) -> None:
+        """Tell the progress callback the calls so far per hosted PE."""
+        self._last_progress = perf_counter()
+        if self._on_progress is not None:
+            counts: dict[str, int] = {}
+            for inst in self._order:
+                counts[inst.pe_id] = counts.get(inst.pe_id, 0) + inst.calls
+            self._on_progress(counts)
 
     def instance_metrics(self) -> dict[Address, PEMetrics]:
         """Counters of each hosted instance."""

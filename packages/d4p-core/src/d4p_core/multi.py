@@ -34,6 +34,7 @@ from .graph import WorkflowGraph
 from .inputs import Inputs, InputSpec, resolve_inputs
 from .placement import Fuse, place
 from .plan import Plan
+from .progress import ProgressTotals, progress_listener
 from .result import Outputs, PEMetrics, RunResult, merge_metrics
 
 __all__ = ["MultiMapping", "MultiOptions"]
@@ -96,6 +97,7 @@ class _WorkerSpec:
     owner: dict[Address, int]
     payload: GraphPayload
     batch_size: int
+    report_progress: bool
 
 
 def _worker_main(
@@ -114,6 +116,7 @@ def _worker_main(
             transport=_QueueTransport(inboxes, spec.owner, abort),
             on_result=reporter.result,
             batch_size=spec.batch_size,
+            on_progress=reporter.progress if spec.report_progress else None,
         )
         executor.start()
         executor.feed(spec.provided)
@@ -185,6 +188,7 @@ class MultiMapping:
         context = _context(options.start_method)
         payload = GraphPayload.create(flat.by_id(), context.get_start_method())
         owner = {address: index for index, block in enumerate(blocks) for address in block}
+        listener = progress_listener()
         inboxes = [context.Queue(maxsize=options.queue_size) for _ in blocks]
         specs = [
             _WorkerSpec(
@@ -195,6 +199,7 @@ class MultiMapping:
                 owner=owner,
                 payload=payload,
                 batch_size=options.batch_size,
+                report_progress=listener is not None,
             )
             for index, block in enumerate(blocks)
         ]
@@ -210,8 +215,14 @@ class MultiMapping:
         def on_done(index: int, metrics: dict[Address, PEMetrics]) -> None:
             per_instance.update(metrics)
 
+        totals = ProgressTotals(listener) if listener is not None else None
+
+        def on_message(kind: str, index: int, counts: Any) -> None:
+            if kind == "progress" and totals is not None:
+                totals.update(index, counts)
+
         try:
-            group.run(outputs, on_done)
+            group.run(outputs, on_done, on_message)
         finally:
             for inbox in inboxes:
                 inbox.close()

@@ -14,6 +14,7 @@ from .errors import D4pError
 from .graph import WorkflowGraph
 from .inputs import Inputs, resolve_inputs
 from .plan import Plan
+from .progress import progress_listener
 from .result import Outputs, RunResult
 
 __all__ = ["SimpleMapping", "SimpleOptions"]
@@ -55,7 +56,10 @@ class SimpleMapping:
 
         pes = flat.by_id()
         executor = Executor(
-            plan, {(pe_id, 0): pes[pe_id] for pe_id in plan.pe_ids}, on_result=collect
+            plan,
+            {(pe_id, 0): pes[pe_id] for pe_id in plan.pe_ids},
+            on_result=collect,
+            on_progress=progress_listener(),
         )
         try:
             executor.start()
@@ -63,6 +67,7 @@ class SimpleMapping:
         except PEFailure as failure:
             raise failure.info.to_error() from None
         assert executor.done, "simple: every instance must have ended"
+        executor.report_progress()
         return RunResult(
             mapping=self.name,
             outputs=outputs,
