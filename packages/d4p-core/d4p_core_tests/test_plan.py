@@ -422,3 +422,15 @@ def test_plan_pickles() -> None:
     copy = pickle.loads(pickle.dumps(plan))
     assert copy == plan
     assert copy.describe() == plan.describe()
+
+
+def test_a_stateful_pe_without_grouping_keeps_one_instance() -> None:
+    """Spare processes must not split the state of a PE declared stateful."""
+    from d4p_core.testing.workflows import build_even_odd
+
+    plan = Plan.build(build_even_odd(), 8)
+    assert plan.instances["EvenOddPairer3"] == 1
+    assert plan.instances["ModFilter1"] > 1  # stateless PEs still share the rest
+    graph = build_even_odd()
+    graph.flat().by_id()["EvenOddPairer3"].numprocesses = 2  # asked for: honoured
+    assert Plan.build(graph, 8).instances["EvenOddPairer3"] == 2

@@ -140,6 +140,8 @@ def run_command(argv: list[str], *, prog: str, compat: bool = False) -> int:
             progress = Progress(sys.stderr, f"running {args.target} on {mapping.name}")
         with progress:
             result = mapping.run(graph, inputs, options)
+        if not result.primary:
+            return 0  # e.g. an MPI rank other than 0: rank 0 reports the run
         count = write_results(result, results_stream)
         if metrics_stream is not None:
             write_metrics(result, metrics_stream)

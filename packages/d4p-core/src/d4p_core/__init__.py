@@ -6,6 +6,7 @@ from .__about__ import __version__
 from ._dynamic_run import DynamicOptions
 from ._run import run
 from ._stable_hash import stable_hash
+from ._workers import GraphPayload
 from .autoscale import AutoscalePolicy, BacklogPolicy, ScalingDecision, ScalingSnapshot
 from .base import BasePE, ConsumerPE, IterativePE, ProducerPE, SimpleFunctionPE
 from .composite import CompositePE, create_iterative_chain
@@ -30,7 +31,7 @@ from .pe import GROUPING, NAME, TYPE, WRITER, GenericPE
 from .placement import Fuse, place
 from .plan import Plan, Route
 from .progress import ProgressListener, set_progress_listener
-from .result import FailureInfo, Outputs, PEMetrics, RunResult
+from .result import FailureInfo, Outputs, PEMetrics, RunResult, merge_metrics, merge_outputs
 from .simple import SimpleMapping, SimpleOptions
 from .transport import Address, Batch, SpillTarget, Transport
 
@@ -58,6 +59,7 @@ __all__ = [
     "GenericPE",
     "Global",
     "GraphError",
+    "GraphPayload",
     "GroupBy",
     "Grouping",
     "InputError",
@@ -99,6 +101,8 @@ __all__ = [
     "load_inputs_file",
     "load_mapping",
     "load_module",
+    "merge_metrics",
+    "merge_outputs",
     "parse_inputs_json",
     "place",
     "resolve_inputs",

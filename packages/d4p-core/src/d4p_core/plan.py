@@ -75,6 +75,8 @@ class Plan:
         other PEs share the remaining processes equally (what does not divide
         evenly goes to the first of them rather than staying idle). A graph that needs more
         processes than given raises :class:`GraphError` saying how many.
+        A PE declared ``stateful`` keeps one instance unless its
+        ``numprocesses`` asks for more.
         ``instances`` fixes the count of some PEs (the dynamic mappings use one
         logical instance per stateless PE and the declared count per pinned PE).
         """
@@ -233,6 +235,10 @@ def _assign_instances(
                 f"PE {pe_id!r} has numprocesses={requested!r}; it must be an integer >= 1"
             )
         if pe_id in sources or getattr(pe, "single", False):
+            fixed[pe_id] = 1
+        elif getattr(pe, "stateful", False) and requested <= 1:
+            # Declared stateful, with no grouping to route by: extra
+            # instances would split its state. More only when asked for.
             fixed[pe_id] = 1
         elif requested > 1:
             fixed[pe_id] = requested

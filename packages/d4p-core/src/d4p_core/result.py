@@ -72,6 +72,10 @@ class RunResult:
     elapsed_seconds: float = 0.0
     errors: list[FailureInfo] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    primary: bool = True
+    """False on the secondary processes of a run started by an outside
+    launcher (e.g. ranks other than 0 under ``mpiexec``): their result is
+    empty and front ends print nothing for them."""
 
 
 def merge_outputs(target: Outputs, source: Outputs) -> Outputs:
