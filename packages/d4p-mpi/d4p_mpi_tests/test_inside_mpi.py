@@ -11,8 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from d4p_core import run
-from d4p_core.testing import CASES, ConformanceCase, assert_same_multisets, child_processes
+from d4p_core import Plan, run
+from d4p_core.testing import (
+    CASES,
+    INVARIANTS,
+    ConformanceCase,
+    assert_same_multisets,
+    child_processes,
+)
 from d4p_mpi import find_mpiexec
 
 REPO = Path(__file__).resolve().parents[3]
@@ -42,20 +48,26 @@ def _results(stdout: str) -> dict[str, dict[str, list[object]]]:
     return outputs
 
 
-@pytest.mark.parametrize("ranks", [2, 4])
-@pytest.mark.parametrize(
-    "case",
-    [c for c in CASES if isinstance(c.inputs, int) and not c.broadcast],
-    ids=lambda c: c.name,
-)
+@pytest.mark.parametrize("ranks", [2, 4, 8])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_conformance_inside_mpi(ranks: int, case: ConformanceCase) -> None:
     target = f"d4p_core.testing.workflows:{case.build.__name__}"
-    completed = _mpiexec(ranks, "-m", "d4p_cli", "run", "mpi", target, "-i", str(case.inputs))
+    if isinstance(case.inputs, int):
+        given = ["-i", str(case.inputs)]
+    else:
+        given = ["-d", json.dumps(dict(case.inputs or {}))]
+    completed = _mpiexec(ranks, "-m", "d4p_cli", "run", "mpi", target, *given)
     assert completed.returncode == 0, completed.stderr
     reference = run(case.build(), "simple", inputs=case.inputs)
     outputs = _results(completed.stdout)  # printed once: by rank 0 only
+    graph = case.build()
+    plan = Plan.build(graph, max(ranks, Plan.minimum_processes(graph)))
     if case.compare_multisets:
-        assert_same_multisets(outputs, reference.outputs)
+        factors = {pe: plan.instances[pe] for pe in case.broadcast}
+        assert_same_multisets(outputs, reference.outputs, factors)
+    if case.invariant is not None:
+        iterations = case.inputs if isinstance(case.inputs, int) else 20
+        INVARIANTS[case.invariant](outputs, iterations)
     assert not child_processes()
 
 
