@@ -45,7 +45,7 @@ from benchmarks.workflows import _common  # noqa: E402
 
 STREAM_D4PY_MAPPINGS = ("simple", "multi", "dyn_multi", "dyn_auto_multi")
 """Mappings stream-d4py 2.9.1 has that match a d4p mapping of the same name."""
-ALL_MAPPINGS = ("simple", "multi", "dyn_multi", "dyn_auto_multi", "hybrid_multi")
+ALL_MAPPINGS = ("simple", "multi", "dyn_multi", "dyn_auto_multi", "hybrid_multi", "mpi")
 SIZES_QUICK = {
     "throughput": [20_000],
     "cpu": [600],
@@ -268,7 +268,7 @@ def _configs(args: argparse.Namespace) -> list[Config]:
     configs: list[Config] = []
     for workload in args.workloads:
         # The cpu workload also runs at -n = cores (the efficiency target) and,
-        # in the full run, cores + 1 (a dynamic mapping's source takes one of -n).
+        # in the full run, cores + 1.
         extra = {cores} if args.quick else {cores, cores + 1}
         counts = sorted({*args.processes, *extra}) if workload == "cpu" else args.processes
         for items in [args.items] if args.items else sizes[workload]:
