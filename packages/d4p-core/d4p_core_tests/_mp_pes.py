@@ -7,7 +7,7 @@ import signal
 import time
 from typing import Any
 
-from d4p_core import ConsumerPE, IterativePE, ProducerPE, WorkflowGraph
+from d4p_core import ConsumerPE, GenericPE, IterativePE, ProducerPE, WorkflowGraph
 from d4p_core.testing.pes import CountingProducer, PassThrough
 
 
@@ -106,3 +106,78 @@ def build_slow_source() -> WorkflowGraph:
     graph = WorkflowGraph()
     graph.connect(SlowSource(), "output", PassThrough(), "input")
     return graph
+
+
+class Burst(ProducerPE):
+    """Writes ``n`` numbers in a single call."""
+
+    def __init__(self, n: int = 1000) -> None:
+        super().__init__()
+        self.n = n
+
+    def _process(self, inputs: Any) -> None:
+        for i in range(self.n):
+            self.write("output", i)
+
+
+class Fan(IterativePE):
+    """Writes ``k`` copies of each input."""
+
+    def __init__(self, k: int = 10) -> None:
+        super().__init__()
+        self.k = k
+
+    def _process(self, data: Any) -> None:
+        for _ in range(self.k):
+            self.write("output", data)
+
+
+class StatefulTotal(ConsumerPE):
+    """Declared stateful (no grouping): counts everything, emits in postprocess."""
+
+    stateful = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._add_output("output")
+        self.count = 0
+
+    def _process(self, data: Any) -> None:
+        self.count += 1
+
+    def _postprocess(self) -> None:
+        self.write("output", self.count)
+
+
+class Ticker(ProducerPE):
+    """Emits forever, every 30 ms: a run that only a failure can end."""
+
+    def _process(self, inputs: Any) -> None:
+        n = 0
+        while True:
+            time.sleep(0.03)
+            n += 1
+            self.write("output", n)
+
+
+class PoolUser(IterativePE):
+    """Uses a process pool of its own inside process()."""
+
+    def _process(self, data: Any) -> Any:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            return pool.apply(abs, (-data,))
+
+
+class Pair(GenericPE):
+    """Two inputs; given both in one block, returns them together."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._add_input("a")
+        self._add_input("b")
+        self._add_output("output")
+
+    def _process(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {"output": [inputs.get("a"), inputs.get("b")]}

@@ -19,7 +19,7 @@ from ._workers import GraphPayload, WorkerGroup, check_process_options
 from .autoscale import AutoscalePolicy
 from .coordinator import DynamicCoordinator
 from .engine import Address
-from .errors import UnsupportedGraphError
+from .errors import D4pError, UnsupportedGraphError
 from .graph import WorkflowGraph
 from .inputs import Inputs, resolve_inputs
 from .plan import Plan
@@ -59,6 +59,30 @@ class DynamicOptions:
             queue_size=self.queue_size,
             spill_above=self.spill_above,
         )
+        for name in ("min_workers", "max_workers"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise D4pError(f"{name} must be at least 1, not {value}")
+
+
+def refuse_stateful(plan: Plan, mapping: str) -> None:
+    """Raise UnsupportedGraphError naming the PEs that keep state."""
+    stateful = [pe for pe in plan.pe_ids if pe in plan.stateful and pe not in plan.sources]
+    if not stateful:
+        return
+    reasons = []
+    for pe_id in stateful:
+        groupings = {
+            f"{route.dst_input}: {route.grouping}"
+            for routes in plan.routes.values()
+            for route in routes
+            if route.dst_pe == pe_id and str(route.grouping) != "shuffle"
+        }
+        reasons.append(f"{pe_id} ({', '.join(sorted(groupings)) or 'stateful = True'})")
+    raise UnsupportedGraphError(
+        f"{mapping} runs only stateless PEs, but these keep state: {'; '.join(reasons)}. "
+        "Use 'multi' or 'hybrid_multi', which give each stateful PE fixed instances"
+    )
 
 
 def dynamic_plan(graph: WorkflowGraph, mapping: str, *, pinned: bool) -> Plan:
@@ -66,26 +90,13 @@ def dynamic_plan(graph: WorkflowGraph, mapping: str, *, pinned: bool) -> Plan:
     ``pinned``) given their declared number of instances."""
     flat = graph.flat()
     probe = Plan.build(flat)
-    stateful = [pe for pe in probe.pe_ids if pe in probe.stateful and pe not in probe.sources]
-    if stateful and not pinned:
-        reasons = []
-        for pe_id in stateful:
-            groupings = [
-                f"{port}: {route.grouping}"
-                for (src, _), routes in probe.routes.items()
-                for route in routes
-                if route.dst_pe == pe_id and str(route.grouping) != "shuffle"
-                for port in [route.dst_input]
-            ]
-            why = ", ".join(sorted(set(groupings))) or "stateful = True"
-            reasons.append(f"{pe_id} ({why})")
-        raise UnsupportedGraphError(
-            f"{mapping} runs only stateless PEs, but these keep state: {'; '.join(reasons)}. "
-            "Use 'multi' or 'hybrid_multi', which give each stateful PE fixed instances"
-        )
+    if not pinned:
+        refuse_stateful(probe, mapping)
+    pes = flat.by_id()
     counts = {
-        pe_id: max(1, int(getattr(flat.by_id()[pe_id], "numprocesses", 1) or 1))
-        for pe_id in stateful
+        pe_id: max(1, int(getattr(pes[pe_id], "numprocesses", 1) or 1))
+        for pe_id in probe.pe_ids
+        if pe_id in probe.stateful and pe_id not in probe.sources
     }
     return Plan.build(flat, instances=counts)
 
@@ -104,8 +115,12 @@ def run_dynamic(
     flat = graph.flat()
     provided = resolve_inputs(flat, inputs, plan.sources)
     workers = options.processes or os.cpu_count() or 1
-    min_workers = max(1, min(workers, options.min_workers or 1))
-    max_workers = max(min_workers, min(workers, options.max_workers or workers))
+    max_workers = options.max_workers if options.max_workers is not None else workers
+    min_workers = options.min_workers if options.min_workers is not None else 1
+    if min_workers > max_workers:
+        raise D4pError(
+            f"min_workers ({min_workers}) is more than the workers available ({max_workers})"
+        )
     workers = max_workers
 
     stateless = [pe for pe in plan.pe_ids if pe not in plan.sources and pe not in plan.stateful]

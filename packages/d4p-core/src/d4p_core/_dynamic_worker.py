@@ -32,8 +32,7 @@ from ._workers import (
     guarded_worker,
     should_stop,
 )
-from .engine import Address, Batch, Executor, instantiate
-from .errors import InputError
+from .engine import WHOLE_BLOCK, Address, Batch, Executor, instantiate
 from .inputs import InputSpec, iter_blocks
 from .plan import Plan
 
@@ -125,6 +124,8 @@ class _DynamicTransport:
         raise AssertionError("dynamic mappings end PEs by command")
 
     def offer(self, dst: Address, batch: Batch) -> bool:
+        if dst in self._spec.pinned_owner:
+            return False  # a pinned instance's work stays with its owner
         self._counter.add(1)
         try:
             self._shared.put_nowait((dst, batch))
@@ -218,12 +219,7 @@ def _run_sources(
         if (pe_id, 0) in hosted:
             continue
         for block in iter_blocks(given):
-            if not isinstance(block, dict) or not block:
-                raise InputError(
-                    f"inputs for the non-source PE {pe_id!r} must be non-empty "
-                    f"{{input: value}} blocks, not {block!r}"
-                )
-            transport.send((pe_id, 0), list(block.items()))
+            transport.send((pe_id, 0), [(WHOLE_BLOCK, block)])
     executor.feed(spec.provided)  # also runs the sources' postprocess
     executor.flush()
     reporter.send("done", executor.instance_metrics())

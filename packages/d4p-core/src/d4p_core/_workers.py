@@ -22,6 +22,7 @@ import os
 import pickle
 import queue
 import signal
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -175,6 +176,7 @@ class ControlReporter:
     """Worker side of the control queue: results in batches, then done/failed."""
 
     def __init__(self, control: multiprocessing.queues.Queue[Any], index: int, abort: Any) -> None:
+        self.control = control
         self._control = control
         self._index = index
         self._abort = abort
@@ -210,14 +212,16 @@ def guarded_worker(
 
     global _parent_pid
     _parent_pid = os.getppid()
+    queues = list(queues)
     try:
         body()
     except PEFailure as failure:
-        _quiet_exit(queues)
+        _quiet_exit(queues)  # the control queue still delivers the report
         with contextlib.suppress(Aborted):
             reporter.send("failed", failure.info)
     except Aborted:
-        _quiet_exit(queues)
+        # Nobody reads anything any more, results included.
+        _quiet_exit([*queues, reporter.control])
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         _quiet_exit(queues)
         report_crash(reporter, exc)
@@ -254,7 +258,9 @@ class WorkerGroup:
                 target=target,
                 args=(*args, self.control, self.abort),
                 name=f"d4p-worker-{index}",
-                daemon=True,
+                # Not daemonic, so a PE may start processes of its own; the
+                # workers never outlive the run (abort, parent check, kill).
+                daemon=False,
             )
             for index, args in enumerate(worker_args)
         ]
@@ -277,13 +283,18 @@ class WorkerGroup:
         try:
             for process in self._processes:
                 process.start()
+            next_check = time.monotonic() + _POLL
             while len(finished) < len(self._processes):
                 if on_tick is not None:
                     on_tick()
+                if time.monotonic() >= next_check:
+                    # Also while reports keep coming: a dead worker must be
+                    # noticed even if the others are busy talking.
+                    self._check_alive(finished)
+                    next_check = time.monotonic() + _POLL
                 try:
                     kind, index, payload = self.control.get(timeout=poll)
                 except queue.Empty:
-                    self._check_alive(finished)
                     continue
                 if kind == "results":
                     for pe_id, output, value in payload:
@@ -331,14 +342,17 @@ class WorkerGroup:
             raise RunError(f"worker {index} ({self._describe(index)}) {how} before finishing")
 
     def _stop_all(self) -> None:
+        # One grace period for all (they saw the abort), then terminate, then kill.
+        deadline = time.monotonic() + 2
         for process in self._processes:
-            if process.is_alive():
-                process.join(timeout=2)
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
         for process in self._processes:
             if process.is_alive():
                 process.terminate()
+        deadline = time.monotonic() + 3
         for process in self._processes:
-            process.join(timeout=3)
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+        for process in self._processes:
             if process.is_alive():
                 process.kill()
                 process.join(timeout=3)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, ClassVar
 
-from ._dynamic_run import DynamicOptions, dynamic_plan, run_dynamic
+from ._dynamic_run import DynamicOptions, dynamic_plan, refuse_stateful, run_dynamic
 from ._workers import add_process_arguments
 from .autoscale import BacklogPolicy
 from .errors import D4pError
@@ -47,7 +47,8 @@ class _DynamicBase:
             raise D4pError(f"invalid option for {self.name}: {exc}") from None
 
     def check(self, plan: Plan) -> None:
-        pass
+        if not self._pinned:
+            refuse_stateful(plan, self.name)
 
     def plan(self, graph: WorkflowGraph) -> Plan:
         return dynamic_plan(graph, self.name, pinned=self._pinned)

@@ -36,9 +36,21 @@ from .progress import PROGRESS_INTERVAL
 from .result import FailureInfo, PEMetrics
 from .transport import Address, Batch, SpillTarget, Transport
 
-__all__ = ["Address", "Batch", "Executor", "PEFailure", "SpillTarget", "Transport", "instantiate"]
+__all__ = [
+    "WHOLE_BLOCK",
+    "Address",
+    "Batch",
+    "Executor",
+    "PEFailure",
+    "SpillTarget",
+    "Transport",
+    "instantiate",
+]
 
 ResultCallback = Callable[[str, str, Any], None]
+
+WHOLE_BLOCK = "\x00block"
+"""Input name of a batch item that is a complete input block (see receive)."""
 
 _EOS = object()
 _INPUT_REPR_LIMIT = 500
@@ -111,6 +123,7 @@ class Executor:
         # Beyond this local backlog, emitting takes the slow path (spill or
         # nested drain); one comparison on the hot path.
         self._local_limit = spill_above if spill is not None else max(64, batch_size * 4)
+        self._held = 0  # items of running instances a nested drain set aside
         self._spill_buffers: dict[Address, Batch] = {}
         # False: remote batches leave only on flush(), never in the middle
         # of a PE call (a worker may then block safely while sending).
@@ -133,7 +146,7 @@ class Executor:
                 connection[WRITER] = _OutputWriter(self._emit, instance, output)
         for instance in self._instances.values():
             instance.targets = {
-                output: self._targets(plan.routes.get((instance.pe_id, output)))
+                output: self._targets(plan.routes.get((instance.pe_id, output)), instance.index)
                 for output in plan.outputs[instance.pe_id]
             }
         self._order = sorted(
@@ -141,7 +154,9 @@ class Executor:
             key=lambda inst: (plan.pe_ids.index(inst.pe_id), inst.index),
         )
 
-    def _targets(self, routes: tuple[Route, ...] | None) -> list[tuple[int, Any, str, int]] | None:
+    def _targets(
+        self, routes: tuple[Route, ...] | None, index: int
+    ) -> list[tuple[int, Any, str, int]] | None:
         if routes is None:
             return None
         targets: list[tuple[int, Any, str, int]] = []
@@ -158,6 +173,11 @@ class Executor:
                 targets.append((GROUP_BY, route, route.dst_input, position))
             elif isinstance(grouping, Broadcast):
                 targets.append((BROADCAST, route, route.dst_input, position))
+            elif (route.dst_pe, index) in self._instances:
+                # Round robin may pick any instance: the one fused with the
+                # sender in this process saves a transport hop.
+                local = self._instances[(route.dst_pe, index)]
+                targets.append((LOCAL, local, route.dst_input, position))
             else:
                 targets.append((SHUFFLE, route, route.dst_input, position))
         return targets
@@ -190,11 +210,20 @@ class Executor:
                 self._drain()
 
     def receive(self, dst: Address, batch: Iterable[tuple[str, Any]]) -> None:
-        """Deliver a batch that arrived for hosted instance ``dst``."""
+        """Deliver a batch that arrived for hosted instance ``dst``.
+
+        An item whose input name is :data:`WHOLE_BLOCK` carries a complete
+        input block (inputs given to a non-source PE), processed as given.
+        """
         inst = self._instances[dst]
         queue = self._queue
         for input_name, value in batch:
-            queue.append((inst, input_name, value))
+            if input_name == WHOLE_BLOCK:
+                self._drain()
+                inst.items_in += 1
+                self._process(inst, value)
+            else:
+                queue.append((inst, input_name, value))
         self._drain()
         self._flush_if_late()
 
@@ -260,6 +289,7 @@ class Executor:
     def _drain(self) -> None:
         # Called only between PE calls (feed, receive, close); inside a PE
         # call a long local queue is drained by _drain_nested instead.
+        self._held = 0
         queue = self._queue
         popleft = queue.popleft
         emit = self._emit
@@ -315,6 +345,9 @@ class Executor:
                 inst.items_in += 1
                 self._process(inst, {input_name: value})
         queue.extendleft(reversed(deferred))
+        # Items set aside stay until their instance returns; do not scan them
+        # again until as many new items have come (amortised linear time).
+        self._held = len(deferred)
 
     def _process(self, inst: InstanceState, block: Any) -> None:
         inst.calls += 1
@@ -349,7 +382,7 @@ class Executor:
         for kind, target, input_name, position in targets:
             if kind == LOCAL:
                 queue = self._queue
-                if len(queue) <= self._local_limit:
+                if len(queue) <= self._local_limit + self._held:
                     queue.append((target, input_name, value))
                 elif self._spill is not None:
                     self._spill_item(target, input_name, value)
@@ -385,14 +418,24 @@ class Executor:
     def _deliver(self, address: Address, input_name: str, value: Any) -> None:
         local = self._instances.get(address)
         if local is not None:
-            self._queue.append((local, input_name, value))
+            queue = self._queue
+            queue.append((local, input_name, value))
+            if len(queue) > self._local_limit + self._held:
+                self._drain_nested()
             return
         buffer = self._buffers.get(address)
         if buffer is None:
             buffer = self._buffers[address] = []
         buffer.append((input_name, value))
-        if len(buffer) >= self.batch_size and self._send_by_size:
-            self._flush_to(address)
+        if self._send_by_size and (
+            len(buffer) >= self.batch_size or perf_counter() - self._last_flush > self.max_delay
+        ):
+            # Full, or late: a PE writing slowly from one long call must not
+            # hold a partial batch back.
+            if len(buffer) >= self.batch_size:
+                self._flush_to(address)
+            else:
+                self.flush()
 
     def _flush_to(self, address: Address) -> None:
         batch = self._buffers.pop(address, None)
