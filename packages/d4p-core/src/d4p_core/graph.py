@@ -138,7 +138,8 @@ class WorkflowGraph:
 
     def flat(self) -> FlatGraph:
         """The flattened view: composites expanded, every connection kept,
-        ids made unique, cycles rejected. The graph itself is not changed."""
+        ids made unique (a PE whose id repeats another's is renamed), cycles
+        rejected. The graph's nodes and connections are not changed."""
         pes: list[GenericPE] = []
         connections: list[Connection] = []
         _expand(self, pes, connections)

@@ -66,20 +66,21 @@ class Plan:
         *,
         instances: Mapping[str, int] | None = None,
     ) -> Plan:
-        instances_given = instances
         """Plan ``graph`` for ``processes`` processes.
 
         ``processes=None`` gives one instance per PE (the ``simple`` mapping).
         Otherwise dispel4py's rules: sources get 1, an explicit
         ``numprocesses > 1`` is honoured exactly, ``single`` PEs get 1, and the
         other PEs share the remaining processes equally (what does not divide
-        evenly goes to the first of them rather than staying idle). A graph that needs more
-        processes than given raises :class:`GraphError` saying how many.
+        evenly goes to the first of them rather than staying idle). A graph
+        that needs more processes than given raises :class:`GraphError`
+        saying how many.
         A PE declared ``stateful`` keeps one instance unless its
         ``numprocesses`` asks for more.
         ``instances`` fixes the count of some PEs (the dynamic mappings use one
         logical instance per stateless PE and the declared count per pinned PE).
         """
+        instances_given = instances
         flat = graph.flat() if isinstance(graph, WorkflowGraph) else graph
         if not flat.pes:
             raise GraphError("the workflow graph has no PEs")
