@@ -152,10 +152,12 @@ def test_unknown_mapping_lists_what_is_installed(fake_distribution: None) -> Non
     assert "fake_simple" in message and "fake_recording" in message
 
 
-def test_run_with_unknown_mapping_name() -> None:
+def test_run_with_unknown_mapping_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A mapping whose distribution is known but not installed gets the hint.
+    monkeypatch.setitem(d4p_core.mapping._PROVIDERS, "no_such_backend", "d4p-nosuch")
     graph, _ = build_pipeline(OneProducer(), 1)
-    with pytest.raises(MappingNotFoundError, match="pip install d4p-mpi"):
-        d4p_core.run(graph, "mpi")
+    with pytest.raises(MappingNotFoundError, match="pip install d4p-nosuch"):
+        d4p_core.run(graph, "no_such_backend")
 
 
 def test_run_with_a_mapping_object() -> None:

@@ -201,3 +201,20 @@ def test_workers_stop_when_the_parent_is_killed(mapping: str) -> None:
     for pid in alive:  # do not leave them behind if the assertion fails
         os.kill(pid, signal.SIGKILL)
     assert not alive, f"workers outlived their killed parent: {alive}"
+
+
+@pytest.mark.parametrize("mapping", PROCESS_MAPPINGS)
+def test_pes_defined_in_the_users_script_under_spawn(mapping: str, tmp_path: Path) -> None:
+    script = tmp_path / "my_workflow.py"
+    script.write_text(
+        WORKFLOW_FILE
+        + "\nif __name__ == '__main__':\n"
+        + "    from d4p_core import run\n"
+        + f"    result = run(graph, {mapping!r}, inputs=4, processes=2, start_method='spawn')\n"
+        + "    print(sorted(result.outputs['Square1']['output']))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[1, 4, 9, 16]"

@@ -187,23 +187,30 @@ def dynamic_worker_main(
     def body() -> None:
         hosted = instantiate(spec.payload.load(), spec.hosted)
         if spec.role == "source":
-            _run_sources(spec, hosted, shared, inboxes, counter, reporter, abort)
+            _run_sources(_Channels(spec, shared, inboxes, counter, reporter, abort), hosted)
         else:
-            _run_worker(spec, hosted, shared, inboxes, counter, reporter, abort)
+            _run_worker(_Channels(spec, shared, inboxes, counter, reporter, abort), hosted)
 
     guarded_worker(reporter, [shared, *inboxes], body)
 
 
-def _run_sources(
-    spec: DynamicWorkerSpec,
-    hosted: dict[Address, Any],
-    shared: MPQueue[Any],
-    inboxes: list[MPQueue[Any]],
-    counter: _Counter,
-    reporter: ControlReporter,
-    abort: Any,
-) -> None:
-    transport = _DynamicTransport(spec, shared, inboxes, counter, abort, service=None)
+@dataclass(frozen=True)
+class _Channels:
+    """What a worker talks through."""
+
+    spec: DynamicWorkerSpec
+    shared: MPQueue[Any]
+    inboxes: list[MPQueue[Any]]
+    counter: _Counter
+    reporter: ControlReporter
+    abort: Any
+
+
+def _run_sources(channels: _Channels, hosted: dict[Address, Any]) -> None:
+    spec, reporter = channels.spec, channels.reporter
+    transport = _DynamicTransport(
+        spec, channels.shared, channels.inboxes, channels.counter, channels.abort, service=None
+    )
     executor = Executor(
         spec.plan,
         hosted,
@@ -225,16 +232,9 @@ def _run_sources(
     reporter.send("done", executor.instance_metrics())
 
 
-def _run_worker(
-    spec: DynamicWorkerSpec,
-    hosted: dict[Address, Any],
-    shared: MPQueue[Any],
-    inboxes: list[MPQueue[Any]],
-    counter: _Counter,
-    reporter: ControlReporter,
-    abort: Any,
-) -> None:
-    receiver = _Receiver(inboxes[spec.index], shared, abort)
+def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
+    spec, reporter, counter = channels.spec, channels.reporter, channels.counter
+    receiver = _Receiver(channels.inboxes[spec.index], channels.shared, channels.abort)
 
     def service_inbox() -> bool:
         # Called while waiting for room to send: read (do not process) our
@@ -245,7 +245,9 @@ def _run_worker(
             return False
         return True
 
-    transport = _DynamicTransport(spec, shared, inboxes, counter, abort, service_inbox)
+    transport = _DynamicTransport(
+        spec, channels.shared, channels.inboxes, counter, channels.abort, service_inbox
+    )
     executor = Executor(
         spec.plan,
         hosted,
