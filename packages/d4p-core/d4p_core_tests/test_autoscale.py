@@ -42,7 +42,7 @@ def test_grows_on_a_growing_backlog_and_keeps_a_worker_that_helps() -> None:
     assert "backlog" in changes[0][2]
     # With 3 workers the throughput rises by 40%: the worker stays.
     active, time, done, changes = _feed(policy, time, 1.2, active, 60, rate=140, completed=done)
-    assert active == 4 or changes == []
+    assert active >= 3  # the third worker was kept
     assert all("no gain" not in c[2] for c in changes)
 
 

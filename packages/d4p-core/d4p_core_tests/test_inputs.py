@@ -17,7 +17,7 @@ from d4p_core import (
     parse_inputs_json,
     resolve_inputs,
 )
-from d4p_core.inputs import count_blocks, iter_blocks
+from d4p_core.inputs import iter_blocks
 from d4p_core_tests._pes import AddOne, Identity, Merge, NumberProducer, OneProducer, run_simple
 
 
@@ -155,8 +155,6 @@ def test_sources_not_mentioned_run_once() -> None:
 def test_iter_and_count_blocks() -> None:
     assert list(iter_blocks(3)) == [{}, {}, {}]
     assert list(iter_blocks([{"a": 1}])) == [{"a": 1}]
-    assert count_blocks(4) == 4
-    assert count_blocks([{}, {}]) == 2
 
 
 # -- JSON ----------------------------------------------------------------------------

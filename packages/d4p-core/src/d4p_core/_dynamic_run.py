@@ -173,7 +173,7 @@ def run_dynamic(
     shared = context.Queue(maxsize=options.queue_size)
     inboxes = [context.Queue(maxsize=options.queue_size) for _ in range(workers)]
     in_flight = context.Value("q", 0)
-    completed = context.Value("q", 0)
+    completed = context.Value("q", 0, lock=False)  # guarded by in_flight's lock
     group = WorkerGroup(
         context,
         dynamic_worker_main,

@@ -74,9 +74,14 @@ class _Counter:
             self._on_zero()
 
     def task_done(self) -> None:
-        with self._completed.get_lock():
+        # One lock per task: the finished count is a raw value guarded by
+        # the in-flight counter's lock.
+        with self._value.get_lock():
+            self._value.value -= 1
             self._completed.value += 1
-        self.add(-1)
+            zero = self._value.value == 0
+        if zero:
+            self._on_zero()
 
 
 class _DynamicTransport:

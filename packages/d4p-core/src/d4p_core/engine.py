@@ -235,9 +235,6 @@ class Executor:
                 self._end(inst)
                 self._drain()
 
-    def hosts(self, pe_id: str) -> bool:
-        return any(inst.pe_id == pe_id for inst in self._order)
-
     def receive_eos(self, dst: Address) -> None:
         """Deliver one end-of-stream marker for hosted instance ``dst``."""
         self._queue.append((self._instances[dst], None, _EOS))

@@ -41,10 +41,6 @@ def iter_blocks(spec: InputSpec) -> Iterator[Any]:
         yield from spec
 
 
-def count_blocks(spec: InputSpec) -> int:
-    return spec if isinstance(spec, int) else len(spec)
-
-
 def resolve_inputs(flat: FlatGraph, inputs: Inputs, sources: Sequence[str]) -> dict[str, InputSpec]:
     """Normalise ``inputs`` to ``{pe_id: spec}`` for ``flat``; every source is present."""
     if inputs is None:

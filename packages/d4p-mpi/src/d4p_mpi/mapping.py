@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from d4p_core import (
     D4pError,
+    FlatGraph,
     Fuse,
     GraphPayload,
     Inputs,
@@ -72,8 +73,7 @@ class MpiOptions:
             raise D4pError(f"fuse must be auto, always or never, not {self.fuse!r}")
 
 
-def _spec(graph: WorkflowGraph, inputs: Inputs, ranks: int, options: MpiOptions) -> RankSpec:
-    flat = graph.flat()
+def _spec(flat: FlatGraph, inputs: Inputs, ranks: int, options: MpiOptions) -> RankSpec:
     plan = Plan.build(flat, max(ranks, Plan.minimum_processes(flat)))
     blocks = place(plan, ranks, options.fuse)
     provided = resolve_inputs(flat, inputs, plan.sources)
@@ -177,8 +177,9 @@ class MpiMapping:
         from mpi4py import MPI
 
         comm = MPI.COMM_WORLD
-        spec = _spec(graph, inputs, world_size(), options)
-        outcome = finish_on_rank0(comm, spec, graph.flat().by_id())
+        flat = graph.flat()
+        spec = _spec(flat, inputs, world_size(), options)
+        outcome = finish_on_rank0(comm, spec, flat.by_id())
         if outcome is None:
             return RunResult(mapping=self.name, primary=False)
         if outcome.failure is not None:
@@ -193,9 +194,10 @@ class MpiMapping:
         self, graph: WorkflowGraph, inputs: Inputs, options: MpiOptions, started: float
     ) -> RunResult:
         ranks = options.processes or os.cpu_count() or 1
-        spec = _spec(graph, inputs, ranks, options)
+        flat = graph.flat()
+        spec = _spec(flat, inputs, ranks, options)
         mpiexec = find_mpiexec(options.mpiexec)
-        payload = GraphPayload.create(graph.flat().by_id(), "spawn")
+        payload = GraphPayload.create(flat.by_id(), "spawn")
         with tempfile.TemporaryDirectory(prefix="d4p-mpi-") as directory:
             spec_path = Path(directory) / "job.spec"
             with open(spec_path, "wb") as handle:
