@@ -343,3 +343,32 @@ def test_failure_to_error_is_a_run_error() -> None:
     assert error.pe_id == receiver_id and error.instance == 0 and error.phase == "process"
     assert error.input_repr == "{'input': 1}"
     assert error.remote_traceback == info.value.info.traceback
+
+
+def test_serve_stops_exactly_at_the_last_end_of_stream() -> None:
+    plan, _ = _source_to(Identity(), 1)
+    receiver_id = plan.pe_ids[1]
+    results: list[Any] = []
+    executor = Executor(
+        plan,
+        {(receiver_id, 0): Identity()},
+        on_result=lambda pe, out, value: results.append(value),
+    )
+    messages: list[tuple[tuple[str, int], Any]] = [
+        ((receiver_id, 0), [("input", 1), ("input", 2)]),
+        ((receiver_id, 0), None),
+        ((receiver_id, 0), [("input", 99)]),  # must never be read
+    ]
+    waits: list[int] = []
+
+    def next_message(before_wait: Any) -> tuple[tuple[str, int], Any]:
+        before_wait()
+        waits.append(len(messages))
+        return messages.pop(0)
+
+    executor.start()
+    executor.serve(next_message)
+    assert executor.done
+    assert results == [1, 2]
+    assert len(messages) == 1
+    assert waits == [3, 2]

@@ -235,6 +235,23 @@ class Executor:
                 self._end(inst)
                 self._drain()
 
+    def serve(self, next_message: Callable[[Callable[[], None]], tuple[Address, Any]]) -> None:
+        """Receive until every hosted instance has ended, then flush.
+
+        ``next_message(before_wait)`` returns the next ``(address, batch)``
+        for a hosted instance (``batch`` None: an end-of-stream marker); it
+        calls ``before_wait()`` before blocking, which sends what is buffered.
+        A backend supplies only that; when the instances are done is decided
+        here.
+        """
+        while not self.done:
+            dst, batch = next_message(self.flush)
+            if batch is None:
+                self.receive_eos(dst)
+            else:
+                self.receive(dst, batch)
+        self.flush()
+
     def receive_eos(self, dst: Address) -> None:
         """Deliver one end-of-stream marker for hosted instance ``dst``."""
         self._queue.append((self._instances[dst], None, _EOS))

@@ -15,6 +15,7 @@ import multiprocessing.queues
 import os
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -121,19 +122,17 @@ def _worker_main(
         executor.start()
         executor.feed(spec.provided)
         inbox = inboxes[spec.index]
-        while not executor.done:
+
+        def next_message(before_wait: Callable[[], None]) -> tuple[Address, Any]:
             try:
-                dst, batch = inbox.get_nowait()
+                message: tuple[Address, Any] = inbox.get_nowait()
             except queue.Empty:
-                # About to wait: let everything buffered go first.
-                executor.flush()
+                before_wait()
                 reporter.flush()
-                dst, batch = blocking_get(inbox, abort)
-            if batch is None:
-                executor.receive_eos(dst)
-            else:
-                executor.receive(dst, batch)
-        executor.flush()
+                message = blocking_get(inbox, abort)
+            return message
+
+        executor.serve(next_message)
         reporter.send("done", executor.instance_metrics())
 
     guarded_worker(reporter, inboxes, body)

@@ -17,6 +17,7 @@ the failure and aborts the job.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,10 @@ class RankOutcome:
     failure: FailureInfo | None = None
 
 
+class _JobFailed(Exception):
+    """Rank 0 learnt that a PE failed on another rank."""
+
+
 class _MpiTransport:
     def __init__(self, comm: Any, owner: dict[Address, int]) -> None:
         self._comm = comm
@@ -88,21 +93,33 @@ def run_rank(comm: Any, spec: RankSpec, pes: dict[str, Any]) -> RankOutcome | No
         batch_size=spec.batch_size,
     )
     waiting_for = set(range(1, size))  # ranks whose "done" rank 0 awaits
+
+    def next_message(before_wait: Callable[[], None]) -> tuple[Address, Any]:
+        # Data and end-of-stream go to the engine; what rank 0 collects
+        # from the other ranks is handled here.
+        while True:
+            before_wait()
+            kind, sender, payload = _receive(comm)
+            if kind == "data":
+                return sender, payload
+            if kind == "eos":
+                return sender, None
+            assert outcome is not None, f"rank {rank} got a {kind!r} message"
+            _collect(outcome, kind, sender, payload, waiting_for)
+            if outcome.failure is not None:
+                raise _JobFailed
+
     try:
         executor.start()
         executor.feed({pe: s for pe, s in spec.provided.items() if (pe, 0) in hosted})
-        while not executor.done or (rank == 0 and waiting_for):
-            executor.flush()
+        executor.serve(next_message)
+        while outcome is not None and waiting_for:
             kind, sender, payload = _receive(comm)
-            if kind == "data":
-                executor.receive(sender, payload)
-            elif kind == "eos":
-                executor.receive_eos(sender)
-            elif outcome is not None:
-                _collect(outcome, kind, sender, payload, waiting_for)
-                if outcome.failure is not None:
-                    return outcome
-        executor.flush()
+            _collect(outcome, kind, sender, payload, waiting_for)
+            if outcome.failure is not None:
+                return outcome
+    except _JobFailed:
+        return outcome
     except PEFailure as failure:
         if outcome is not None:
             outcome.failure = failure.info
