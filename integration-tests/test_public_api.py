@@ -1,0 +1,110 @@
+"""Each package's public API is pinned: removing or renaming a name is a
+conscious change made here, with a CHANGELOG entry. Every public function
+and method is annotated, and every package ships ``py.typed``."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from importlib import resources
+from typing import Any
+
+import pytest
+
+PUBLIC_API: dict[str, set[str]] = {
+    "d4p_core": {
+        "Address", "AutoscalePolicy", "BacklogPolicy", "BasePE", "Batch", "Broadcast",
+        "CompositePE", "Connection", "ConsumerPE", "D4pError", "DynamicCoordinator",
+        "DynamicOptions", "Executor", "FailureInfo", "FlatGraph", "Fuse", "GROUPING",
+        "GenericPE", "Global", "GraphError", "GraphPayload", "GroupBy", "Grouping",
+        "InputError", "InputSpec", "Inputs", "IterativePE", "Mapping", "MappingInfo",
+        "MappingNotFoundError", "MultiOptions", "NAME", "Outputs", "PEFailure", "PEMetrics",
+        "Plan", "ProducerPE", "ProgressListener", "Route", "RunError", "RunResult",
+        "ScalingDecision", "ScalingSnapshot", "ServiceUnavailableError", "Shuffle",
+        "SimpleFunctionPE", "SimpleMapping", "SimpleOptions", "SpillTarget", "TYPE",
+        "Transport", "UnsupportedGraphError", "WRITER", "WorkflowGraph", "__version__",
+        "available_mappings", "create_iterative_chain", "find_graph", "grouping_from_spec",
+        "instantiate", "is_composite", "load_graph", "load_inputs_file", "load_mapping",
+        "load_module", "merge_metrics", "merge_outputs", "parse_inputs_json", "place",
+        "resolve_inputs", "run", "set_progress_listener", "stable_hash",
+    },
+    "d4p_core.testing": {
+        "CASES", "ConformanceCase", "INVARIANTS", "MappingConformance",
+        "assert_same_multisets", "build_failing", "case_by_name", "child_processes", "freeze",
+        "multiset",
+    },
+    "d4p_core.compat": {"install"},
+    "d4p_cli": {
+        "CliError", "EXIT_CODES", "ExitCode", "OutputError", "ServiceUnreachableError",
+        "TargetImportError", "TargetNotFoundError", "__version__", "dispel4py_main", "main",
+    },
+    "d4p_mpi": {"MpiMapping", "MpiOptions", "__version__", "find_mpiexec"},
+}  # fmt: skip
+
+PACKAGES = sorted({name.split(".")[0] for name in PUBLIC_API})
+
+
+def _installed(module_name: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        pytest.skip(f"{module_name.split('.')[0]} is not installed in this environment")
+
+
+@pytest.mark.parametrize("module_name", sorted(PUBLIC_API))
+def test_all_is_pinned(module_name: str) -> None:
+    module = _installed(module_name)
+    assert set(module.__all__) == PUBLIC_API[module_name]
+    assert len(module.__all__) == len(set(module.__all__)), "__all__ lists a name twice"
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+    assert not missing, f"{module_name}.__all__ names what it does not define: {missing}"
+
+
+def _unannotated(function: Any) -> list[str]:
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # builtins without a signature
+        return []
+    missing = [
+        name
+        for name, parameter in signature.parameters.items()
+        if parameter.annotation is inspect.Parameter.empty and name not in ("self", "cls")
+    ]
+    if signature.return_annotation is inspect.Signature.empty and function.__name__ != "__init__":
+        missing.append("return")
+    return missing
+
+
+def _own_callables(module: Any) -> list[tuple[str, Any]]:
+    """Public functions, and public methods of public classes, defined by this package."""
+    package = module.__name__.split(".")[0]
+    found = []
+    for name in module.__all__:
+        value = getattr(module, name)
+        if inspect.isfunction(value) and value.__module__.startswith(package):
+            found.append((name, value))
+        elif inspect.isclass(value) and value.__module__.startswith(package):
+            for attribute, member in vars(value).items():
+                if (
+                    inspect.isfunction(member)
+                    and member.__module__.startswith(package)  # not typing's Protocol.__init__
+                    and (not attribute.startswith("_") or attribute == "__init__")
+                ):
+                    found.append((f"{name}.{attribute}", member))
+    return found
+
+
+@pytest.mark.parametrize("module_name", sorted(PUBLIC_API))
+def test_public_callables_are_annotated(module_name: str) -> None:
+    module = _installed(module_name)
+    gaps = {}
+    for name, function in _own_callables(module):
+        if missing := _unannotated(function):
+            gaps[name] = missing
+    assert not gaps, f"unannotated parameters in {module_name}: {gaps}"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_package_ships_py_typed(package: str) -> None:
+    _installed(package)
+    assert resources.files(package).joinpath("py.typed").is_file()
