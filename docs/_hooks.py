@@ -29,7 +29,7 @@ def cli_reference() -> str:
     from d4p_core import available_mappings
 
     os.environ["COLUMNS"] = "100"  # argparse wraps help text to this width
-    sections = [("d4p", [])]
+    sections: list[tuple[str, list[str]]] = [("d4p", [])]
     sections += [(f"d4p {command}", [command]) for command in COMMANDS]
     sections += [(f"d4p run {name}", ["run", name]) for name in sorted(available_mappings())]
     parts = []
