@@ -1,0 +1,139 @@
+"""The distributions as users get them: built wheels and sdists, installed
+into fresh virtual environments.
+
+Builds every package with hatchling (the backend ``hatch build`` uses) and
+installs with uv; dependencies that are not ours come from the package index.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+import uv
+
+pytestmark = pytest.mark.packaging
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = sorted(p.parent for p in (REPO / "packages").glob("*/pyproject.toml"))
+UV = uv.find_uv_bin()
+CORE_MAPPINGS = {"simple", "multi", "dyn_multi", "dyn_auto_multi", "hybrid_multi"}
+
+
+def _module(package: Path) -> str:
+    return package.name.replace("-", "_")
+
+
+def _run(args: Sequence[str | Path], cwd: Path = REPO, timeout: float = 600) -> str:
+    done = subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, f"{' '.join(map(str, args))} failed:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def _build(package: Path, out: Path) -> None:
+    _run([sys.executable, "-m", "hatchling", "build", "-d", out], cwd=package)
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    for package in PACKAGES:
+        _build(package, out)
+    return out
+
+
+def _wheel(dist: Path, package: Path) -> Path:
+    (wheel,) = dist.glob(f"{_module(package)}-*.whl")
+    return wheel
+
+
+def _venv(path: Path, *wheels: Path) -> Path:
+    _run([UV, "venv", "--quiet", "--python", sys.executable, path])
+    python = path / "bin" / "python"
+    _run([UV, "pip", "install", "--quiet", "--python", python, *wheels])
+    return python
+
+
+def test_every_distribution_has_a_wheel_and_an_sdist(dist: Path) -> None:
+    for package in PACKAGES:
+        assert len(list(dist.glob(f"{_module(package)}-*-py3-none-any.whl"))) == 1, package.name
+        (sdist,) = dist.glob(f"{_module(package)}-*.tar.gz")
+        with tarfile.open(sdist) as archive:
+            names = archive.getnames()
+        assert any(name.endswith("/pyproject.toml") for name in names)
+        assert any(name.endswith(f"src/{_module(package)}/py.typed") for name in names)
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
+def test_each_wheel_holds_its_own_package_and_py_typed(dist: Path, package: Path) -> None:
+    module = _module(package)
+    with zipfile.ZipFile(_wheel(dist, package)) as wheel:
+        names = wheel.namelist()
+    top_level = {name.split("/")[0] for name in names}
+    version = _wheel(dist, package).name.split("-")[1]
+    assert top_level == {module, f"{module}-{version}.dist-info"}
+    assert f"{module}/py.typed" in names
+    assert not [name for name in names if "_tests/" in name], "tests stay out of wheels"
+
+
+def test_core_alone_runs_the_local_mappings_and_pulls_in_only_networkx(
+    dist: Path, tmp_path: Path
+) -> None:
+    python = _venv(tmp_path / "venv", _wheel(dist, REPO / "packages" / "d4p-core"))
+    frozen = _run([UV, "pip", "freeze", "--python", python])
+    installed = {line.split("==")[0].split(" @ ")[0].lower() for line in frozen.splitlines()}
+    assert installed == {"d4p-core", "networkx"}
+    script = (
+        "from d4p_core import available_mappings, run\n"
+        "from d4p_core.testing import case_by_name\n"
+        "case = case_by_name('pipeline')\n"
+        "for name in sorted(available_mappings()):\n"
+        "    result = run(case.build(), name, inputs=case.inputs, processes=3)\n"
+        "    same = {pe: {o: sorted(v) for o, v in out.items()} "
+        "for pe, out in result.outputs.items()} == case.expected\n"
+        "    print(name, same)\n"
+    )
+    lines = _run([python, "-c", script], cwd=tmp_path).split()
+    assert dict(zip(lines[::2], lines[1::2])) == dict.fromkeys(CORE_MAPPINGS, "True")
+
+
+def _core_wheel_at(version: str, tmp_path: Path) -> Path:
+    """A d4p-core wheel that claims ``version`` (built from a copy)."""
+    copy = tmp_path / "d4p-core"
+    shutil.copytree(
+        REPO / "packages" / "d4p-core",
+        copy,
+        ignore=shutil.ignore_patterns("__pycache__", "*_tests", "dist"),
+    )
+    (copy / "src" / "d4p_core" / "__about__.py").write_text(f'__version__ = "{version}"\n')
+    out = tmp_path / "other-core"
+    _build(copy, out)
+    (wheel,) = out.glob("*.whl")
+    return wheel
+
+
+def test_a_core_outside_each_dependants_range_does_not_resolve(
+    dist: Path, tmp_path: Path
+) -> None:
+    _run([UV, "venv", "--quiet", "--python", sys.executable, tmp_path / "venv"])
+    python = tmp_path / "venv" / "bin" / "python"
+    current_core = _wheel(dist, REPO / "packages" / "d4p-core")
+    future_core = _core_wheel_at("0.2.0", tmp_path)
+    dependants = [p for p in PACKAGES if p.name != "d4p-core"]
+    for package in dependants:
+        wheel = _wheel(dist, package)
+        install = [UV, "pip", "install", "--dry-run", "--python", python, wheel]
+        _run([*install, current_core])  # the declared range accepts today's core ...
+        refused = subprocess.run(
+            [str(a) for a in [*install, future_core]], capture_output=True, text=True, timeout=300
+        )
+        assert refused.returncode != 0, f"{package.name} accepted d4p-core 0.2.0"
+        assert "d4p-core" in refused.stderr, refused.stderr
