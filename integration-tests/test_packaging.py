@@ -102,7 +102,7 @@ def test_core_alone_runs_the_local_mappings_and_pulls_in_only_networkx(
         "    print(name, same)\n"
     )
     lines = _run([python, "-c", script], cwd=tmp_path).split()
-    assert dict(zip(lines[::2], lines[1::2])) == dict.fromkeys(CORE_MAPPINGS, "True")
+    assert dict(zip(lines[::2], lines[1::2], strict=True)) == dict.fromkeys(CORE_MAPPINGS, "True")
 
 
 def _core_wheel_at(version: str, tmp_path: Path) -> Path:
@@ -120,9 +120,7 @@ def _core_wheel_at(version: str, tmp_path: Path) -> Path:
     return wheel
 
 
-def test_a_core_outside_each_dependants_range_does_not_resolve(
-    dist: Path, tmp_path: Path
-) -> None:
+def test_a_core_outside_each_dependants_range_does_not_resolve(dist: Path, tmp_path: Path) -> None:
     _run([UV, "venv", "--quiet", "--python", sys.executable, tmp_path / "venv"])
     python = tmp_path / "venv" / "bin" / "python"
     current_core = _wheel(dist, REPO / "packages" / "d4p-core")
@@ -130,7 +128,7 @@ def test_a_core_outside_each_dependants_range_does_not_resolve(
     dependants = [p for p in PACKAGES if p.name != "d4p-core"]
     for package in dependants:
         wheel = _wheel(dist, package)
-        install = [UV, "pip", "install", "--dry-run", "--python", python, wheel]
+        install: list[str | Path] = [UV, "pip", "install", "--dry-run", "--python", python, wheel]
         _run([*install, current_core])  # the declared range accepts today's core ...
         refused = subprocess.run(
             [str(a) for a in [*install, future_core]], capture_output=True, text=True, timeout=300
