@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 CLI_MARKER = "<!-- d4p:cli-reference -->"
-COMMANDS = ("run", "mappings", "graph", "inspect")
+COMMANDS = ("run", "mappings", "graph", "inspect", "worker")
 
 
 def _help(argv: list[str]) -> str:

@@ -19,6 +19,7 @@ from ._cmd_graph import graph_command
 from ._cmd_inspect import inspect_command
 from ._cmd_mappings import mappings_command
 from ._cmd_run import run_command
+from ._cmd_worker import worker_command
 from ._errors import report
 from ._exit_codes import EXIT_CODES, ExitCode
 from ._parser import UsageParser
@@ -33,6 +34,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "mappings": (mappings_command, "list the installed mappings"),
     "graph": (graph_command, "draw a workflow (dot, svg, png)"),
     "inspect": (inspect_command, "print the plan: instances, routes, stateful PEs, partitions"),
+    "worker": (worker_command, "start a worker that joins a distributed run (redis, zmq)"),
 }
 
 
