@@ -1,0 +1,411 @@
+"""The driver of a ``zmq_multi`` run: start or await the workers, hand out
+the placed partitions, collect results, supervise, clean up.
+
+The driver binds one ROUTER socket. Every worker (a local process the driver
+starts, or a remote ``python -m d4p_zmq.worker``) connects a DEALER to it,
+says ``hello``, gets its partition, binds its PULL socket and reports the
+endpoint; once every worker is bound the driver sends ``go`` with all
+endpoints. A run ends exactly when every worker reported ``done`` (core's
+engine decides that from the end-of-stream counts); then ``bye`` lets the
+workers close. A failure, a dead local process or a lost remote worker
+aborts every worker and raises :class:`~d4p_core.RunError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import zmq
+
+from d4p_core import (
+    Address,
+    FailureInfo,
+    GraphPayload,
+    InputSpec,
+    Outputs,
+    PEMetrics,
+    Plan,
+    RunError,
+    ServiceUnavailableError,
+)
+from d4p_core.progress import ProgressTotals, progress_listener
+
+from ._auth import AUTH_KEY_ENV, Curve
+from ._protocol import HANDSHAKE_FAILURES, Assignment, dumps, heartbeat, monitor_events
+
+__all__ = ["Driver", "DriverConfig"]
+
+_POLL_MS = 200  # between checks of local processes (failure detection only)
+_EXIT_GRACE = 25  # polls a cleanly exited worker gets for its last reports
+_LOST_GRACE = 1.0  # seconds a disconnected remote worker gets for its "done"
+
+
+@dataclass
+class DriverConfig:
+    plan: Plan
+    blocks: tuple[tuple[Address, ...], ...]
+    provided: dict[str, InputSpec]
+    payload: GraphPayload
+    transport: str  # "ipc" or "tcp"
+    batch_size: int
+    hwm: int
+    remote_workers: int
+    bind: str | None
+    advertise: str | None
+    auth_key: str | None
+    key_generated: bool
+    worker_timeout: float
+    announce: Callable[[str], None] | None
+
+
+@dataclass
+class _Slot:
+    index: int
+    hosted: tuple[Address, ...]
+    remote: bool
+    process: subprocess.Popen[bytes] | None = None
+    identity: bytes | None = None
+    host: str = ""
+    endpoint: str | None = None
+    done: bool = False
+    quiet_polls: int = 0
+    watch: zmq.Socket[bytes] | None = None
+    watch_monitor: zmq.Socket[bytes] | None = None
+    lost_at: float | None = None
+
+    def describe(self) -> str:
+        where = f"remote worker on {self.host}" if self.remote else "worker"
+        hosting = ", ".join(f"{pe}[{n}]" for pe, n in self.hosted)
+        return f"{where} {self.index} (hosting {hosting})"
+
+
+@dataclass
+class Driver:
+    config: DriverConfig
+    outputs: Outputs = field(default_factory=dict)
+    metrics: dict[Address, PEMetrics] = field(default_factory=dict)
+    rejected: int = 0
+    endpoint: str = ""
+
+    def run(self) -> None:
+        config = self.config
+        tmpdir = tempfile.mkdtemp(prefix="d4p-zmq-") if config.transport == "ipc" else None
+        context: zmq.Context[Any] = zmq.Context()
+        curve = Curve.from_key(config.auth_key) if config.auth_key else None
+        count = len(config.blocks)
+        first_remote = count - config.remote_workers
+        slots = [
+            _Slot(i, block, remote=i >= first_remote) for i, block in enumerate(config.blocks)
+        ]
+        router = context.socket(zmq.ROUTER)
+        router.linger = 0
+        router.router_mandatory = True
+        monitor: zmq.Socket[bytes] | None = None
+        finished = False
+        try:
+            if curve is not None:
+                curve.serve(router)
+                heartbeat(router)
+                monitor = router.get_monitor_socket(HANDSHAKE_FAILURES)
+            self.endpoint = self._bind(router, tmpdir)
+            for slot in slots:
+                if not slot.remote:
+                    slot.process = self._start_local(slot.index, tmpdir)
+            if config.remote_workers:
+                self._announce()
+            self._loop(context, router, monitor, slots, tmpdir, curve)
+            finished = True
+        finally:
+            if not finished:
+                self._abort(router, slots)
+            self._stop(slots, graceful=finished)
+            for slot in slots:
+                for sock in (slot.watch, slot.watch_monitor):
+                    if sock is not None:
+                        sock.close(linger=0)
+            if monitor is not None:
+                with contextlib.suppress(zmq.ZMQError):
+                    router.disable_monitor()
+                monitor.close(linger=0)
+            router.close(linger=1000 if finished else 0)  # "bye" goes out
+            context.term()
+            if tmpdir is not None:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+
+    # -- start-up ---------------------------------------------------------------
+    def _bind(self, router: zmq.Socket[bytes], tmpdir: str | None) -> str:
+        config = self.config
+        if tmpdir is not None:
+            endpoint = f"ipc://{tmpdir}/driver"
+            router.bind(endpoint)
+            return endpoint
+        bind = config.bind or (
+            "tcp://0.0.0.0:0" if config.remote_workers else "tcp://127.0.0.1:0"
+        )
+        try:
+            router.bind(bind)
+        except zmq.ZMQError as exc:
+            raise ServiceUnavailableError(f"cannot listen on {bind}: {exc}") from exc
+        endpoint: str = router.last_endpoint.decode()
+        host, port = endpoint[len("tcp://") :].rsplit(":", 1)
+        if host in ("0.0.0.0", "[::]", "::"):
+            host = config.advertise or _this_host()
+        return f"tcp://{host}:{port}"
+
+    def _start_local(self, index: int, tmpdir: str | None) -> subprocess.Popen[bytes]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        if self.config.auth_key is not None:
+            env[AUTH_KEY_ENV] = self.config.auth_key  # never on the command line
+        command = [sys.executable, "-m", "d4p_zmq.worker", "--connect", self.endpoint]
+        command += ["--slot", str(index)]
+        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+
+    def _announce(self) -> None:
+        config = self.config
+        key = f"{AUTH_KEY_ENV}={config.auth_key} " if config.key_generated else ""
+        sys.stderr.write(
+            f"d4p zmq_multi: waiting {config.worker_timeout:g} s for "
+            f"{config.remote_workers} remote worker(s); on each machine run:\n"
+            f"  {key}python -m d4p_zmq.worker --connect {self.endpoint}\n"
+        )
+        sys.stderr.flush()
+        if config.announce is not None:
+            config.announce(self.endpoint)
+
+    def _assignment(self, slot: _Slot, tmpdir: str | None) -> Assignment:
+        config = self.config
+        if tmpdir is not None:
+            bind: str | None = f"ipc://{tmpdir}/w{slot.index}"
+        elif slot.remote:
+            bind = None
+        elif config.remote_workers:
+            bind = f"tcp://{_host_of(config.bind) or '0.0.0.0'}:0"
+        else:
+            bind = "tcp://127.0.0.1:0"
+        owner = {a: i for i, block in enumerate(config.blocks) for a in block}
+        return Assignment(
+            slot=slot.index,
+            hosted=slot.hosted,
+            plan=config.plan,
+            owner=owner,
+            provided={pe: s for pe, s in config.provided.items() if (pe, 0) in slot.hosted},
+            batch_size=config.batch_size,
+            hwm=config.hwm,
+            bind=bind,
+            report_progress=progress_listener() is not None,
+        )
+
+    # -- the run ------------------------------------------------------------------
+    def _loop(
+        self,
+        context: zmq.Context[Any],
+        router: zmq.Socket[bytes],
+        monitor: zmq.Socket[bytes] | None,
+        slots: list[_Slot],
+        tmpdir: str | None,
+        curve: Curve | None,
+    ) -> None:
+        config = self.config
+        by_identity: dict[bytes, _Slot] = {}
+        payload_frame = dumps(config.payload)
+        listener = progress_listener()
+        totals = ProgressTotals(listener) if listener is not None else None
+        deadline = time.monotonic() + config.worker_timeout
+        started = False
+        poller = zmq.Poller()
+        poller.register(router, zmq.POLLIN)
+        if monitor is not None:
+            poller.register(monitor, zmq.POLLIN)
+        while not all(slot.done for slot in slots):
+            ready = dict(poller.poll(_POLL_MS))
+            if monitor is not None and monitor in ready:
+                self._count_rejections(monitor_events(monitor))
+            while router.poll(0):
+                identity, kind_frame, body = router.recv_multipart()
+                kind = kind_frame.decode()
+                slot = by_identity.get(identity)
+                if kind == "hello":
+                    slot = self._admit(router, identity, pickle.loads(body), slots)
+                    if slot is not None:
+                        by_identity[identity] = slot
+                        assignment = dumps(self._assignment(slot, tmpdir))
+                        router.send_multipart([identity, b"assign", payload_frame, assignment])
+                    continue
+                if slot is None:
+                    continue
+                payload = pickle.loads(body)
+                if kind == "results":
+                    for pe_id, output, value in payload:
+                        self.outputs.setdefault(pe_id, {}).setdefault(output, []).append(value)
+                elif kind == "bound":
+                    slot.endpoint = payload
+                    if slot.remote:
+                        self._watch(context, slot, curve, poller)
+                    if all(s.endpoint is not None for s in slots):
+                        endpoints = dumps({s.index: s.endpoint for s in slots})
+                        for other in slots:
+                            assert other.identity is not None
+                            router.send_multipart([other.identity, b"go", endpoints])
+                        started = True
+                elif kind == "done":
+                    slot.done = True
+                    self.metrics.update(payload)
+                elif kind == "progress" and totals is not None:
+                    totals.update(slot.index, payload)
+                elif kind == "failed":
+                    assert isinstance(payload, FailureInfo)
+                    raise payload.to_error()
+                elif kind == "crashed":
+                    raise RunError(
+                        f"{slot.describe()} crashed: {payload.splitlines()[0]}",
+                        remote_traceback=payload,
+                    )
+            self._check_local(slots)
+            self._check_remote(slots)
+            if not started and time.monotonic() > deadline:
+                self._join_timeout(slots)
+        for slot in slots:
+            if slot.identity is not None:
+                with contextlib.suppress(zmq.ZMQError):
+                    router.send_multipart([slot.identity, b"bye", b""])
+
+    def _admit(
+        self, router: zmq.Socket[bytes], identity: bytes, hello: dict[str, Any], slots: list[_Slot]
+    ) -> _Slot | None:
+        wanted = hello.get("slot")
+        if wanted is None:
+            free = [s for s in slots if s.remote and s.identity is None]
+        else:
+            free = [s for s in slots if s.index == wanted and not s.remote and s.identity is None]
+        if not free:
+            reason = "this run has all the workers it needs"
+            with contextlib.suppress(zmq.ZMQError):
+                router.send_multipart([identity, b"reject", dumps(reason)])
+            return None
+        slot = free[0]
+        slot.identity = identity
+        slot.host = str(hello.get("host", "?"))
+        return slot
+
+    def _watch(
+        self, context: zmq.Context[Any], slot: _Slot, curve: Curve | None, poller: zmq.Poller
+    ) -> None:
+        """Connect to a remote worker's data endpoint (sending nothing): its
+        connection breaking tells that the worker is gone."""
+        sock = context.socket(zmq.PUSH)
+        sock.linger = 0
+        if curve is not None:
+            curve.join(sock)
+            heartbeat(sock)
+        slot.watch_monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        assert slot.endpoint is not None
+        sock.connect(slot.endpoint)
+        slot.watch = sock
+        poller.register(slot.watch_monitor, zmq.POLLIN)
+
+    def _count_rejections(self, events: list[int]) -> None:
+        failed = sum(1 for event in events if event & HANDSHAKE_FAILURES)
+        if failed:
+            self.rejected += failed
+            sys.stderr.write(
+                f"d4p zmq_multi: rejected {failed} connection(s) to {self.endpoint} that did "
+                "not authenticate with the run's auth key\n"
+            )
+            sys.stderr.flush()
+
+    def _check_local(self, slots: list[_Slot]) -> None:
+        for slot in slots:
+            process = slot.process
+            if process is None or slot.done or process.poll() is None:
+                continue
+            code = process.returncode
+            if code == 0:
+                slot.quiet_polls += 1
+                if slot.quiet_polls < _EXIT_GRACE:
+                    continue
+            how = (
+                f"was killed by signal {signal.Signals(-code).name}"
+                if code < 0
+                else f"exited with status {code}"
+            )
+            raise RunError(f"{slot.describe()} {how} before finishing")
+
+    def _check_remote(self, slots: list[_Slot]) -> None:
+        now = time.monotonic()
+        for slot in slots:
+            if slot.watch_monitor is None or slot.done:
+                continue
+            if zmq.EVENT_DISCONNECTED in monitor_events(slot.watch_monitor):
+                slot.lost_at = slot.lost_at or now
+            if slot.lost_at is not None and now - slot.lost_at > _LOST_GRACE:
+                raise RunError(
+                    f"{slot.describe()} lost its connection before finishing "
+                    "(killed, or its host is unreachable)"
+                )
+
+    def _join_timeout(self, slots: list[_Slot]) -> None:
+        missing = [s for s in slots if s.identity is None]
+        remote = [s for s in missing if s.remote]
+        joined = self.config.remote_workers - len(remote)
+        rejected = (
+            f"; {self.rejected} connection(s) were rejected for a wrong or missing auth key"
+            if self.rejected
+            else ""
+        )
+        raise ServiceUnavailableError(
+            f"only {joined} of {self.config.remote_workers} remote worker(s) joined "
+            f"{self.endpoint} within {self.config.worker_timeout:g} s{rejected}; start them "
+            f"with 'python -m d4p_zmq.worker --connect {self.endpoint}'"
+            if remote
+            else f"{len(missing)} local worker(s) did not start within "
+            f"{self.config.worker_timeout:g} s"
+        )
+
+    # -- ending -----------------------------------------------------------------
+    def _abort(self, router: zmq.Socket[bytes], slots: list[_Slot]) -> None:
+        for slot in slots:
+            if slot.identity is not None:
+                with contextlib.suppress(zmq.ZMQError):
+                    router.send_multipart([slot.identity, b"abort", b""], zmq.NOBLOCK)
+
+    def _stop(self, slots: list[_Slot], graceful: bool) -> None:
+        processes = [s.process for s in slots if s.process is not None]
+        deadline = time.monotonic() + (30 if graceful else 2)
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 3
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def _host_of(endpoint: str | None) -> str | None:
+    if endpoint is None or not endpoint.startswith("tcp://"):
+        return None
+    return endpoint[len("tcp://") :].rsplit(":", 1)[0]
+
+
+def _this_host() -> str:
+    import socket
+
+    return socket.getfqdn()
