@@ -14,11 +14,12 @@ aborts every worker and raises :class:`~d4p_core.RunError`.
 from __future__ import annotations
 
 import contextlib
-import os
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.process
 import pickle
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +43,7 @@ from d4p_core import (
 from d4p_core.progress import ProgressTotals, progress_listener
 
 from ._auth import AUTH_KEY_ENV, Curve
+from ._node import local_worker
 from ._protocol import HANDSHAKE_FAILURES, Assignment, dumps, heartbeat, monitor_events
 
 __all__ = ["Driver", "DriverConfig"]
@@ -67,6 +69,7 @@ class DriverConfig:
     key_generated: bool
     worker_timeout: float
     announce: Callable[[str], None] | None
+    start_method: str | None
 
 
 @dataclass
@@ -74,7 +77,8 @@ class _Slot:
     index: int
     hosted: tuple[Address, ...]
     remote: bool
-    process: subprocess.Popen[bytes] | None = None
+    process: multiprocessing.process.BaseProcess | None = None
+    channel: multiprocessing.connection.Connection | None = None
     identity: bytes | None = None
     host: str = ""
     endpoint: str | None = None
@@ -101,18 +105,27 @@ class Driver:
     def run(self) -> None:
         config = self.config
         tmpdir = tempfile.mkdtemp(prefix="d4p-zmq-") if config.transport == "ipc" else None
-        context: zmq.Context[Any] = zmq.Context()
-        curve = Curve.from_key(config.auth_key) if config.auth_key else None
         count = len(config.blocks)
         first_remote = count - config.remote_workers
         slots = [
             _Slot(i, block, remote=i >= first_remote) for i, block in enumerate(config.blocks)
         ]
+        finished = False
+        # Local workers start before any ZeroMQ context exists here (forking
+        # a process that runs ZeroMQ's I/O threads is unsafe).
+        try:
+            self._start_local(slots)
+        except BaseException:
+            self._stop(slots, graceful=False)
+            if tmpdir is not None:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+            raise
+        context: zmq.Context[Any] = zmq.Context()
+        curve = Curve.from_key(config.auth_key) if config.auth_key else None
         router = context.socket(zmq.ROUTER)
         router.linger = 0
         router.router_mandatory = True
         monitor: zmq.Socket[bytes] | None = None
-        finished = False
         try:
             if curve is not None:
                 curve.serve(router)
@@ -120,8 +133,10 @@ class Driver:
                 monitor = router.get_monitor_socket(HANDSHAKE_FAILURES)
             self.endpoint = self._bind(router, tmpdir)
             for slot in slots:
-                if not slot.remote:
-                    slot.process = self._start_local(slot.index, tmpdir)
+                if slot.channel is not None:
+                    slot.channel.send((self.endpoint, config.auth_key))
+                    slot.channel.close()
+                    slot.channel = None
             if config.remote_workers:
                 self._announce()
             self._loop(context, router, monitor, slots, tmpdir, curve)
@@ -163,14 +178,24 @@ class Driver:
             host = config.advertise or _this_host()
         return f"tcp://{host}:{port}"
 
-    def _start_local(self, index: int, tmpdir: str | None) -> subprocess.Popen[bytes]:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-        if self.config.auth_key is not None:
-            env[AUTH_KEY_ENV] = self.config.auth_key  # never on the command line
-        command = [sys.executable, "-m", "d4p_zmq.worker", "--connect", self.endpoint]
-        command += ["--slot", str(index)]
-        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+    def _start_local(self, slots: list[_Slot]) -> None:
+        mp = multiprocessing.get_context(self.config.start_method)
+        for slot in slots:
+            if slot.remote:
+                continue
+            receiver, sender = mp.Pipe(duplex=False)
+            slot.channel = sender
+            slot.process = mp.Process(  # type: ignore[attr-defined]
+                target=local_worker,
+                args=(receiver, slot.index),
+                name=f"d4p-zmq-worker-{slot.index}",
+                # Not daemonic, so a PE may start processes of its own; a
+                # worker never outlives the driver's connection.
+                daemon=False,
+            )
+            assert slot.process is not None
+            slot.process.start()
+            receiver.close()
 
     def _announce(self) -> None:
         config = self.config
@@ -328,9 +353,9 @@ class Driver:
     def _check_local(self, slots: list[_Slot]) -> None:
         for slot in slots:
             process = slot.process
-            if process is None or slot.done or process.poll() is None:
+            if process is None or slot.done or process.exitcode is None:
                 continue
-            code = process.returncode
+            code = process.exitcode
             if code == 0:
                 slot.quiet_polls += 1
                 if slot.quiet_polls < _EXIT_GRACE:
@@ -381,22 +406,24 @@ class Driver:
                     router.send_multipart([slot.identity, b"abort", b""], zmq.NOBLOCK)
 
     def _stop(self, slots: list[_Slot], graceful: bool) -> None:
+        for slot in slots:
+            if slot.channel is not None:
+                slot.channel.close()  # a worker still waiting for it exits
+                slot.channel = None
         processes = [s.process for s in slots if s.process is not None]
         deadline = time.monotonic() + (30 if graceful else 2)
         for process in processes:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
         for process in processes:
-            if process.poll() is None:
+            if process.is_alive():
                 process.terminate()
         deadline = time.monotonic() + 3
         for process in processes:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
         for process in processes:
-            if process.poll() is None:
+            if process.is_alive():
                 process.kill()
-                process.wait()
+                process.join(timeout=5)
 
 
 def _host_of(endpoint: str | None) -> str | None:

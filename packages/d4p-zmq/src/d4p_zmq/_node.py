@@ -12,6 +12,7 @@ import contextlib
 import os
 import pickle
 import socket
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -319,3 +320,25 @@ def _last_word(control: _Control, kind: str, payload: Any) -> None:
     """Report a failure without waiting for a driver that may be gone."""
     with contextlib.suppress(Exception, Aborted):
         control.socket.send_multipart([kind.encode(), dumps(payload)], zmq.NOBLOCK)
+
+
+def local_worker(channel: Any, slot: int) -> None:
+    """Entry point of a worker process the driver starts on this machine.
+
+    The driver starts its workers before it creates any ZeroMQ context
+    (forking a process with ZeroMQ's threads running is unsafe), then sends
+    the endpoint and auth key down ``channel``; a closed channel means the
+    run ended before it started.
+    """
+    try:
+        endpoint, auth_key = channel.recv()
+    except (EOFError, OSError):
+        sys.exit(0)
+    finally:
+        channel.close()
+    try:
+        status = serve(endpoint, auth_key=auth_key, slot=slot, timeout=None)
+    except JoinError as error:
+        sys.stderr.write(f"d4p-zmq worker: error: {error}\n")
+        status = error.exit_code
+    sys.exit(status)

@@ -39,6 +39,7 @@ from ._driver import Driver, DriverConfig
 __all__ = ["ZmqMultiMapping", "ZmqOptions"]
 
 _TRANSPORTS = ("ipc", "tcp")
+_START_METHODS = ("fork", "spawn", "forkserver")
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class ZmqOptions:
 
     ``processes``: processes in all (local and remote; default: CPU count);
     ``transport``: ``ipc`` (default, this machine only) or ``tcp`` (the
-    default with remote workers); ``batch_size``: items per message;
+    default with remote workers); ``start_method``: how local worker
+    processes start (multiprocessing's; default: the platform's); ``batch_size``: items per message;
     ``queue_size``: messages buffered per socket (ZeroMQ high-water mark)
     before a sender waits; ``fuse``: as for ``multi``; ``remote_workers``: how
     many of the processes are workers started elsewhere with ``python -m
@@ -63,6 +65,7 @@ class ZmqOptions:
 
     processes: int | None = None
     transport: str | None = None
+    start_method: str | None = None
     batch_size: int = 256
     queue_size: int = 16
     fuse: Fuse = "auto"
@@ -81,6 +84,11 @@ class ZmqOptions:
                 raise D4pError(f"{name} must be at least 1, not {getattr(self, name)}")
         if self.fuse not in ("auto", "always", "never"):
             raise D4pError(f"fuse must be auto, always or never, not {self.fuse!r}")
+        if self.start_method is not None and self.start_method not in _START_METHODS:
+            raise D4pError(
+                f"unknown start method {self.start_method!r}; use one of "
+                + ", ".join(_START_METHODS)
+            )
         if self.transport is not None and self.transport not in _TRANSPORTS:
             raise D4pError(f"transport must be ipc or tcp, not {self.transport!r}")
         if self.remote_workers < 0:
@@ -114,6 +122,9 @@ class ZmqMultiMapping:
             "--transport",
             choices=_TRANSPORTS,
             help="ipc (default; this machine) or tcp (authenticated; several machines)",
+        )
+        parser.add_argument(
+            "--start-method", choices=_START_METHODS, help="how local workers start"
         )
         parser.add_argument("--batch-size", type=int, default=256, help="items per message (256)")
         parser.add_argument(
@@ -159,6 +170,7 @@ class ZmqMultiMapping:
         return ZmqOptions(
             processes=getattr(args, "processes", None),
             transport=args.transport,
+            start_method=args.start_method,
             batch_size=args.batch_size,
             queue_size=args.queue_size,
             fuse=args.fuse,
@@ -212,6 +224,7 @@ class ZmqMultiMapping:
                 key_generated=generated,
                 worker_timeout=options.worker_timeout,
                 announce=options.announce,
+                start_method=options.start_method,
             )
         )
         driver.run()
