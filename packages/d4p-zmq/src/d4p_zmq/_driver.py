@@ -81,6 +81,7 @@ class _Slot:
     channel: multiprocessing.connection.Connection | None = None
     identity: bytes | None = None
     host: str = ""
+    pid: int | None = None
     endpoint: str | None = None
     done: bool = False
     quiet_polls: int = 0
@@ -101,6 +102,7 @@ class Driver:
     metrics: dict[Address, PEMetrics] = field(default_factory=dict)
     rejected: int = 0
     endpoint: str = ""
+    workers: list[dict[str, Any]] = field(default_factory=list)
 
     def run(self) -> None:
         config = self.config
@@ -301,7 +303,12 @@ class Driver:
             self._check_remote(slots)
             if not started and time.monotonic() > deadline:
                 self._join_timeout(slots)
+        if monitor is not None:
+            self._count_rejections(monitor_events(monitor))
         for slot in slots:
+            self.workers.append(
+                {"slot": slot.index, "remote": slot.remote, "host": slot.host, "pid": slot.pid}
+            )
             if slot.identity is not None:
                 with contextlib.suppress(zmq.ZMQError):
                     router.send_multipart([slot.identity, b"bye", b""])
@@ -322,6 +329,7 @@ class Driver:
         slot = free[0]
         slot.identity = identity
         slot.host = str(hello.get("host", "?"))
+        slot.pid = hello.get("pid")
         return slot
 
     def _watch(

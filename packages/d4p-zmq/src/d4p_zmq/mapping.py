@@ -243,5 +243,6 @@ class ZmqMultiMapping:
                 "transport": transport,
                 "endpoint": driver.endpoint,
                 "rejected_connections": driver.rejected,
+                "workers": driver.workers,
             },
         )
