@@ -20,10 +20,9 @@ class Flood(ProducerPE):
         self.size = size
 
     def _process(self, inputs: Any) -> None:
-        payload = b"x" * self.size
-        write = self.write
+        write, size = self.write, self.size
         for _ in range(self.count):
-            write("output", payload)
+            write("output", b"x" * size)  # a new object each time: pickled in full
 
 
 class Slow(ConsumerPE):
