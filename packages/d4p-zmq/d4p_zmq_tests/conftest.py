@@ -4,16 +4,15 @@ endpoints, so a test can check that nothing is left in it."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 
 @pytest.fixture
-def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Where ``tempfile`` (and so the run's ipc directory) puts files."""
     directory = tmp_path / "t"
     directory.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(directory))
-    yield directory
+    return directory

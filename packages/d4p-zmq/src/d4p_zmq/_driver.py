@@ -109,9 +109,7 @@ class Driver:
         tmpdir = tempfile.mkdtemp(prefix="d4p-zmq-") if config.transport == "ipc" else None
         count = len(config.blocks)
         first_remote = count - config.remote_workers
-        slots = [
-            _Slot(i, block, remote=i >= first_remote) for i, block in enumerate(config.blocks)
-        ]
+        slots = [_Slot(i, block, remote=i >= first_remote) for i, block in enumerate(config.blocks)]
         finished = False
         # Local workers start before any ZeroMQ context exists here (forking
         # a process that runs ZeroMQ's I/O threads is unsafe).
@@ -167,15 +165,13 @@ class Driver:
             endpoint = f"ipc://{tmpdir}/driver"
             router.bind(endpoint)
             return endpoint
-        bind = config.bind or (
-            "tcp://0.0.0.0:0" if config.remote_workers else "tcp://127.0.0.1:0"
-        )
+        bind = config.bind or ("tcp://0.0.0.0:0" if config.remote_workers else "tcp://127.0.0.1:0")
         try:
             router.bind(bind)
         except zmq.ZMQError as exc:
             raise ServiceUnavailableError(f"cannot listen on {bind}: {exc}") from exc
-        endpoint: str = router.last_endpoint.decode()
-        host, port = endpoint[len("tcp://") :].rsplit(":", 1)
+        bound = router.getsockopt_string(zmq.LAST_ENDPOINT)
+        host, port = bound[len("tcp://") :].rsplit(":", 1)
         if host in ("0.0.0.0", "[::]", "::"):
             host = config.advertise or _this_host()
         return f"tcp://{host}:{port}"

@@ -209,17 +209,22 @@ def _advertised_host(driver: str) -> str:
     return address
 
 
-def _bind(pull: zmq.Socket[bytes], assignment: Assignment, driver: str, bind_host: str,
-          advertise: str | None) -> str:
+def _bind(
+    pull: zmq.Socket[bytes],
+    assignment: Assignment,
+    driver: str,
+    bind_host: str,
+    advertise: str | None,
+) -> str:
     if assignment.bind is not None:
         pull.bind(assignment.bind)
-        endpoint = pull.last_endpoint.decode()
+        endpoint = pull.getsockopt_string(zmq.LAST_ENDPOINT)
         if endpoint.startswith("tcp://0.0.0.0:"):
             host = advertise or _advertised_host(driver)
             endpoint = f"tcp://{host}:{endpoint.rsplit(':', 1)[1]}"
         return endpoint
     pull.bind(f"tcp://{bind_host}:0")
-    port = pull.last_endpoint.decode().rsplit(":", 1)[1]
+    port = pull.getsockopt_string(zmq.LAST_ENDPOINT).rsplit(":", 1)[1]
     return f"tcp://{advertise or _advertised_host(driver)}:{port}"
 
 
@@ -286,7 +291,7 @@ def serve(
             return message
 
         executor.start()
-        executor.feed({pe: s for pe, s in assignment.provided.items() if (pe, 0) in assignment.hosted})
+        executor.feed(assignment.provided)  # only this worker's sources' inputs
         executor.serve(next_message)
         reporter.flush()
         control.send("done", executor.instance_metrics())
@@ -301,7 +306,7 @@ def serve(
         status = 0
     except JoinError:
         raise
-    except BaseException as exc:  # noqa: BLE001 - reported to the driver
+    except BaseException as exc:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         _last_word(control, "crashed", f"{type(exc).__name__}: {exc}\n{text}")
         if not isinstance(exc, Exception):
