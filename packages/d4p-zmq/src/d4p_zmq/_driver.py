@@ -264,7 +264,7 @@ class Driver:
                     if slot is not None:
                         by_identity[identity] = slot
                         assignment = dumps(self._assignment(slot, tmpdir))
-                        router.send_multipart([identity, b"assign", payload_frame, assignment])
+                        _tell(router, slot, [b"assign", payload_frame, assignment])
                     continue
                 if slot is None:
                     continue
@@ -279,8 +279,7 @@ class Driver:
                     if all(s.endpoint is not None for s in slots):
                         endpoints = dumps({s.index: s.endpoint for s in slots})
                         for other in slots:
-                            assert other.identity is not None
-                            router.send_multipart([other.identity, b"go", endpoints])
+                            _tell(router, other, [b"go", endpoints])
                         started = True
                 elif kind == "done":
                     slot.done = True
@@ -385,21 +384,22 @@ class Driver:
                 )
 
     def _join_timeout(self, slots: list[_Slot]) -> None:
-        missing = [s for s in slots if s.identity is None]
-        remote = [s for s in missing if s.remote]
-        joined = self.config.remote_workers - len(remote)
-        rejected = (
-            f"; {self.rejected} connection(s) were rejected for a wrong or missing auth key"
-            if self.rejected
-            else ""
-        )
+        absent = [s for s in slots if s.remote and s.identity is None]
+        if absent:
+            joined = self.config.remote_workers - len(absent)
+            rejected = (
+                f"; {self.rejected} connection(s) were rejected for a wrong or missing auth key"
+                if self.rejected
+                else ""
+            )
+            raise ServiceUnavailableError(
+                f"only {joined} of {self.config.remote_workers} remote worker(s) joined "
+                f"{self.endpoint} within {self.config.worker_timeout:g} s{rejected}; start "
+                f"them with 'python -m d4p_zmq.worker --connect {self.endpoint}'"
+            )
+        unready = ", ".join(s.describe() for s in slots if s.endpoint is None)
         raise ServiceUnavailableError(
-            f"only {joined} of {self.config.remote_workers} remote worker(s) joined "
-            f"{self.endpoint} within {self.config.worker_timeout:g} s{rejected}; start them "
-            f"with 'python -m d4p_zmq.worker --connect {self.endpoint}'"
-            if remote
-            else f"{len(missing)} local worker(s) did not start within "
-            f"{self.config.worker_timeout:g} s"
+            f"{unready} did not get ready within {self.config.worker_timeout:g} s"
         )
 
     # -- ending -----------------------------------------------------------------
@@ -428,6 +428,14 @@ class Driver:
             if process.is_alive():
                 process.kill()
                 process.join(timeout=5)
+
+
+def _tell(router: zmq.Socket[bytes], slot: _Slot, frames: list[bytes]) -> None:
+    assert slot.identity is not None
+    try:
+        router.send_multipart([slot.identity, *frames])
+    except zmq.ZMQError as exc:  # router_mandatory: the peer is gone
+        raise RunError(f"{slot.describe()} disconnected before the run started") from exc
 
 
 def _host_of(endpoint: str | None) -> str | None:

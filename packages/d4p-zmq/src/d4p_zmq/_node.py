@@ -47,7 +47,6 @@ class _Control:
     def __init__(self, context: zmq.Context[Any], endpoint: str, curve: Curve | None) -> None:
         self.endpoint = endpoint
         self.socket = context.socket(zmq.DEALER)
-        self.socket.linger = 5000  # the last reports still reach the driver
         if curve is not None:
             curve.join(self.socket)
             heartbeat(self.socket)
@@ -56,12 +55,13 @@ class _Control:
         )
         self.socket.connect(endpoint)
         self.joined = False
+        self._pollers: dict[tuple[zmq.Socket[bytes] | None, int], zmq.Poller] = {}
 
-    def close(self) -> None:
+    def close(self, linger: int) -> None:
         with contextlib.suppress(zmq.ZMQError):
             self.socket.disable_monitor()
         self.monitor.close(linger=0)
-        self.socket.close()
+        self.socket.close(linger=linger)
 
     def _watch(self) -> None:
         for event in monitor_events(self.monitor):
@@ -81,11 +81,14 @@ class _Control:
         """Block until ``other`` is ready for ``flags`` (True) or the timeout
         passes (False). Meanwhile an abort or a lost driver raises
         :class:`Aborted`. With ``other`` None, return on any control event."""
-        poller = zmq.Poller()
-        poller.register(self.socket, zmq.POLLIN | (flags if other is self.socket else 0))
-        poller.register(self.monitor, zmq.POLLIN)
-        if other is not None and other is not self.socket:
-            poller.register(other, flags)
+        key = (other, flags)
+        poller = self._pollers.get(key)
+        if poller is None:  # one poller per kind of wait, reused (hot path)
+            poller = self._pollers[key] = zmq.Poller()
+            poller.register(self.socket, zmq.POLLIN | (flags if other is self.socket else 0))
+            poller.register(self.monitor, zmq.POLLIN)
+            if other is not None and other is not self.socket:
+                poller.register(other, flags)
         ready = dict(poller.poll(None if timeout is None else max(0, int(timeout * 1000))))
         if self.monitor in ready:
             self._watch()
@@ -251,6 +254,7 @@ def serve(
     pull: zmq.Socket[bytes] | None = None
     transport: _PushTransport | None = None
     status = 1
+    linger = 0
     try:
         control.send("hello", {"slot": slot, "pid": os.getpid(), "host": socket.gethostname()})
         payload_frame, assignment_frame = control.expect("assign", timeout)
@@ -301,6 +305,7 @@ def serve(
         status = 0
     except PEFailure as failure:
         status = 2
+        linger = 5000  # the report still reaches the driver
         _last_word(control, "failed", failure.info)
     except Aborted:
         status = 0
@@ -308,6 +313,7 @@ def serve(
         raise
     except BaseException as exc:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        linger = 5000
         _last_word(control, "crashed", f"{type(exc).__name__}: {exc}\n{text}")
         if not isinstance(exc, Exception):
             raise
@@ -316,7 +322,7 @@ def serve(
             transport.close(0)
         if pull is not None:
             pull.close(linger=0)
-        control.close()
+        control.close(linger)
         context.term()
     return status
 
