@@ -1,0 +1,65 @@
+"""PEs of the zmq tests (module level: worker processes import them)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+from d4p_core import ConsumerPE, IterativePE, ProducerPE, WorkflowGraph
+
+__all__ = ["Flood", "SelfKill", "Slow", "build_flood", "build_self_kill"]
+
+
+class Flood(ProducerPE):
+    """Writes ``count`` items of ``size`` bytes from one call, as fast as it can."""
+
+    def __init__(self, count: int = 10, size: int = 200) -> None:
+        super().__init__()
+        self.count = count
+        self.size = size
+
+    def _process(self, inputs: Any) -> None:
+        write, size = self.write, self.size
+        for _ in range(self.count):
+            write("output", b"x" * size)  # a new object each time: pickled in full
+
+
+class Slow(ConsumerPE):
+    """A consumer that spends a little CPU on every item."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = 0
+
+    def _process(self, data: Any) -> None:
+        self.seen += sum(range(300)) and len(data)
+
+
+class SelfKill(IterativePE):
+    """Passes items on; on item ``at`` its process dies from SIGKILL."""
+
+    def __init__(self, at: int = 3) -> None:
+        super().__init__()
+        self.at = at
+
+    def _process(self, data: Any) -> Any:
+        if data == self.at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return data
+
+
+def build_flood(count: int, size: int = 200) -> WorkflowGraph:
+    graph = WorkflowGraph()
+    graph.connect(Flood(count, size), "output", Slow(), "input")
+    return graph
+
+
+def build_self_kill(at: int = 3) -> WorkflowGraph:
+    from d4p_core.testing.pes import CountingProducer, PassThrough
+
+    graph = WorkflowGraph()
+    producer, killer, last = CountingProducer(), SelfKill(at), PassThrough()
+    graph.connect(producer, "output", killer, "input")
+    graph.connect(killer, "output", last, "input")
+    return graph

@@ -1,0 +1,355 @@
+"""What a worker process runs: join the driver, host the instances it is
+assigned with core's :class:`~d4p_core.Executor`, move batches over ZeroMQ.
+
+Local workers (started by the driver) and remote workers (``python -m
+d4p_zmq.worker --connect tcp://driver:port`` on another machine) run the same
+code; a local worker names the slot the driver started it for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import zmq
+
+from d4p_core import Address, Batch, D4pError, Executor, GraphPayload, PEFailure, instantiate
+
+from ._auth import Curve
+from ._protocol import HANDSHAKE_FAILURES, Aborted, Assignment, dumps, heartbeat, monitor_events
+
+__all__ = ["JoinError", "serve"]
+
+_RESULTS_PER_MESSAGE = 1024
+
+
+class JoinError(D4pError):
+    """This worker could not join a run (unreachable, rejected, timed out)."""
+
+    exit_code = 7
+
+
+class _Control:
+    """The worker's connection to the driver, and every blocking wait.
+
+    Each wait also watches the driver: an ``abort`` or a lost connection
+    raises :class:`Aborted`, so no worker outlives its run.
+    """
+
+    def __init__(self, context: zmq.Context[Any], endpoint: str, curve: Curve | None) -> None:
+        self.endpoint = endpoint
+        self.socket = context.socket(zmq.DEALER)
+        if curve is not None:
+            curve.join(self.socket)
+            heartbeat(self.socket)
+        self.monitor = self.socket.get_monitor_socket(
+            zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED | HANDSHAKE_FAILURES
+        )
+        self.socket.connect(endpoint)
+        self.joined = False
+        self._pollers: dict[tuple[zmq.Socket[bytes] | None, int], zmq.Poller] = {}
+
+    def close(self, linger: int) -> None:
+        with contextlib.suppress(zmq.ZMQError):
+            self.socket.disable_monitor()
+        self.monitor.close(linger=0)
+        self.socket.close(linger=linger)
+
+    def _watch(self) -> None:
+        for event in monitor_events(self.monitor):
+            if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self.joined = True
+            elif event & HANDSHAKE_FAILURES or (
+                event == zmq.EVENT_DISCONNECTED and not self.joined
+            ):
+                raise JoinError(
+                    f"the driver at {self.endpoint} rejected this worker: the auth key does "
+                    "not match (or that endpoint is not a d4p zmq_multi driver)"
+                )
+            elif event == zmq.EVENT_DISCONNECTED:
+                raise Aborted  # the driver is gone
+
+    def wait(self, other: zmq.Socket[bytes] | None, flags: int, timeout: float | None) -> bool:
+        """Block until ``other`` is ready for ``flags`` (True) or the timeout
+        passes (False). Meanwhile an abort or a lost driver raises
+        :class:`Aborted`. With ``other`` None, return on any control event."""
+        key = (other, flags)
+        poller = self._pollers.get(key)
+        if poller is None:  # one poller per kind of wait, reused (hot path)
+            poller = self._pollers[key] = zmq.Poller()
+            poller.register(self.socket, zmq.POLLIN | (flags if other is self.socket else 0))
+            poller.register(self.monitor, zmq.POLLIN)
+            if other is not None and other is not self.socket:
+                poller.register(other, flags)
+        ready = dict(poller.poll(None if timeout is None else max(0, int(timeout * 1000))))
+        if self.monitor in ready:
+            self._watch()
+        if other is not None and ready.get(self.socket, 0) & zmq.POLLIN:
+            kind, _ = self.receive()
+            raise RuntimeError(f"unexpected {kind!r} message from the driver")
+        return bool(other is not None and ready.get(other, 0) & flags)
+
+    def receive(self) -> tuple[str, list[bytes]]:
+        frames = self.socket.recv_multipart()
+        kind = frames[0].decode()
+        if kind == "abort":
+            raise Aborted
+        if kind == "reject":
+            raise JoinError(f"the driver refused this worker: {pickle.loads(frames[1])}")
+        return kind, frames[1:]
+
+    def expect(self, kind: str, timeout: float | None) -> list[bytes]:
+        """Wait for the driver's next message, which must be ``kind``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.socket.poll(0):
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise JoinError(f"no answer from a driver at {self.endpoint} within {timeout:g} s")
+            self.wait(None, 0, remaining)
+        got, frames = self.receive()
+        if got != kind:
+            raise RuntimeError(f"expected {kind!r} from the driver, got {got!r}")
+        return frames
+
+    def send(self, kind: str, payload: Any) -> None:
+        message = [kind.encode(), dumps(payload)]
+        while True:
+            try:
+                self.socket.send_multipart(message, zmq.NOBLOCK)
+                return
+            except zmq.Again:
+                self.wait(self.socket, zmq.POLLOUT, None)
+
+
+class _Reporter:
+    """Results go to the driver in batches."""
+
+    def __init__(self, control: _Control) -> None:
+        self._control = control
+        self._results: list[tuple[str, str, Any]] = []
+
+    def result(self, pe_id: str, output: str, value: Any) -> None:
+        self._results.append((pe_id, output, value))
+        if len(self._results) >= _RESULTS_PER_MESSAGE:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._results:
+            batch, self._results = self._results, []
+            self._control.send("results", batch)
+
+    def progress(self, counts: dict[str, int]) -> None:
+        self._control.send("progress", counts)
+
+
+class _PushTransport:
+    """One PUSH socket per destination worker, connected on first use; a
+    full pipe (high-water mark) makes the sender wait: back-pressure."""
+
+    def __init__(
+        self,
+        context: zmq.Context[Any],
+        control: _Control,
+        assignment: Assignment,
+        endpoints: dict[int, str],
+        curve: Curve | None,
+    ) -> None:
+        self._context = context
+        self._control = control
+        self._owner = assignment.owner
+        self._hwm = assignment.hwm
+        self._endpoints = endpoints
+        self._curve = curve
+        self.sockets: dict[int, zmq.Socket[bytes]] = {}
+
+    def _socket(self, worker: int) -> zmq.Socket[bytes]:
+        sock = self.sockets.get(worker)
+        if sock is None:
+            sock = self._context.socket(zmq.PUSH)
+            sock.sndhwm = self._hwm
+            if self._curve is not None:
+                self._curve.join(sock)
+                heartbeat(sock)
+            sock.connect(self._endpoints[worker])
+            self.sockets[worker] = sock
+        return sock
+
+    def _put(self, dst: Address, frame: bytes) -> None:
+        sock = self._socket(self._owner[dst])
+        while True:
+            try:
+                sock.send(frame, zmq.NOBLOCK, copy=len(frame) < 65536)
+                return
+            except zmq.Again:
+                self._control.wait(sock, zmq.POLLOUT, None)
+
+    def send(self, dst: Address, batch: Batch) -> None:
+        self._put(dst, dumps((dst, batch)))
+
+    def send_eos(self, dst: Address) -> None:
+        self._put(dst, dumps((dst, None)))
+
+    def close(self, linger: int) -> None:
+        for sock in self.sockets.values():
+            sock.close(linger=linger)
+
+
+def _advertised_host(driver: str) -> str:
+    """The address of this machine's interface that reaches the driver."""
+    parts = urlsplit(driver)
+    host = parts.hostname or "127.0.0.1"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((host, parts.port or 9))
+        address: str = probe.getsockname()[0]
+    return address
+
+
+def _bind(
+    pull: zmq.Socket[bytes],
+    assignment: Assignment,
+    driver: str,
+    bind_host: str,
+    advertise: str | None,
+) -> str:
+    if assignment.bind is not None:
+        pull.bind(assignment.bind)
+        endpoint = pull.getsockopt_string(zmq.LAST_ENDPOINT)
+        if endpoint.startswith("tcp://0.0.0.0:"):
+            host = advertise or _advertised_host(driver)
+            endpoint = f"tcp://{host}:{endpoint.rsplit(':', 1)[1]}"
+        return endpoint
+    pull.bind(f"tcp://{bind_host}:0")
+    port = pull.getsockopt_string(zmq.LAST_ENDPOINT).rsplit(":", 1)[1]
+    return f"tcp://{advertise or _advertised_host(driver)}:{port}"
+
+
+def serve(
+    connect: str,
+    *,
+    auth_key: str | None,
+    slot: int | None = None,
+    bind_host: str = "0.0.0.0",
+    advertise: str | None = None,
+    timeout: float | None = 60.0,
+) -> int:
+    """Join the driver at ``connect``, run the assigned instances, report.
+
+    Returns the process exit status: 0 when the run ended normally (or the
+    driver aborted it because of another worker), 2 when a PE hosted here
+    failed (reported to the driver), 1 on a crash.
+    """
+    if connect.startswith("tcp://") and auth_key is None:
+        raise JoinError("tcp runs are authenticated: give --auth-key or set D4P_ZMQ_AUTH_KEY")
+    curve = Curve.from_key(auth_key) if auth_key and connect.startswith("tcp://") else None
+    context: zmq.Context[Any] = zmq.Context()
+    control = _Control(context, connect, curve)
+    pull: zmq.Socket[bytes] | None = None
+    transport: _PushTransport | None = None
+    status = 1
+    linger = 0
+    try:
+        control.send("hello", {"slot": slot, "pid": os.getpid(), "host": socket.gethostname()})
+        payload_frame, assignment_frame = control.expect("assign", timeout)
+        payload: GraphPayload = pickle.loads(payload_frame)
+        pes = payload.load()
+        assignment: Assignment = pickle.loads(assignment_frame)
+        pull = context.socket(zmq.PULL)
+        pull.rcvhwm = assignment.hwm
+        pull.linger = 0
+        if curve is not None:
+            curve.serve(pull)
+        control.send("bound", _bind(pull, assignment, connect, bind_host, advertise))
+        (endpoints_frame,) = control.expect("go", None)
+        transport = _PushTransport(
+            context, control, assignment, pickle.loads(endpoints_frame), curve
+        )
+        reporter = _Reporter(control)
+        executor = Executor(
+            assignment.plan,
+            instantiate(pes, assignment.hosted),
+            transport=transport,
+            on_result=reporter.result,
+            batch_size=assignment.batch_size,
+            on_progress=reporter.progress if assignment.report_progress else None,
+        )
+        inbox = pull
+
+        def next_message(before_wait: Callable[[], None]) -> tuple[Address, Any]:
+            try:
+                frame = inbox.recv(zmq.NOBLOCK, copy=True)
+            except zmq.Again:
+                before_wait()
+                reporter.flush()
+                while not control.wait(inbox, zmq.POLLIN, None):
+                    pass
+                frame = inbox.recv(copy=True)
+            message: tuple[Address, Any] = pickle.loads(frame)
+            return message
+
+        executor.start()
+        executor.feed(assignment.provided)  # only this worker's sources' inputs
+        executor.serve(next_message)
+        reporter.flush()
+        control.send("done", executor.instance_metrics())
+        # Stay until every worker is done: then everything sent from here
+        # was received, and the sockets can close without lingering.
+        control.expect("bye", None)
+        status = 0
+    except PEFailure as failure:
+        status = 2
+        linger = 5000  # the report still reaches the driver
+        _last_word(control, "failed", failure.info)
+    except Aborted:
+        status = 0
+    except JoinError:
+        raise
+    except BaseException as exc:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        linger = 5000
+        _last_word(control, "crashed", f"{type(exc).__name__}: {exc}\n{text}")
+        if not isinstance(exc, Exception):
+            raise
+    finally:
+        if transport is not None:
+            transport.close(0)
+        if pull is not None:
+            pull.close(linger=0)
+        control.close(linger)
+        context.term()
+    return status
+
+
+def _last_word(control: _Control, kind: str, payload: Any) -> None:
+    """Report a failure without waiting for a driver that may be gone."""
+    with contextlib.suppress(Exception, Aborted):
+        control.socket.send_multipart([kind.encode(), dumps(payload)], zmq.NOBLOCK)
+
+
+def local_worker(channel: Any, slot: int) -> None:
+    """Entry point of a worker process the driver starts on this machine.
+
+    The driver starts its workers before it creates any ZeroMQ context
+    (forking a process with ZeroMQ's threads running is unsafe), then sends
+    the endpoint and auth key down ``channel``; a closed channel means the
+    run ended before it started.
+    """
+    try:
+        endpoint, auth_key = channel.recv()
+    except (EOFError, OSError):
+        sys.exit(0)
+    finally:
+        channel.close()
+    try:
+        status = serve(endpoint, auth_key=auth_key, slot=slot, timeout=None)
+    except JoinError as error:
+        sys.stderr.write(f"d4p-zmq worker: error: {error}\n")
+        status = error.exit_code
+    sys.exit(status)

@@ -1,0 +1,94 @@
+"""``python -m d4p_zmq.worker --connect tcp://driver:port``: join a
+``zmq_multi`` run started elsewhere and host the instances the driver
+assigns (``d4p worker zmq`` calls :func:`main` with the same arguments).
+
+The worker loads the workflow the way the driver describes it (core's
+:class:`~d4p_core.GraphPayload`): the pickled PEs, plus the workflow files
+and import roots by path, so the workflow must be at the same path (or
+importable as the same module) on this machine. It serves one run and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from d4p_core import D4pError
+
+from ._auth import AUTH_KEY_ENV, new_auth_key, resolve_auth_key
+from ._node import serve
+
+__all__ = ["add_arguments", "main", "run_worker"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The worker's command-line options (also for ``d4p worker zmq``)."""
+    parser.add_argument(
+        "--connect",
+        metavar="ENDPOINT",
+        help="the driver's endpoint, e.g. tcp://driver-host:5555 (printed by the driver)",
+    )
+    parser.add_argument(
+        "--auth-key",
+        help=f"the run's auth key (default: ${AUTH_KEY_ENV}); prefer the variable, "
+        "command lines are visible to other users",
+    )
+    parser.add_argument(
+        "--bind-host",
+        default="0.0.0.0",
+        help="interface to receive data on (default: all)",
+    )
+    parser.add_argument(
+        "--advertise",
+        metavar="HOST",
+        help="host name or address other processes reach this worker at "
+        "(default: this machine's address on the route to the driver)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the driver to answer (default 60)",
+    )
+    parser.add_argument("--slot", type=int, help=argparse.SUPPRESS)  # local workers
+    parser.add_argument(
+        "--new-key", action="store_true", help="print a new random auth key and exit"
+    )
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """Run one worker from parsed arguments; returns the exit status."""
+    if args.new_key:
+        print(new_auth_key())
+        return 0
+    if not args.connect:
+        raise D4pError("give the driver's endpoint with --connect tcp://HOST:PORT")
+    if not args.connect.startswith(("tcp://", "ipc://")):
+        raise D4pError(f"--connect must be a tcp:// or ipc:// endpoint, not {args.connect!r}")
+    return serve(
+        args.connect,
+        auth_key=resolve_auth_key(args.auth_key),
+        slot=args.slot,
+        bind_host=args.bind_host,
+        advertise=args.advertise,
+        timeout=args.timeout,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m d4p_zmq.worker", description="Join a d4p zmq_multi run."
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_worker(args)
+    except D4pError as error:
+        print(f"d4p-zmq worker: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
