@@ -7,6 +7,7 @@ installs with uv; dependencies that are not ours come from the package index.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -103,6 +104,27 @@ def test_core_alone_runs_the_local_mappings_and_pulls_in_only_networkx(
     )
     lines = _run([python, "-c", script], cwd=tmp_path).split()
     assert dict(zip(lines[::2], lines[1::2], strict=True)) == dict.fromkeys(CORE_MAPPINGS, "True")
+
+
+def test_the_cli_with_core_alone_lists_its_mappings_and_names_what_to_install(
+    dist: Path, tmp_path: Path
+) -> None:
+    packages = REPO / "packages"
+    python = _venv(
+        tmp_path / "venv", _wheel(dist, packages / "d4p-core"), _wheel(dist, packages / "d4p-cli")
+    )
+    d4p = python.parent / "d4p"
+    listed = json.loads(_run([d4p, "mappings", "--json"]))
+    assert {row["name"] for row in listed} == CORE_MAPPINGS
+    missing = subprocess.run(
+        [d4p, "run", "dyn_redis", "examples/wordcount.py"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 5
+    assert "pip install d4p-redis" in missing.stderr
 
 
 def _core_wheel_at(version: str, tmp_path: Path) -> Path:

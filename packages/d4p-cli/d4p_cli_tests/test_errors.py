@@ -27,11 +27,6 @@ def test_unknown_mapping(d4p: Runner) -> None:
     assert "simple" in line and "multi" in line  # the installed list
 
 
-def test_unknown_backend_mapping_gives_install_hint(d4p: Runner) -> None:
-    line = _fails(d4p("run", "dyn_redis", WORDCOUNT), ExitCode.MAPPING_NOT_FOUND)
-    assert "pip install d4p-redis" in line
-
-
 def test_missing_file(d4p: Runner) -> None:
     line = _fails(d4p("run", "simple", "no/such/workflow.py"), ExitCode.TARGET_NOT_FOUND)
     assert "no/such/workflow.py" in line

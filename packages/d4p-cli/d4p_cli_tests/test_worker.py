@@ -10,9 +10,7 @@ from d4p_cli import _cmd_worker, main
 
 from ._helpers import error_line
 
-STUB = EntryPoint(
-    name="stub", value="d4p_cli_tests.worker_stub:main", group=_cmd_worker.WORKER_GROUP
-)
+STUB = EntryPoint(name="stub", value="d4p_cli_tests.worker_stub", group=_cmd_worker.WORKER_GROUP)
 
 
 @pytest.fixture
@@ -25,7 +23,7 @@ def test_the_backends_main_gets_the_rest_of_the_command_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["worker", "stub", "--connect", "tcp://driver:5555"]) == 0
-    assert capsys.readouterr().out == "d4p worker stub joined tcp://driver:5555\n"
+    assert capsys.readouterr().out == "joined tcp://driver:5555\n"
 
 
 @pytest.mark.usefixtures("stub_installed")
@@ -51,6 +49,14 @@ def test_an_unknown_backend_says_what_to_install(
     assert main(["worker", "redis", "--connect", "x"]) == 5
     line = error_line(capsys.readouterr().err)
     assert "install d4p-redis" in line and "installed workers: none" in line
+
+
+@pytest.mark.usefixtures("stub_installed")
+def test_a_bad_worker_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["worker", "stub", "--bogus"])
+    assert exited.value.code == 64
+    assert "d4p worker stub" in capsys.readouterr().err
 
 
 def test_no_backend_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

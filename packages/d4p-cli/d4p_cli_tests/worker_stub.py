@@ -7,11 +7,12 @@ import argparse
 from d4p_core import ServiceUnavailableError
 
 
-def main(argv: list[str], prog: str) -> int:
-    parser = argparse.ArgumentParser(prog=prog)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connect", required=True)
-    args = parser.parse_args(argv)
+
+
+def run_worker(args: argparse.Namespace) -> int:
     if args.connect == "nowhere":
-        raise ServiceUnavailableError(f"{prog}: cannot reach {args.connect}")
-    print(f"{prog} joined {args.connect}")
+        raise ServiceUnavailableError(f"cannot reach {args.connect}")
+    print(f"joined {args.connect}")
     return 0

@@ -2,18 +2,18 @@
 of a distributed mapping (from another terminal or another machine).
 
 Backends provide workers through the ``d4p.workers`` entry-point group: the
-entry point names a callable ``main(argv: list[str], prog: str) -> int``
-that parses the rest of the command line and runs until the run it joined
-ends. Its errors are reported like every other command's.
+entry point names a module (or object) with ``add_arguments(parser)``, which
+adds the worker's options, and ``run_worker(args) -> int``, which runs until
+the run it joined ends and returns the exit status. Usage errors and the
+worker's ``D4pError``s are reported like every other command's.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
-from typing import cast
+from typing import Any
 
 from d4p_core import MappingNotFoundError
 
@@ -22,8 +22,6 @@ from ._parser import UsageParser, add_debug
 __all__ = ["WORKER_GROUP", "worker_command"]
 
 WORKER_GROUP = "d4p.workers"
-
-WorkerMain = Callable[..., int]
 
 
 def _installed() -> dict[str, EntryPoint]:
@@ -61,6 +59,10 @@ def worker_command(argv: list[str], *, prog: str) -> int:
             f"no installed backend provides '{prog} {name}' (install d4p-{name}); "
             f"installed workers: {installed}"
         )
-    main = cast(WorkerMain, workers[name].load())
+    worker: Any = workers[name].load()
+    parser = UsageParser(prog=f"{prog} {name}", description=f"Join a run of the {name} mappings.")
+    worker.add_arguments(parser)
+    add_debug(parser)
+    args = parser.parse_args(rest)
     sys.stdout.flush()
-    return int(main(rest, prog=f"{prog} {name}"))
+    return int(worker.run_worker(args))

@@ -201,7 +201,8 @@ class Driver:
         sys.stderr.write(
             f"d4p zmq_multi: waiting {config.worker_timeout:g} s for "
             f"{config.remote_workers} remote worker(s); on each machine run:\n"
-            f"  {key}python -m d4p_zmq.worker --connect {self.endpoint}\n"
+            f"  {key}d4p worker zmq --connect {self.endpoint}\n"
+            f"(or, without d4p-cli: {key}python -m d4p_zmq.worker --connect {self.endpoint})\n"
         )
         sys.stderr.flush()
         if config.announce is not None:
