@@ -43,9 +43,11 @@ from benchmarks import _ceilings, _measure, _report, _venv  # noqa: E402
 from benchmarks._records import BAD_STATUSES, Config, Run, Series  # noqa: E402
 from benchmarks.workflows import _common  # noqa: E402
 
-STREAM_D4PY_MAPPINGS = ("simple", "multi", "dyn_multi", "dyn_auto_multi")
+STREAM_D4PY_MAPPINGS = ("simple", "multi", "dyn_multi", "dyn_auto_multi", "zmq_multi")
 """Mappings stream-d4py 2.9.1 has that match a d4p mapping of the same name."""
-ALL_MAPPINGS = ("simple", "multi", "dyn_multi", "dyn_auto_multi", "hybrid_multi", "mpi")
+ALL_MAPPINGS = (
+    "simple", "multi", "dyn_multi", "dyn_auto_multi", "hybrid_multi", "mpi", "zmq_multi"
+)  # fmt: skip
 SIZES_QUICK = {
     "throughput": [20_000],
     "cpu": [600],
