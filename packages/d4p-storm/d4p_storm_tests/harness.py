@@ -72,7 +72,7 @@ class StormSide:
 
     def until_sync(self) -> list[dict[str, Any]]:
         """Messages up to the next ``sync`` (which is not included)."""
-        messages = []
+        messages: list[dict[str, Any]] = []
         while True:
             message = self.read()
             if message.get("command") == "sync":

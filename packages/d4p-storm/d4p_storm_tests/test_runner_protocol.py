@@ -31,7 +31,9 @@ def driver() -> Iterator[Driver]:
         yield server
 
 
-def _setup(graph: WorkflowGraph, inputs: Any, driver: Driver, processes: int = 2) -> tuple[Plan, Any]:
+def _setup(
+    graph: WorkflowGraph, inputs: Any, driver: Driver, processes: int = 2
+) -> tuple[Plan, Any]:
     flat = graph.flat()
     plan = storm_plan(flat, processes)
     job = StormJob(
@@ -77,7 +79,7 @@ def test_spout_then_bolt_end_to_end_over_the_protocol(driver: Driver, tmp_path: 
         assert bolt.read() == {"command": "sync"}
         for number, message in enumerate(emitted):
             bolt.tuple(str(number), producer.id, message["stream"], message["tuple"])
-        acked = []
+        acked: list[str] = []
         while len(acked) < len(emitted):
             message = bolt.read()
             assert message["command"] == "ack", message

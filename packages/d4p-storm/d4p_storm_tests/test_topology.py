@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from d4p_core import Broadcast, Global, GroupBy, Plan, Shuffle
 from d4p_core.testing import CASES, ConformanceCase
@@ -42,7 +42,9 @@ def test_components_groupings_and_parallelism(case: ConformanceCase) -> None:
             grouped = isinstance(route.grouping, GroupBy)
             assert declared[stream] == (("key", "batch") if grouped else ("batch",))
             subs = [
-                s for s in spec.component(route.dst_pe).inputs if (s.source, s.stream) == (src, stream)
+                s
+                for s in spec.component(route.dst_pe).inputs
+                if (s.source, s.stream) == (src, stream)
             ]
             assert len(subs) == 1
             assert subs[0].grouping == EXPECTED_GROUPING[type(route.grouping)]
@@ -67,8 +69,14 @@ def test_eos_wiring_gives_every_task_its_markers(case: ConformanceCase) -> None:
         for task_id, name in context["task->component"].items():
             if name != component.id:
                 continue
-            seen = task_context({**context, "taskid": int(task_id), "componentid": name,
-                                 "source->stream->grouping": _sources(spec, name)})
+            seen = task_context(
+                {
+                    **context,
+                    "taskid": int(task_id),
+                    "componentid": name,
+                    "source->stream->grouping": _sources(spec, name),
+                }
+            )
             assert seen.expected_eos == plan.eos_expected[name]
             assert 0 <= seen.index < component.parallelism
 
@@ -121,8 +129,11 @@ def test_thrift_topology_round_trips(case: ConformanceCase) -> None:
         assert bolt.bolt_object.shell.script == COMMAND[1]
         assert bolt.common.parallelism_hint == plan.instances[name]
         for stream_id, grouping in bolt.common.inputs.items():
-            sub = next(s for s in spec.component(name).inputs
-                       if (s.source, s.stream) == (stream_id.componentId, stream_id.streamId))
+            sub = next(
+                s
+                for s in spec.component(name).inputs
+                if (s.source, s.stream) == (stream_id.componentId, stream_id.streamId)
+            )
             if sub.grouping == "global":
                 assert grouping.fields == []
             elif sub.grouping == "fields":
@@ -150,7 +161,9 @@ def test_flux_yaml_structure(case: ConformanceCase, tmp_path: Path) -> None:
         assert entry["parallelism"] == plan.instances[entry["id"]]
         named = {m["args"][0] for m in entry["configMethods"] if m["name"] == "setNamedStream"}
         assert named == {s.id for s in spec.component(entry["id"]).streams}
-        assert {"name": "addComponentConfig", "args": ["d4p.pe", entry["id"]]} in entry["configMethods"]
+        assert {"name": "addComponentConfig", "args": ["d4p.pe", entry["id"]]} in entry[
+            "configMethods"
+        ]
     expected = {
         (s.source, c.id, s.stream, s.grouping.upper()) for c in spec.components for s in c.inputs
     }

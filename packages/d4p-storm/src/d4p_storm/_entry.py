@@ -8,6 +8,6 @@ import sys
 if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]
 
-from d4p_storm.runner import main  # noqa: E402
+from d4p_storm.runner import main
 
 sys.exit(main(sys.argv[1:]))

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from .topology import TopologySpec
 
@@ -77,6 +77,8 @@ def write_flux(spec: TopologySpec, command: tuple[str, ...], path: str | os.Path
     target = Path(path)
     with open(target, "w", encoding="utf-8") as handle:
         handle.write(f"# d4p topology {spec.name}: submit with\n")
-        handle.write(f"#   storm jar TOPOLOGY.jar org.apache.storm.flux.Flux --remote {target.name}\n")
+        handle.write(
+            f"#   storm jar TOPOLOGY.jar org.apache.storm.flux.Flux --remote {target.name}\n"
+        )
         yaml.safe_dump(to_flux(spec, command), handle, sort_keys=False, width=1 << 20)
     return target

@@ -32,7 +32,9 @@ def launcher_source() -> Path:
     for candidate in (here.parent.parent / "java", here / "java"):
         if (candidate / "pom.xml").is_file():
             return candidate
-    raise ServiceUnavailableError(f"the d4p-storm launcher sources are missing (looked near {here})")
+    raise ServiceUnavailableError(
+        f"the d4p-storm launcher sources are missing (looked near {here})"
+    )
 
 
 def cache_dir() -> Path:
@@ -110,7 +112,9 @@ def build_launcher(timeout: float = 1200) -> tuple[str, Path]:
             if completed.returncode != 0:
                 tail = (completed.stdout + completed.stderr).strip().splitlines()[-15:]
                 raise ServiceUnavailableError(
-                    "building the d4p-storm launcher failed (" + " ".join(command) + "):\n"
+                    "building the d4p-storm launcher failed ("
+                    + " ".join(command)
+                    + "):\n"
                     + "\n".join(tail)
                 )
             found = _classpath(target)

@@ -44,7 +44,7 @@ class LocalStorm:
         startup_timeout: float = 180,
     ) -> None:
         self._heap = heap
-        self._nimbus_port = nimbus_port
+        self.nimbus_port = nimbus_port
         self._detach = detach
         self._startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
@@ -62,8 +62,8 @@ class LocalStorm:
         java = find_java()
         classpath, logging_conf = build_launcher()
         command = launcher_command(java, classpath, logging_conf, self._heap)
-        if self._nimbus_port is not None:
-            command += ["--nimbus-port", str(self._nimbus_port)]
+        if self.nimbus_port is not None:
+            command += ["--nimbus-port", str(self.nimbus_port)]
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the JVM
         env = dict(os.environ)
         env.setdefault("PYTHONUNBUFFERED", "1")
@@ -215,7 +215,9 @@ class LocalStorm:
                     timeout=max(0.0, deadline - time.monotonic())
                 )
             except queue.Empty:
-                raise RunError(f"the Storm LocalCluster did not answer {line.split()[0]!r}") from None
+                raise RunError(
+                    f"the Storm LocalCluster did not answer {line.split()[0]!r}"
+                ) from None
             if kind == "exited":
                 raise RunError(f"the Storm LocalCluster exited:\n{self.log_tail()}")
             if reply_name != name:

@@ -208,7 +208,7 @@ class StormMapping:
             assert options.nimbus is not None
             nimbus_host, nimbus_port = parse_hostport(options.nimbus)
             advertise = options.driver_host or _route_to(nimbus_host, nimbus_port)
-            driver = Driver(bind="0.0.0.0", advertise=advertise)  # noqa: S104 - tasks call back
+            driver = Driver(bind="0.0.0.0", advertise=advertise)
         else:
             driver = Driver()
         log_dir = None if remote else tempfile.mkdtemp(prefix="d4p-storm-")

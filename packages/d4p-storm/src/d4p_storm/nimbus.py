@@ -9,6 +9,7 @@ kills it when the run is over.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import socket
@@ -16,12 +17,12 @@ import zipfile
 from collections.abc import Mapping
 from typing import Any
 
-from d4p_core import RunError, ServiceUnavailableError
 from thriftpy2.rpc import make_client
-from thriftpy2.protocol import TBinaryProtocolFactory
 from thriftpy2.transport import TFramedTransportFactory, TTransportException
 
-from ._thrift import storm
+from d4p_core import RunError, ServiceUnavailableError
+
+from ._thrift import binary_protocol, storm
 
 __all__ = ["NimbusClient", "parse_hostport", "topology_package"]
 
@@ -63,7 +64,7 @@ class NimbusClient:
                 self.host,
                 self.port,
                 trans_factory=TFramedTransportFactory(),
-                proto_factory=TBinaryProtocolFactory(),
+                proto_factory=binary_protocol(),
                 timeout=int(timeout * 1000),
             )
         except (OSError, TTransportException) as exc:
@@ -91,17 +92,17 @@ class NimbusClient:
     def submit(self, name: str, jar: str, conf: Mapping[str, Any], topology: Any) -> None:
         options = storm.SubmitOptions(initial_status=storm.TopologyInitialStatus.ACTIVE)
         try:
-            self._call("submitTopologyWithOpts", name, jar, json.dumps(dict(conf)), topology, options)
+            self._call(
+                "submitTopologyWithOpts", name, jar, json.dumps(dict(conf)), topology, options
+            )
         except storm.InvalidTopologyException as exc:
             raise RunError(f"Nimbus refused topology {name}: {exc.msg}") from None
         except storm.AlreadyAliveException as exc:
             raise RunError(f"a topology named {name} already runs: {exc.msg}") from None
 
     def kill(self, name: str) -> None:
-        try:
+        with contextlib.suppress(storm.NotAliveException):
             self._call("killTopologyWithOpts", name, storm.KillOptions(wait_secs=0))
-        except storm.NotAliveException:
-            pass
 
     def close(self) -> None:
         self._client.close()

@@ -227,7 +227,7 @@ class _Runner:
                 channel.ack(message["id"])
             if stream == self.eos:
                 return self.address, None
-            input_name = self.inputs.get(stream)  # type: ignore[arg-type]
+            input_name = self.inputs.get(str(stream))
             if input_name is None:
                 continue  # Storm's own streams (ticks)
             values = decode(message["tuple"][-1])

@@ -117,9 +117,7 @@ def _subscription(source: str, route_dst: str, dst_input: str, grouping: object)
     raise TypeError(f"unknown grouping {grouping!r}")  # pragma: no cover - closed set
 
 
-def build_topology(
-    plan: Plan, name: str, conf: Mapping[str, Any] | None = None
-) -> TopologySpec:
+def build_topology(plan: Plan, name: str, conf: Mapping[str, Any] | None = None) -> TopologySpec:
     """The topology of ``plan``: one component per PE, named by PE id."""
     streams: dict[str, dict[str, StreamSpec]] = {pe: {} for pe in plan.pe_ids}
     inputs: dict[str, dict[tuple[str, str], Subscription]] = {pe: {} for pe in plan.pe_ids}
