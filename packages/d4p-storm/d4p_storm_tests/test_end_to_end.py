@@ -130,3 +130,21 @@ def test_cli_local_run_and_failure(storm_cluster: LocalStorm, tmp_path: Path) ->
     assert completed.returncode == RunError.exit_code
     assert "Failing1" in completed.stderr and "failing on purpose" in completed.stderr
     assert _launcher_jvms() == before, "a LocalCluster JVM was left running"
+
+
+def test_two_workers_serialise_between_them(storm_cluster: LocalStorm) -> None:
+    """With two worker "processes" tuples cross Storm's Kryo serialisation
+    (always tried here): the fields d4p emits are plain strings and longs."""
+    case = case_by_name("word_count_filter")
+    result = run(
+        case.build(),
+        "storm",
+        inputs=case.inputs,
+        processes=9,
+        cluster=storm_cluster,
+        workers=2,
+        conf={"topology.testing.always.try.serialize": True},
+        timeout=120,
+    )
+    reference = run(case.build(), "simple", inputs=case.inputs)
+    assert_same_multisets(result.outputs, reference.outputs)
