@@ -137,7 +137,7 @@ class LocalStorm:
         with self._lock:
             listeners = list(self._listeners.values())
         for listener in listeners:
-            listener("exited", f"the Storm LocalCluster JVM exited (log: {self.log_path})")
+            listener("exited", f"the Storm LocalCluster JVM exited: {self.log_summary()}")
 
     @property
     def alive(self) -> bool:
@@ -147,6 +147,19 @@ class LocalStorm:
         with contextlib.suppress(OSError):
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
+
+    def log_summary(self) -> str:
+        """The first lines of the JVM log that say what went wrong."""
+        with contextlib.suppress(OSError):
+            lines = self.log_path.read_text(errors="replace").splitlines()
+            telling = [
+                line.strip()
+                for line in lines
+                if "Cannot run program" in line or "Caused by" in line or " ERROR " in line
+            ]
+            if telling:
+                return "\n".join(dict.fromkeys(telling[:4]))
+        return f"see {self.log_path}"
 
     def close(self) -> None:
         """Stop the JVM (asks, then kills) and remove its log folder."""
