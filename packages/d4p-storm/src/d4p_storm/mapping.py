@@ -13,6 +13,7 @@ topology. A failing PE ends the run with :class:`~d4p_core.RunError`.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
@@ -47,9 +48,27 @@ from .local import LocalStorm
 from .nimbus import NimbusClient, parse_hostport, topology_package
 from .topology import TopologySpec, build_topology, storm_plan, to_thrift
 
-__all__ = ["StormMapping", "StormOptions", "default_command", "topology_conf"]
+__all__ = ["REUSE_ENV", "StormMapping", "StormOptions", "default_command", "topology_conf"]
 
 _ENTRY = Path(__file__).with_name("_entry.py")
+
+REUSE_ENV = "D4P_STORM_REUSE_JVM"
+"""Set to 1: ``--local`` runs of one Python process share one LocalCluster
+JVM (started on first use, stopped when the process exits) instead of
+starting one per run. For test suites and notebooks that run many small
+workflows."""
+
+_shared: LocalStorm | None = None
+
+
+def _shared_cluster() -> LocalStorm:
+    global _shared
+    if _shared is None or not _shared.alive:
+        # Detached: not a child of this process (whose leftover-process
+        # checks stay meaningful); it still ends when this process does.
+        _shared = LocalStorm(detach=True).start()
+        atexit.register(_shared.close)
+    return _shared
 
 
 def default_command() -> tuple[str, str]:
@@ -246,8 +265,11 @@ class StormMapping:
     def _run_local(
         self, spec: TopologySpec, command: tuple[str, str], driver: Driver, options: StormOptions
     ) -> Any:
-        own = options.cluster is None
-        cluster = options.cluster or LocalStorm().start()
+        cluster = options.cluster
+        if cluster is None and os.environ.get(REUSE_ENV, "") not in ("", "0"):
+            cluster = _shared_cluster()
+        own = cluster is None
+        cluster = cluster or LocalStorm().start()
         try:
             with tempfile.TemporaryDirectory(prefix="d4p-storm-topology-") as folder:
                 topology_file = Path(folder) / "topology.thrift"
