@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import time
 from typing import Any
 
 __all__ = ["Channel", "StormWentAway"]
@@ -32,6 +33,7 @@ class Channel:
         self._buffer = bytearray()
         self._scan_from = 0
         self._pending: list[bytes] = []
+        self._last_flush = time.monotonic()
 
     # -- reading --------------------------------------------------------------
     def ready(self) -> bool:
@@ -59,10 +61,13 @@ class Channel:
     # -- writing --------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> None:
         self._pending.append(json.dumps(message).encode() + _END)
-        if len(self._pending) >= 256:
+        # Full, or late: Storm counts any message as a heartbeat (a source
+        # emitting slowly from one long ``next`` must not look dead).
+        if len(self._pending) >= 256 or time.monotonic() - self._last_flush > 1.0:
             self.flush()
 
     def flush(self) -> None:
+        self._last_flush = time.monotonic()
         if not self._pending:
             return
         data = b"".join(self._pending)
