@@ -1,0 +1,158 @@
+"""The generic runner in a real subprocess, driven over multilang pipes by a
+Storm-side harness (no Java): handshake, spout, bolt, heartbeats, acks,
+end of stream, results and failures reaching the driver."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from d4p_core import GraphPayload, Plan, RunError, WorkflowGraph, resolve_inputs
+from d4p_core.testing.pes import CountingProducer, Failing, PassThrough, WordCounter
+from d4p_storm._codec import decode, encode
+from d4p_storm._driver import Driver
+from d4p_storm._job import StormJob
+from d4p_storm._multilang import Channel
+from d4p_storm._streams import data_stream, eos_stream
+from d4p_storm.mapping import StormOptions, topology_conf
+from d4p_storm.runner import StormTransport
+from d4p_storm.topology import storm_plan
+
+from .harness import StormSide, storm_context, topology_for
+
+
+@pytest.fixture
+def driver() -> Iterator[Driver]:
+    with Driver() as server:
+        yield server
+
+
+def _setup(
+    graph: WorkflowGraph, inputs: Any, driver: Driver, processes: int = 2
+) -> tuple[Plan, Any]:
+    flat = graph.flat()
+    plan = storm_plan(flat, processes)
+    job = StormJob(
+        plan,
+        GraphPayload.create(flat.by_id(), "spawn"),
+        resolve_inputs(flat, inputs, plan.sources),
+        4,
+        driver.address,
+        driver.token,
+    )
+    return plan, topology_for(plan, topology_conf(StormOptions(), job))
+
+
+def _pipeline(second: Any) -> tuple[WorkflowGraph, CountingProducer, Any]:
+    graph = WorkflowGraph()
+    producer = CountingProducer()
+    graph.connect(producer, "output", second, "input")
+    return graph, producer, second
+
+
+def test_spout_then_bolt_end_to_end_over_the_protocol(driver: Driver, tmp_path: Path) -> None:
+    graph, producer, sink = _pipeline(PassThrough())
+    plan, spec = _setup(graph, 10, driver)
+    stream = data_stream(sink.id, "input")
+
+    spout = StormSide(dict(spec.conf), storm_context(spec, producer.id), tmp_path)
+    try:
+        assert spout.command("activate") == []
+        emitted = [m for m in spout.command("next") if m.get("command") == "emit"]
+        # Data in batches of 4 (the job's batch size), then the marker.
+        assert [m["stream"] for m in emitted] == [stream] * 3 + [eos_stream(sink.id)]
+        assert all(m["need_task_ids"] is False for m in emitted)
+        values = [v for m in emitted[:-1] for v in decode(m["tuple"][0])]
+        assert values == list(range(1, 11))
+        # Exhausted: later calls only sync.
+        assert spout.command("next") == []
+    finally:
+        assert spout.close() in (0, 2)
+
+    bolt = StormSide(dict(spec.conf), storm_context(spec, sink.id), tmp_path)
+    try:
+        bolt.heartbeat()
+        assert bolt.read() == {"command": "sync"}
+        for number, message in enumerate(emitted):
+            bolt.tuple(str(number), producer.id, message["stream"], message["tuple"])
+        acked: list[str] = []
+        while len(acked) < len(emitted):
+            message = bolt.read()
+            assert message["command"] == "ack", message
+            acked.append(message["id"])
+        assert acked == [str(n) for n in range(len(emitted))]
+        outputs, finished = driver.collect(plan.total_instances)
+        assert sorted(outputs[sink.id]["output"]) == list(range(1, 11))
+        assert set(finished) == {(producer.id, 0), (sink.id, 0)}
+        assert finished[(sink.id, 0)].items_in == 10
+        # Done, but still answering Storm until it is killed.
+        bolt.heartbeat()
+        assert bolt.read() == {"command": "sync"}
+    finally:
+        assert bolt.close() in (0, 2)
+
+
+def test_bolt_failure_reaches_the_driver_and_the_task_stays(driver: Driver, tmp_path: Path) -> None:
+    graph, producer, failing = _pipeline(Failing("process", on_value=3))
+    _plan, spec = _setup(graph, 5, driver)
+    bolt = StormSide(dict(spec.conf), storm_context(spec, failing.id), tmp_path)
+    try:
+        bolt.tuple("1", producer.id, data_stream(failing.id, "input"), [encode([1, 2, 3, 4])])
+        with pytest.raises(RunError) as failure:
+            driver.collect(2)
+        assert failure.value.pe_id == failing.id
+        assert failure.value.input_repr is not None and "3" in failure.value.input_repr
+        assert "failing on purpose" in (failure.value.remote_traceback or "")
+        bolt.heartbeat()
+        messages = [bolt.read(), bolt.read()]
+        assert {"command": "sync"} in messages
+    finally:
+        bolt.close()
+
+
+def test_spout_failure_still_answers_next(driver: Driver, tmp_path: Path) -> None:
+    graph = WorkflowGraph()
+    failing_source = Failing("preprocess")
+    failing_source.inputconnections.clear()  # a source
+    graph.connect(failing_source, "output", PassThrough(), "input")
+    _plan, spec = _setup(graph, 3, driver)
+    spout = StormSide(dict(spec.conf), storm_context(spec, failing_source.id), tmp_path)
+    try:
+        assert spout.command("next") == []
+        with pytest.raises(RunError) as failure:
+            driver.collect(2)
+        assert failure.value.phase == "preprocess"
+        assert spout.command("next") == []
+    finally:
+        spout.close()
+
+
+def test_grouped_stream_carries_the_key_and_any_value(tmp_path: Path) -> None:
+    graph = WorkflowGraph()
+    producer, counter = CountingProducer(), WordCounter(numprocesses=3)
+    graph.connect(producer, "output", counter, "input")
+    plan = storm_plan(graph, 4)
+    read_fd, write_fd = os.pipe()
+    channel = Channel(os.open(os.devnull, os.O_RDONLY), write_fd)
+    transport = StormTransport(channel, plan, (producer.id, 0))
+    batch = [("input", ("a", 1)), ("input", ("b", 2)), ("input", ("a", {3, 4}))]
+    transport.send((counter.id, 0), batch)
+    transport.send_eos((counter.id, 0))
+    channel.flush()
+    os.close(write_fd)
+    reader = Channel(read_fd, os.open(os.devnull, os.O_WRONLY))
+    first, second, marker = reader.read(), reader.read(), reader.read()
+    assert first["stream"] == second["stream"] == data_stream(counter.id, "input")
+    assert decode(first["tuple"][1]) == [("a", 1), ("a", {3, 4})]  # a set survives
+    assert decode(second["tuple"][1]) == [("b", 2)]
+    assert first["tuple"][0] != second["tuple"][0]
+    assert marker == {
+        "command": "emit",
+        "stream": eos_stream(counter.id),
+        "tuple": [f"{producer.id}/0"],
+        "need_task_ids": False,
+    }

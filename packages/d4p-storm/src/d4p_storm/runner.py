@@ -1,0 +1,340 @@
+"""The one generic multilang runner: every spout and bolt of a d4p topology
+runs this program (``python -m``-free: Storm starts it as
+``<python> <path of d4p_storm/_entry.py>`` or as the ``d4p-storm-runner``
+console script).
+
+It reads the handshake, finds which PE instance it hosts (``d4p.pe`` in the
+component conf, its task index among the component's tasks) and how many
+end-of-stream markers to expect (one per task of every component that
+subscribes it to its ``eos`` stream, from the topology context), loads the
+PEs from the job in the conf (:class:`~d4p_core.GraphPayload`: module
+paths, main script and pickled PEs) and hands the instance to core's
+:class:`~d4p_core.Executor`. Storm does the routing (its groupings), so the
+executor sees every downstream PE as one destination; what it sends becomes
+one emit per stream (per key for grouped streams), and its end-of-stream
+marker one emit on the consumer's ``eos`` stream. Results, metrics and
+failures go to the driver over TCP.
+
+After its instance ended (or failed) the runner stays, answering Storm,
+until Storm kills it with the topology: exiting would make Storm take the
+worker down.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from d4p_core import Address, Batch, Executor, GroupBy, PEFailure, Plan, stable_hash
+
+from ._codec import decode, encode
+from ._job import StormJob
+from ._multilang import Channel, StormWentAway
+from ._report import Reporter
+from ._streams import data_stream, eos_stream
+
+__all__ = ["StormTransport", "TaskContext", "main", "single_destination_plan", "task_context"]
+
+_KEY_RANGE = 1 << 31  # grouping keys stay small Java longs
+
+
+class TaskContext:
+    """Who this task is, from Storm's topology context."""
+
+    def __init__(self, component: str, index: int, expected_eos: int) -> None:
+        self.component = component
+        self.index = index
+        self.expected_eos = expected_eos
+
+
+def task_context(context: dict[str, Any]) -> TaskContext:
+    """The component, task index and end-of-stream markers to expect."""
+    component = str(context["componentid"])
+    task_id = int(context["taskid"])
+    task_component: dict[str, str] = context["task->component"]
+    tasks = sorted(int(t) for t, c in task_component.items() if c == component)
+    per_component = Counter(task_component.values())
+    marker = eos_stream(component)
+    sources: dict[str, dict[str, Any]] = context.get("source->stream->grouping") or {}
+    expected = sum(per_component[src] for src, streams in sources.items() if marker in streams)
+    return TaskContext(component, tasks.index(task_id), expected)
+
+
+def single_destination_plan(plan: Plan, pe_id: str, expected_eos: int) -> Plan:
+    """``plan`` as one task sees it under Storm: every PE is one destination
+    (Storm's groupings pick the task), and ``pe_id`` waits for
+    ``expected_eos`` markers."""
+    return replace(
+        plan,
+        instances=dict.fromkeys(plan.pe_ids, 1),
+        routes={
+            key: tuple(replace(route, dst_instances=1) for route in routes)
+            for key, routes in plan.routes.items()
+        },
+        eos_expected={**plan.eos_expected, pe_id: expected_eos},
+    )
+
+
+class StormTransport:
+    """Turns the executor's batches into Storm emits."""
+
+    def __init__(self, channel: Channel, plan: Plan, sender: Address) -> None:
+        self._channel = channel
+        self._marker = [f"{sender[0]}/{sender[1]}"]
+        self._streams: dict[tuple[str, str], tuple[str, GroupBy | None]] = {}
+        for routes in plan.routes.values():
+            for route in routes:
+                grouping = route.grouping if isinstance(route.grouping, GroupBy) else None
+                self._streams[(route.dst_pe, route.dst_input)] = (
+                    data_stream(route.dst_pe, route.dst_input),
+                    grouping,
+                )
+
+    def send(self, dst: Address, batch: Batch) -> None:
+        by_input: dict[str, list[Any]] = {}
+        for input_name, value in batch:
+            values = by_input.get(input_name)
+            if values is None:
+                values = by_input[input_name] = []
+            values.append(value)
+        emit = self._channel.emit
+        for input_name, values in by_input.items():
+            stream, grouping = self._streams[(dst[0], input_name)]
+            if grouping is None:
+                emit(stream, [encode(values)])
+                continue
+            # Storm's fields grouping on the stable hash of the group key:
+            # equal keys reach the same task.
+            by_key: dict[int, list[Any]] = {}
+            for value in values:
+                key = stable_hash(grouping.key_of(value)) % _KEY_RANGE
+                by_key.setdefault(key, []).append(value)
+            for key, same in by_key.items():
+                emit(stream, [key, encode(same)])
+
+    def send_eos(self, dst: Address) -> None:
+        self._channel.emit(eos_stream(dst[0]), self._marker)
+
+
+class _Runner:
+    def __init__(self, channel: Channel, job: StormJob, task: TaskContext, spout: bool) -> None:
+        self.channel = channel
+        self.job = job
+        self.task = task
+        self.spout = spout
+        self.address: Address = (task.component, task.index)
+        self.reporter: Reporter | _LogReporter | None = None
+        self.owes_sync = False  # a spout answers every command with sync
+        plan = job.plan
+        pe_id = task.component
+        if pe_id not in plan.instances:
+            raise RuntimeError(f"component {pe_id!r} is not a PE of the plan")
+        if task.expected_eos != plan.eos_expected[pe_id]:
+            raise RuntimeError(
+                f"{pe_id}: the topology subscribes {task.expected_eos} end-of-stream "
+                f"senders, the plan {plan.eos_expected[pe_id]}"
+            )
+        self.inputs: dict[str, str] = {}
+        for routes in plan.routes.values():
+            for route in routes:
+                if route.dst_pe == pe_id:
+                    self.inputs[data_stream(pe_id, route.dst_input)] = route.dst_input
+        self.eos = eos_stream(pe_id)
+
+    def run(self) -> None:
+        try:
+            self.reporter = (
+                Reporter(self.job.driver, self.job.token, self.address)
+                if self.job.driver is not None
+                else _LogReporter(self.channel)
+            )
+        except OSError as exc:
+            self._tell_storm(f"cannot reach the d4p driver at {self.job.driver}: {exc}")
+            raise
+        try:
+            self._host()
+        except PEFailure as failure:
+            self.reporter.send("failed", failure.info)
+        except StormWentAway:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - reported to the driver
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            self.reporter.send("crashed", f"{type(exc).__name__}: {exc}\n{text}")
+        self.reporter.close()
+        if self.owes_sync:
+            self.channel.sync()
+        self.idle()
+
+    def _host(self) -> None:
+        job, pe_id = self.job, self.task.component
+        pes = job.payload.load()
+        view = single_destination_plan(job.plan, pe_id, self.task.expected_eos)
+        assert self.reporter is not None
+        reporter = self.reporter
+        executor = Executor(
+            view,
+            {self.address: pes[pe_id]},
+            transport=StormTransport(self.channel, view, self.address),
+            on_result=reporter.result,
+            batch_size=job.batch_size,
+        )
+        executor.start()
+        provided = {pe_id: job.provided[pe_id]} if pe_id in job.provided else {}
+        if self.spout:
+            self._wait_for_next()
+            self.owes_sync = True
+            executor.feed(provided if self.task.index == 0 else {})
+            executor.flush()
+        else:
+            if self.task.index == 0 and provided:
+                executor.feed(provided)
+            executor.serve(self._next_message)
+        reporter.send("done", executor.instance_metrics())
+        if self.owes_sync:
+            self.owes_sync = False
+            self.channel.sync()
+        self.channel.flush()
+
+    def _wait_for_next(self) -> None:
+        """Spouts may emit only while Storm waits for their answer to
+        ``next``: run the source then (answering other commands)."""
+        while True:
+            message = self.channel.read()
+            if message.get("command") == "next":
+                return
+            self.channel.sync()
+            self.channel.flush()
+
+    def _next_message(self, before_wait: Callable[[], None]) -> tuple[Address, Any]:
+        channel = self.channel
+        while True:
+            if not channel.ready():
+                before_wait()
+                assert self.reporter is not None
+                self.reporter.flush()
+                channel.flush()
+            message = channel.read()
+            stream = message.get("stream")
+            if stream == "__heartbeat":
+                channel.sync()
+                continue
+            if "id" in message:
+                channel.ack(message["id"])
+            if stream == self.eos:
+                return self.address, None
+            input_name = self.inputs.get(str(stream))
+            if input_name is None:
+                continue  # Storm's own streams (ticks)
+            values = decode(message["tuple"][-1])
+            return self.address, [(input_name, value) for value in values]
+
+    def idle(self) -> None:
+        """Answer Storm until it ends this process."""
+        channel = self.channel
+        while True:
+            channel.flush()
+            message = channel.read()
+            if self.spout or message.get("stream") == "__heartbeat":
+                channel.sync()
+            elif "id" in message:
+                channel.ack(message["id"])
+
+    def _tell_storm(self, text: str) -> None:
+        self.channel.send({"command": "error", "msg": f"d4p: {text}"})
+        self.channel.flush()
+
+
+class _LogReporter:
+    """No driver (a Flux topology submitted by hand): results and how the
+    instance ended go to Storm's log."""
+
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
+
+    def result(self, pe_id: str, output: str, value: Any) -> None:
+        self._channel.log(f"d4p result {pe_id}.{output}: {value!r}")
+
+    def flush(self) -> None:
+        pass
+
+    def send(self, kind: str, payload: Any) -> None:
+        if kind == "failed":
+            self._channel.send({"command": "error", "msg": f"d4p: {payload.message()}"})
+        elif kind == "crashed":
+            self._channel.send({"command": "error", "msg": f"d4p: {payload}"})
+        else:
+            self._channel.log(f"d4p {kind}")
+
+    def close(self) -> None:
+        pass
+
+
+def _redirect_output(job: StormJob | None, name: str) -> None:
+    """Storm owns stdin/stdout (the protocol, now on other descriptors);
+    what the PEs print goes to a log file (or nowhere)."""
+    path = os.devnull
+    if job is not None and job.log_dir is not None and os.path.isdir(job.log_dir):
+        path = os.path.join(job.log_dir, f"{name}.log")
+    out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+    os.close(null)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one Storm task (spout or bolt) of a d4p topology."""
+    channel = Channel(os.dup(0), os.dup(1))
+    try:
+        handshake = channel.read()
+    except StormWentAway:
+        return 2
+    pid = os.getpid()
+    with open(os.path.join(handshake["pidDir"], str(pid)), "w", encoding="utf-8"):
+        pass
+    channel.send({"pid": pid})
+    channel.flush()
+    try:
+        conf: dict[str, Any] = handshake["conf"]
+        context: dict[str, Any] = handshake["context"]
+        task = task_context(context)
+        job = StormJob.from_conf(conf)
+        _redirect_output(job, f"{task.component}.{task.index}")
+        runner = _Runner(channel, job, task, task.component in job.plan.sources)
+    except Exception as exc:  # noqa: BLE001 - Storm reports it
+        channel.send({"command": "error", "msg": f"d4p runner: {type(exc).__name__}: {exc}"})
+        channel.flush()
+        _idle_forever(channel)
+        return 1
+    try:
+        runner.run()
+    except StormWentAway:
+        return 0
+    except OSError:
+        _idle_forever(channel)
+        return 1
+    return 0
+
+
+def _idle_forever(channel: Channel) -> None:
+    try:
+        while True:
+            message = channel.read()
+            if "command" in message or message.get("stream") == "__heartbeat":
+                channel.sync()
+            elif "id" in message:
+                channel.ack(message["id"])
+            channel.flush()
+    except StormWentAway:
+        return
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1:]))
