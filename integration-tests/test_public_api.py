@@ -39,6 +39,13 @@ PUBLIC_API: dict[str, set[str]] = {
         "TargetImportError", "TargetNotFoundError", "__version__", "dispel4py_main", "main",
     },
     "d4p_mpi": {"MpiMapping", "MpiOptions", "__version__", "find_mpiexec"},
+    "d4p_zmq": {"AUTH_KEY_ENV", "ZmqMultiMapping", "ZmqOptions", "__version__", "new_auth_key"},
+    "d4p_storm": {
+        "ComponentSpec", "LocalStorm", "NimbusClient", "StormMapping", "StormOptions",
+        "StreamSpec", "Subscription", "TopologySpec", "__version__", "build_launcher",
+        "build_topology", "storm_plan", "to_flux", "to_thrift", "topology_package",
+        "write_flux",
+    },
 }  # fmt: skip
 
 PACKAGES = sorted({name.split(".")[0] for name in PUBLIC_API})
