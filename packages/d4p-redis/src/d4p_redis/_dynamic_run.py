@@ -153,11 +153,22 @@ class _Loop:
         self.closing: dict[int, str] = {}  # close commands not yet answered
         self.stopped: set[int] = set()
         self.sealed = False
+        self.sources_done = False
         self.synthetic: deque[tuple[str, int, Any]] = deque()
         self._next_beat_check = 0.0
 
     def in_flight(self) -> int:
-        return int(self.client.get(self.keys.in_flight) or 0)
+        value = int(self.client.get(self.keys.in_flight) or 0)
+        if value == 0 and self.sources_done and not self.sealed:
+            # The coordinator is about to close PEs: from now on no worker
+            # may join, and every member takes part.
+            self.sealed = True
+            workers = self.driver.session.seal()
+            self.coordinator.workers = workers
+            for slot in range(self.local, workers):
+                if not self.client.exists(self.keys.heartbeat(slot)):
+                    self.dead.add(slot)
+        return value
 
     def completed(self) -> int:
         return int(self.client.get(self.keys.completed) or 0)
@@ -199,13 +210,8 @@ class _Loop:
         coordinator = self.coordinator
         if kind == "done":
             if index == -1:
-                workers = self.driver.session.seal()
-                self.sealed = True
-                coordinator.workers = workers
-                for slot in range(self.local, workers):
-                    if not self.client.exists(self.keys.heartbeat(slot)):
-                        self.dead.add(slot)
-                coordinator.on_done(workers, payload)
+                self.sources_done = True
+                coordinator.on_done(coordinator.workers, payload)
                 return
             if index in self.done:
                 return

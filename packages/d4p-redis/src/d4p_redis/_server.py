@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -100,8 +101,14 @@ def find_server_binary() -> str:
 class PrivateServer:
     """A ``redis-server`` on a unix socket in a temporary directory."""
 
-    def __init__(self, binary: str | None = None, *extra_args: str) -> None:
+    def __init__(
+        self, binary: str | None = None, *extra_args: str, detached: bool = False
+    ) -> None:
+        """``detached``: the server runs daemonized (not a child of this
+        process), e.g. for a test session's shared server."""
         self.binary = binary or find_server_binary()
+        self.detached = detached
+        self.pidfile = os.path.join(tempfile.gettempdir(), f"d4p-redis-{os.getpid()}-{id(self)}.pid")
         self.directory = tempfile.mkdtemp(prefix="d4p-redis-")
         self.socket = os.path.join(self.directory, "redis.sock")
         self.url = f"unix://{self.socket}"
@@ -124,7 +131,9 @@ class PrivateServer:
             "--dir",
             self.directory,
             "--daemonize",
-            "no",
+            "yes" if self.detached else "no",
+            "--pidfile",
+            self.pidfile,
             *self._extra,
         ]
         try:
@@ -140,7 +149,9 @@ class PrivateServer:
         deadline = time.monotonic() + timeout
         while not os.path.exists(self.socket):
             code = self._process.poll()
-            if code is not None or time.monotonic() > deadline:
+            if (code is not None and not (self.detached and code == 0)) or (
+                time.monotonic() > deadline
+            ):
                 stderr = b""
                 if code is not None and self._process.stderr is not None:
                     stderr = self._process.stderr.read()
@@ -153,6 +164,8 @@ class PrivateServer:
         return self
 
     def stop(self) -> None:
+        if self.detached:
+            self._stop_daemon()
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()
@@ -164,6 +177,22 @@ class PrivateServer:
         if process is not None and process.stderr is not None:
             process.stderr.close()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _stop_daemon(self) -> None:
+        try:
+            with open(self.pidfile, encoding="ascii") as handle:
+                pid = int(handle.read().strip())
+        except (OSError, ValueError):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                os.kill(pid, 0)
+                time.sleep(0.01)
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.unlink(self.pidfile)
 
     def __enter__(self) -> PrivateServer:
         return self.start()

@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from d4p_core import D4pError, PEFailure, ServiceUnavailableError
+from d4p_core import D4pError, GenericPE, PEFailure, ServiceUnavailableError
 
 from ._channel import Channel, Stop
 from ._codec import Codec, ForgedMessage, auth_key_from
@@ -39,20 +39,26 @@ class WorkerRefused(D4pError):
     exit_code = 6
 
 
-def _serve(
-    session: Session,
-    spec: RunSpec,
-    role: str,
-    index: int,
-    orphaned: Callable[[], bool],
-    active: bool = True,
-) -> None:
+def load_checked(session: Session, spec: RunSpec) -> dict[str, GenericPE]:
+    """The run's PEs, loaded here; refused if this workflow is another version."""
     pes = spec.payload.load()
     if fingerprint(pes, spec.plan) != spec.fingerprint:
         raise WorkerRefused(
             f"the workflow here differs from the one run {session.keys.run_id} runs "
             "(graph fingerprint mismatch): use the same version of the workflow on every machine"
         )
+    return pes
+
+
+def _serve(
+    session: Session,
+    spec: RunSpec,
+    pes: dict[str, GenericPE],
+    role: str,
+    index: int,
+    orphaned: Callable[[], bool],
+    active: bool = True,
+) -> None:
     channel = Channel(session, spec, index, orphaned)
     try:
         if role == "source":
@@ -86,7 +92,8 @@ def local_main(
     try:
         session = Session(connect(url), run_id, Codec(serializer, auth_key))
         spec = session.load_spec()
-        _serve(session, spec, role, index, lambda: os.getppid() != parent, active)
+        pes = load_checked(session, spec)
+        _serve(session, spec, pes, role, index, lambda: os.getppid() != parent, active)
     except (KeyboardInterrupt, RunGone, Stop):
         pass
     except BaseException as exc:  # noqa: BLE001 - reported to the driver
@@ -139,14 +146,11 @@ def join_run(url: str, run_id: str | None = None, auth_key: str | bytes | None =
         if spec.kind != "dynamic":
             raise WorkerRefused(f"run {run_id} ({spec.mapping}) does not take extra workers")
         session = Session(client, run_id, Codec(spec.serializer, key))
+        pes = load_checked(session, spec)
         slot = session.register(int(spec.heartbeat * 5000))
         if slot == -1:
             raise WorkerRefused(f"run {run_id} is finishing and takes no more workers")
-        try:
-            _serve(session, spec, "worker", slot, lambda: False)
-        except WorkerRefused as exc:
-            session.report("refused", slot, str(exc))
-            raise
+        _serve(session, spec, pes, "worker", slot, lambda: False)
         return slot
     finally:
         client.close()
