@@ -186,7 +186,7 @@ class _Loop:
 
     def _stand_in(self, slot: int) -> None:
         """Answer for a dead worker what it was asked."""
-        pe = self.closing.pop(slot, None)
+        pe = self.closing.get(slot)
         if pe is not None:
             self.synthetic.append(("closed", slot, pe))
         if slot in self.stopped and slot not in self.done:
