@@ -25,6 +25,19 @@ class Numbers(ProducerPE):
             self.write("output", i)
 
 
+class Gated(Numbers):
+    """Numbers that starts writing only once the file ``gate`` exists."""
+
+    def __init__(self, n: int, gate: str) -> None:
+        super().__init__(n)
+        self.gate = gate
+
+    def _process(self, inputs: Any) -> None:
+        while not os.path.exists(self.gate):
+            time.sleep(0.01)
+        super()._process(inputs)
+
+
 class Double(IterativePE):
     """2x; optionally SIGKILLs its own worker process once (the first
     process to create ``kill_marker``), in the middle of a task."""
@@ -55,9 +68,11 @@ class Tuples(IterativePE):
         return (data, [data])
 
 
-def pipeline(n: int, pause: float = 0.0, stage: GenericPE | None = None) -> WorkflowGraph:
+def pipeline(
+    n: int, pause: float = 0.0, stage: GenericPE | None = None, gate: str | None = None
+) -> WorkflowGraph:
     graph = WorkflowGraph()
-    source = Numbers(n, pause)
+    source = Numbers(n, pause) if gate is None else Gated(n, gate)
     first = stage or Double()
     graph.connect(source, "output", first, "input")
     return graph

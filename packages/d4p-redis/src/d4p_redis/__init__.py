@@ -9,7 +9,7 @@ from ._keys import RunKeys, delete_run
 from ._options import RedisOptions
 from ._server import ENV_URL, PrivateServer, connect, find_server_binary
 from .mapping import DynAutoRedisMapping, DynRedisMapping, HybridRedisMapping, RedisMapping
-from .worker import WorkerRefused, join_run, main as worker_main
+from ._join import WorkerRefused, join_run, main as worker_main
 
 __all__ = [
     "ENV_AUTH_KEY",

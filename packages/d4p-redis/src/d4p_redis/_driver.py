@@ -28,7 +28,7 @@ from ._keys import delete_run, new_run_id
 from ._options import RedisOptions
 from ._server import BLOCK_MS, connect, server_for_run
 from ._session import RunSpec, Session
-from .worker import local_main
+from ._join import local_main
 
 __all__ = ["Driver", "open_run"]
 

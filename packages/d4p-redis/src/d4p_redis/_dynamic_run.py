@@ -34,7 +34,7 @@ from d4p_core._dynamic_run import dynamic_plan
 from ._driver import Driver, graph_payload, open_run
 from ._options import RedisOptions
 from ._session import RunSpec, fingerprint
-from .worker import SOURCE
+from ._join import SOURCE
 
 __all__ = ["run_dynamic"]
 
