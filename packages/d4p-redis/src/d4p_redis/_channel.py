@@ -108,7 +108,8 @@ class Channel:
                 raise Stop from None  # the run's keys were deleted
             raise
         by_stream: dict[str, list[Entry]] = {}
-        for stream_name, items in reply or []:
+        rows: Any = reply or []
+        for stream_name, items in rows:
             name = stream_name.decode() if isinstance(stream_name, bytes) else stream_name
             by_stream[name] = [(name, entry_id, fields[b"d"]) for entry_id, fields in items]
         return [entry for stream in streams for entry in by_stream.get(stream, [])]

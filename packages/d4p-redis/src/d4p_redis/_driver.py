@@ -24,11 +24,11 @@ from d4p_core import (
 )
 
 from ._codec import Codec, ForgedMessage, auth_key_from
+from ._join import local_main
 from ._keys import delete_run, new_run_id
 from ._options import RedisOptions
 from ._server import BLOCK_MS, connect, server_for_run
 from ._session import RunSpec, Session
-from ._join import local_main
 
 __all__ = ["Driver", "open_run"]
 
@@ -83,7 +83,9 @@ class Driver:
     # -- reports ----------------------------------------------------------
     def reports(self) -> Iterator[tuple[str, int, Any]]:
         """The reports that arrived (waiting up to BLOCK_MS for one)."""
-        reply = self.client.xread({self.keys.control: self._last_id}, count=512, block=BLOCK_MS)
+        reply: Any = self.client.xread(
+            {self.keys.control: self._last_id}, count=512, block=BLOCK_MS
+        )
         for _, entries in reply or []:
             for entry_id, fields in entries:
                 self._last_id = entry_id
@@ -178,4 +180,3 @@ def open_run(options: RedisOptions) -> Iterator[Driver]:
 def graph_payload(pes: dict[str, Any]) -> GraphPayload:
     """The PEs as any process (or machine) receives them: always pickled."""
     return GraphPayload.create(pes, "spawn")
-

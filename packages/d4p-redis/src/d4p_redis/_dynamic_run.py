@@ -32,9 +32,9 @@ from d4p_core import (
 from d4p_core._dynamic_run import dynamic_plan
 
 from ._driver import Driver, graph_payload, open_run
+from ._join import SOURCE
 from ._options import RedisOptions
 from ._session import RunSpec, fingerprint
-from ._join import SOURCE
 
 __all__ = ["run_dynamic"]
 
@@ -56,7 +56,9 @@ def run_dynamic(
     if local is None:
         local = options.max_workers or options.processes or os.cpu_count() or 1
     min_workers = min(options.min_workers or 1, max(local, 1))
-    stateless = tuple(pe for pe in plan.pe_ids if pe not in plan.sources and pe not in plan.stateful)
+    stateless = tuple(
+        pe for pe in plan.pe_ids if pe not in plan.sources and pe not in plan.stateful
+    )
     pinned_instances = [
         (pe, i)
         for pe in plan.pe_ids
@@ -239,9 +241,12 @@ class _Loop:
             self._next_beat_check = now + 1.0
             members = int(self.client.get(self.keys.members) or 0)
             for slot in range(self.local, members):
-                if slot not in self.dead and slot not in self.done:
-                    if not self.client.exists(self.keys.heartbeat(slot)):
-                        self._lose(slot, "stopped sending heartbeats")
+                if (
+                    slot not in self.dead
+                    and slot not in self.done
+                    and not self.client.exists(self.keys.heartbeat(slot))
+                ):
+                    self._lose(slot, "stopped sending heartbeats")
 
     def _lose(self, slot: int, how: str) -> None:
         if slot in self.owners:
@@ -253,4 +258,3 @@ class _Loop:
         self._stand_in(slot)
         while self.synthetic:
             self._dispatch(*self.synthetic.popleft())
-

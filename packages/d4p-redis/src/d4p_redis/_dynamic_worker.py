@@ -39,7 +39,8 @@ class _TaskTransport:
         self._streams = {address: keys.instance(*address) for address in spec.pinned_owner}
 
     def send(self, dst: Address, batch: Batch) -> None:
-        self._channel.add(self._streams.get(dst, self._tasks), self._channel.encode_task(dst, batch))
+        stream = self._streams.get(dst, self._tasks)
+        self._channel.add(stream, self._channel.encode_task(dst, batch))
 
     def send_eos(self, dst: Address) -> None:  # pragma: no cover - never used
         raise AssertionError("dynamic mappings end PEs by command")
@@ -223,5 +224,7 @@ class _Worker:
         self.channel.send_report("done", self.metrics)
 
 
-def run_dynamic_worker(channel: Channel, pes: dict[str, GenericPE], slot: int, active: bool) -> None:
+def run_dynamic_worker(
+    channel: Channel, pes: dict[str, GenericPE], slot: int, active: bool
+) -> None:
     _Worker(channel, pes, slot).run(active)

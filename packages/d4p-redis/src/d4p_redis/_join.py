@@ -15,10 +15,12 @@ fingerprint), takes tasks until the run ends and exits.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import redis
 
@@ -113,10 +115,9 @@ def local_main(
     except BaseException as exc:  # noqa: BLE001 - reported to the driver
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         if session is not None:
-            try:
+            # If even this fails, the exit status still tells.
+            with contextlib.suppress(Exception):
                 session.report("crashed", index, f"{type(exc).__name__}: {exc}\n{text}")
-            except Exception:  # noqa: BLE001 - the exit status still tells
-                pass
         sys.exit(1)
 
 
@@ -143,7 +144,7 @@ def _wait_for_run(client: redis.Redis, run_id: str | None, wait: float) -> tuple
             found = runs[0] if runs else None
         else:
             found = run_id
-        raw = client.get(RunKeys(found).spec) if found is not None else None
+        raw: Any = client.get(RunKeys(found).spec) if found is not None else None
         if found is not None and raw is not None:
             return found, raw
         if time.monotonic() >= deadline:
@@ -221,4 +222,3 @@ def run_from_args(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
-

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+from typing import Any
 
 from d4p_core import AutoscalePolicy, D4pError, Fuse
 
@@ -87,7 +88,12 @@ def add_redis_arguments(parser: argparse.ArgumentParser, *, dynamic: bool) -> No
     if dynamic:
         add("--workers", type=int, help="local worker processes (default -n; 0: external only)")
         add("--read-count", type=int, default=8, help="tasks read and acknowledged together (8)")
-        add("--claim-idle", type=float, default=30.0, help="seconds before a silent worker's tasks are claimed")
+        add(
+            "--claim-idle",
+            type=float,
+            default=30.0,
+            help="seconds before a silent worker's tasks are claimed by others (30)",
+        )
         add("--on-error", choices=("fail", "continue"), default="fail", help="on a failing task")
         add("--max-attempts", type=int, default=1, help="tries before a task is dead-lettered")
     else:
@@ -95,7 +101,7 @@ def add_redis_arguments(parser: argparse.ArgumentParser, *, dynamic: bool) -> No
 
 
 def options_from_args(args: argparse.Namespace, **extra: object) -> RedisOptions:
-    values = {
+    values: dict[str, Any] = {
         name: getattr(args, name)
         for name in (
             "redis_url",
@@ -117,4 +123,4 @@ def options_from_args(args: argparse.Namespace, **extra: object) -> RedisOptions
         if getattr(args, name, None) is not None
     }
     values.update(extra)
-    return RedisOptions(processes=getattr(args, "processes", None), **values)  # type: ignore[arg-type]
+    return RedisOptions(processes=getattr(args, "processes", None), **values)

