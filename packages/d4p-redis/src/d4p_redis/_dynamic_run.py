@@ -75,7 +75,7 @@ def run_dynamic(
         payload=graph_payload(pes),
         fingerprint=fingerprint(pes, plan),
         serializer=options.serializer,
-        batch_size=options.batch_size,
+        batch_size=options.batch_size or 64,
         read_count=options.read_count,
         spill_above=options.spill_above,
         backlog=options.backlog,

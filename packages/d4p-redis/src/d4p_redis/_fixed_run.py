@@ -42,7 +42,7 @@ def run_fixed(graph: WorkflowGraph, inputs: Inputs, options: RedisOptions) -> Ru
         payload=graph_payload(pes),
         fingerprint=fingerprint(pes, plan),
         serializer=options.serializer,
-        batch_size=options.batch_size,
+        batch_size=options.batch_size or 256,
         read_count=options.read_count,
         backlog=options.backlog,
         blocks=tuple(tuple(block) for block in blocks),

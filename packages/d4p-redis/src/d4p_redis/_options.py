@@ -24,7 +24,8 @@ class RedisOptions:
     with external workers only); ``run_id``: the key namespace (default:
     random); ``auth_key``: sign every message (default
     ``$D4P_REDIS_AUTH_KEY``); ``serializer``: ``pickle`` or ``json``;
-    ``batch_size``: items per task/message; ``read_count``: entries a worker
+    ``batch_size``: items per task (dynamic, default 64) or message (fixed,
+    default 256); ``read_count``: entries a worker
     reads and acknowledges together (1: per task); ``backlog``: tasks in
     flight (dynamic) or batches per stream (fixed) before producers wait;
     ``claim_idle``: seconds before another worker claims a silent worker's
@@ -40,7 +41,7 @@ class RedisOptions:
     auth_key: str | None = field(default=None, repr=False)
     serializer: str = "pickle"
     start_method: str | None = None
-    batch_size: int = 64
+    batch_size: int | None = None
     read_count: int = 8
     spill_above: int = 256
     backlog: int = 256
@@ -60,7 +61,8 @@ class RedisOptions:
         if self.workers is not None and self.workers < 0:
             raise D4pError(f"workers must be 0 or more, not {self.workers}")
         for name in ("batch_size", "read_count", "spill_above", "backlog", "max_attempts"):
-            if getattr(self, name) < 1:
+            value = getattr(self, name)
+            if value is not None and value < 1:
                 raise D4pError(f"{name} must be at least 1, not {getattr(self, name)}")
         if self.claim_idle <= 0:
             raise D4pError(f"claim_idle must be positive, not {self.claim_idle}")
@@ -83,7 +85,11 @@ def add_redis_arguments(parser: argparse.ArgumentParser, *, dynamic: bool) -> No
     add("--auth-key", help=f"sign every message with this key (default ${ENV_AUTH_KEY})")
     add("--serializer", choices=("pickle", "json"), default="pickle", help="payload format")
     add("--start-method", choices=("fork", "spawn", "forkserver"), help="for local workers")
-    add("--batch-size", type=int, default=64, help="items per message (64)")
+    add(
+        "--batch-size",
+        type=int,
+        help=f"items per {'task (64)' if dynamic else 'message (256)'}",
+    )
     add("--backlog", type=int, default=256, help="tasks/batches queued before producers wait")
     if dynamic:
         add("--workers", type=int, help="local worker processes (default -n; 0: external only)")
