@@ -48,6 +48,8 @@ class Double(IterativePE):
         self.fail_on = fail_on
 
     def _process(self, data: Any) -> Any:
+        if os.environ.get("D4P_TEST_KILL_ME"):
+            os.kill(os.getpid(), signal.SIGKILL)  # this process dies on its first task
         if self.kill_marker is not None and data == 7:
             try:
                 fd = os.open(self.kill_marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)

@@ -3,6 +3,7 @@ what ``d4p worker redis`` runs) join a running run."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -79,12 +80,13 @@ def _wait_for_members(url: str, run_id: str, count: int) -> None:
         client.close()
 
 
-def _worker(url: str, *args: str) -> subprocess.Popen[str]:
+def _worker(url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "d4p_redis.worker", "--redis-url", url, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -167,3 +169,29 @@ def test_worker_with_wrong_key_refused(redis_url: str, tmp_path: Path) -> None:
     assert worker.returncode == 6
     assert "not signed with our key" in stderr
     assert "error" not in box, box.get("error")
+
+
+def test_killed_external_worker(redis_url: str, tmp_path: Path) -> None:
+    """An external worker dies on its first task: its heartbeats stop, its
+    tasks are claimed by the local worker, the run still gives every result."""
+    gate = tmp_path / "gate"
+    thread, box = _start_run(
+        pipeline(200, gate=str(gate)),
+        "dyn_redis",
+        processes=1,
+        run_id="lost",
+        claim_idle=0.5,
+        batch_size=2,
+        read_count=1,
+    )
+    _wait_for_run(redis_url, "lost")
+    worker = _worker(redis_url, "--run", "lost", env={"D4P_TEST_KILL_ME": "1"})
+    _wait_for_members(redis_url, "lost", 2)
+    gate.touch()
+    worker.communicate(timeout=60)
+    thread.join(timeout=120)
+    assert worker.returncode == -9
+    assert "error" not in box, box.get("error")
+    result = box["result"]
+    assert sorted(result.outputs["Double1"]["output"]) == [2 * i for i in range(200)]
+    assert result.extra["dead_workers"] == [1]
