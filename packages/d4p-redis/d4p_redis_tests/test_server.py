@@ -10,15 +10,15 @@ import time
 import pytest
 import redis
 
-from d4p_core import ServiceUnavailableError, run
+from d4p_core import RunResult, ServiceUnavailableError, run
 from d4p_redis import ENV_URL, PrivateServer, connect, find_server_binary
 from d4p_redis._server import safe_url
 
 from .pes import pipeline
 
 
-def _doubled(result: object, n: int) -> None:
-    outputs = result.outputs  # type: ignore[attr-defined]
+def _doubled(result: RunResult, n: int) -> None:
+    outputs = result.outputs
     assert sorted(outputs["Double1"]["output"]) == [2 * i for i in range(n)]
 
 

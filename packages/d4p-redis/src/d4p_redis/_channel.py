@@ -4,7 +4,7 @@ through the atomic commit step, reporting, and noticing when to stop."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from d4p_core import Address, Batch
@@ -71,7 +71,9 @@ class Channel:
         self.results.clear()
         self.reports.clear()
 
-    def commit(self, acks: list[tuple[str, bytes]] = (), counted_acks: int = 0) -> int:  # type: ignore[assignment]
+    def commit(self, acks: Sequence[tuple[str, bytes]] = (), counted_acks: int = 0) -> int:
+        """Write what is buffered, acknowledging ``acks`` (``counted_acks``
+        of them tasks counted in flight), in one atomic step."""
         reports = self.reports
         if self.results:
             reports = [self.session.encode_report("results", self.index, self.results), *reports]

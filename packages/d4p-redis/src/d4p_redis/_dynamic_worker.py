@@ -21,7 +21,6 @@ from d4p_core.engine import WHOLE_BLOCK
 from d4p_core.inputs import iter_blocks
 
 from ._channel import Channel, Entry
-from ._codec import ForgedMessage
 from ._session import RunSpec
 
 __all__ = ["run_dynamic_source", "run_dynamic_worker"]
@@ -167,7 +166,7 @@ class _Worker:
         stream, entry_id, raw = entry
         try:
             _, command, argument = channel.session.codec.decode_pickle(raw)
-        except (ForgedMessage, Exception) as exc:  # noqa: BLE001 - reported
+        except Exception as exc:  # noqa: BLE001 - forged or corrupt: reported
             channel.drop(entry, exc)
             return ""
         channel.session.client.xack(stream, "d4p", entry_id)
