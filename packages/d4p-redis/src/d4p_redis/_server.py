@@ -71,7 +71,8 @@ def connect(url: str) -> redis.Redis:
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         client.close()
         raise ServiceUnavailableError(
-            f"cannot reach Redis at {safe_url(url)}: {exc}. Check --redis-url / {ENV_URL}, "
+            f"cannot reach Redis at {safe_url(url)}: {str(exc).rstrip('.')}. "
+            f"Check --redis-url / {ENV_URL}, "
             "or leave both unset to let d4p start a private redis-server"
         ) from None
     except redis.ResponseError as exc:
