@@ -67,3 +67,9 @@ def test_json_payloads() -> None:
 def test_bad_options(bad: dict[str, Any]) -> None:
     with pytest.raises(D4pError):
         run(pipeline(5), "dyn_redis", processes=2, **bad)
+
+
+@pytest.mark.parametrize("mapping", ["redis", "dyn_redis", "hybrid_redis"])
+def test_spawn_start_method(mapping: str) -> None:
+    result = run(pipeline(50), mapping, processes=2, start_method="spawn")
+    assert sorted(result.outputs["Double1"]["output"]) == [2 * i for i in range(50)]
