@@ -1,4 +1,5 @@
-"""Ctrl-C on the driver: the run's keys are deleted and no process is left."""
+"""Ctrl-C on the driver: the run's keys are deleted and no process is left.
+A driver killed outright cannot clean up, but its workers still end."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from d4p_redis import RunKeys
+from d4p_redis import RunKeys, delete_run
 
 DRIVER = """
 import sys
@@ -73,4 +74,32 @@ def test_ctrl_c_deletes_the_run(redis_url: str, tmp_path: Path, mapping: str) ->
     finally:
         if driver.poll() is None:
             driver.kill()
+        client.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killed_driver_takes_its_workers_along(redis_url: str, tmp_path: Path) -> None:
+    run_id = "driver-killed"
+    root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, *sys.path]))
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, "dyn_redis", run_id, str(tmp_path / "never")], env=env
+    )
+    client = redis.Redis.from_url(redis_url)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(driver.pid)) < 3:  # the sources' process (stuck in a PE) + 2 workers
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        workers = _children(driver.pid)
+        driver.kill()
+        driver.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(os.path.exists(f"/proc/{pid}") for pid in workers):
+            assert time.monotonic() < deadline, "worker processes outlived a killed driver"
+            time.sleep(0.05)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+        delete_run(client, run_id)  # nobody was left to do it
         client.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -102,6 +103,7 @@ def local_main(
     """Body of a worker process the driver started (any start method)."""
     import traceback
 
+    _die_with_parent()
     session: Session | None = None
     try:
         session = Session(connect(url), run_id, Codec(serializer, auth_key))
@@ -119,6 +121,18 @@ def local_main(
             with contextlib.suppress(Exception):
                 session.report("crashed", index, f"{type(exc).__name__}: {exc}\n{text}")
         sys.exit(1)
+
+
+def _die_with_parent() -> None:
+    """On Linux, get SIGTERM when the driver dies, even if a PE never returns
+    to let the worker notice (elsewhere the worker notices between tasks)."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def find_runs(session_client: redis.Redis) -> list[str]:
