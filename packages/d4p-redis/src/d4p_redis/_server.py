@@ -147,7 +147,9 @@ class PrivateServer:
             self.stop()
             raise ServiceUnavailableError(f"cannot start {self.binary}: {exc}") from None
         deadline = time.monotonic() + timeout
-        while not os.path.exists(self.socket):
+        # The socket file appears at bind(), a moment before the server
+        # accepts connections: wait until it answers.
+        while not self._answers():
             code = self._process.poll()
             if (code is not None and not (self.detached and code == 0)) or (
                 time.monotonic() > deadline
@@ -162,6 +164,19 @@ class PrivateServer:
                 )
             time.sleep(0.01)
         return self
+
+    def _answers(self) -> bool:
+        if not os.path.exists(self.socket):
+            return False
+        client = redis.Redis(unix_socket_path=self.socket, socket_connect_timeout=1.0)
+        try:
+            return bool(client.ping())
+        except (redis.AuthenticationError, redis.ResponseError):
+            return True  # it answers (and wants a password)
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            return False
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self.detached:
