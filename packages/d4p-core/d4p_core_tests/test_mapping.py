@@ -134,12 +134,14 @@ def test_run_by_name_on_simple_through_an_entry_point(fake_distribution: None) -
     assert result.outputs == {pes[-1].id: {"output": [2, 3]}}
 
 
-def test_unknown_mapping_names_the_install_hint() -> None:
+def test_unknown_mapping_names_the_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A provider that is surely not installed (the real backends may be).
+    monkeypatch.setitem(mapping_module._PROVIDERS, "dyn_nowhere", "d4p-nowhere")
     with pytest.raises(MappingNotFoundError) as info:
-        load_mapping("dyn_redis")
+        load_mapping("dyn_nowhere")
     message = str(info.value)
-    assert "'dyn_redis'" in message
-    assert "pip install d4p-redis" in message
+    assert "'dyn_nowhere'" in message
+    assert "pip install d4p-nowhere" in message
     assert "Installed mappings:" in message
     assert info.value.exit_code == 5
 

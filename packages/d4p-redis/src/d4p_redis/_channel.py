@@ -1,0 +1,152 @@
+"""What every worker process shares: reading entries from streams, writing
+through the atomic commit step, reporting, and noticing when to stop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from d4p_core import Address, Batch
+
+from ._codec import ForgedMessage
+from ._keys import GROUP
+from ._server import BLOCK_MS
+from ._session import RunGone, RunSpec, Session
+
+__all__ = ["Channel", "Entry", "Stop"]
+
+Entry = tuple[str, bytes, bytes]  # stream, entry id, raw payload
+
+
+class Stop(Exception):
+    """The worker must stop now (orphaned or the run is gone)."""
+
+
+class Channel:
+    """A worker's reads, buffered writes and reports."""
+
+    def __init__(
+        self,
+        session: Session,
+        spec: RunSpec,
+        index: int,
+        orphaned: Callable[[], bool],
+    ) -> None:
+        self.session = session
+        self.spec = spec
+        self.index = index
+        self.consumer = f"w{index}"
+        self._orphaned = orphaned
+        self.adds: list[tuple[str, bytes]] = []
+        self.counted = 0
+        self.results: list[tuple[str, str, Any]] = []
+        self.reports: list[bytes] = []
+        self._next_beat = 0.0
+        self._heartbeat_slot: int | None = None
+
+    # -- encoding ----------------------------------------------------------
+    def encode_task(self, dst: Address, batch: Batch | None, attempt: int = 0) -> bytes:
+        return self.session.codec.encode([dst[0], dst[1], batch, attempt])
+
+    def decode_task(self, raw: bytes) -> tuple[Address, Any, int]:
+        pe_id, index, batch, attempt = self.session.codec.decode(raw)
+        return (str(pe_id), int(index)), batch, int(attempt)
+
+    # -- buffered writes -----------------------------------------------------
+    def add(self, stream: str, payload: bytes, counted: bool = True) -> None:
+        self.adds.append((stream, payload))
+        if counted:
+            self.counted += 1
+
+    def result(self, pe_id: str, output: str, value: Any) -> None:
+        self.results.append((pe_id, output, value))
+
+    def report(self, kind: str, payload: Any) -> None:
+        self.reports.append(self.session.encode_report(kind, self.index, payload))
+
+    def discard(self) -> None:
+        self.adds.clear()
+        self.counted = 0
+        self.results.clear()
+        self.reports.clear()
+
+    def commit(self, acks: Sequence[tuple[str, bytes]] = (), counted_acks: int = 0) -> int:
+        """Write what is buffered, acknowledging ``acks`` (``counted_acks``
+        of them tasks counted in flight), in one atomic step."""
+        reports = self.reports
+        if self.results:
+            reports = [self.session.encode_report("results", self.index, self.results), *reports]
+        idle = self.session.encode_report("idle", self.index, None) if counted_acks else b""
+        value = self.session.commit(
+            list(acks), self.adds, reports, counted_acks, self.counted, idle
+        )
+        self.discard()
+        return value
+
+    def send_report(self, kind: str, payload: Any) -> None:
+        self.report(kind, payload)
+        self.commit()
+
+    # -- reading -------------------------------------------------------------
+    def read(self, streams: list[str], block: bool) -> list[Entry]:
+        """New entries of ``streams`` (in that order), waiting up to
+        BLOCK_MS when ``block``."""
+        self.check()
+        if not streams:
+            if block:
+                time.sleep(BLOCK_MS / 1000)
+            return []
+        try:
+            reply = self.session.client.xreadgroup(
+                GROUP,
+                self.consumer,
+                {stream: ">" for stream in streams},
+                count=self.spec.read_count,
+                block=BLOCK_MS if block else None,
+            )
+        except Exception as exc:
+            if "NOGROUP" in str(exc):
+                raise Stop from None  # the run's keys were deleted
+            raise
+        by_stream: dict[str, list[Entry]] = {}
+        rows: Any = reply or []
+        for stream_name, items in rows:
+            name = stream_name.decode() if isinstance(stream_name, bytes) else stream_name
+            by_stream[name] = [(name, entry_id, fields[b"d"]) for entry_id, fields in items]
+        return [entry for stream in streams for entry in by_stream.get(stream, [])]
+
+    def claim(self, stream: str, idle_seconds: float) -> list[Entry]:
+        """Entries of ``stream`` another consumer left unacknowledged for
+        ``idle_seconds`` (a worker that died)."""
+        reply = self.session.client.xautoclaim(
+            stream,
+            GROUP,
+            self.consumer,
+            min_idle_time=int(idle_seconds * 1000),
+            start_id="0-0",
+            count=self.spec.read_count,
+        )
+        items = reply[1] if reply else []
+        return [(stream, entry_id, fields[b"d"]) for entry_id, fields in items if fields]
+
+    def drop(self, entry: Entry, error: ForgedMessage | Exception) -> None:
+        """Acknowledge an entry that is not a valid message, and report it."""
+        stream, entry_id, _ = entry
+        self.report("rejected", f"{stream} entry {entry_id.decode()}: {error}")
+        self.commit([(stream, entry_id)], 0)
+
+    # -- liveness -------------------------------------------------------------
+    def watch(self, slot: int) -> None:
+        self._heartbeat_slot = slot
+
+    def check(self) -> None:
+        if self._orphaned():
+            raise Stop
+        now = time.monotonic()
+        if self._heartbeat_slot is not None and now >= self._next_beat:
+            self._next_beat = now + self.spec.heartbeat
+            try:
+                self.session.heartbeat(self._heartbeat_slot, int(self.spec.heartbeat * 5000))
+            except RunGone:
+                raise Stop from None

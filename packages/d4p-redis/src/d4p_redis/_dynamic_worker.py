@@ -1,0 +1,229 @@
+"""Worker side of ``dyn_redis``, ``dyn_auto_redis`` and ``hybrid_redis``.
+
+A *worker* hosts one copy of every stateless PE (and, for hybrid, the pinned
+instances its slot owns), reads tasks ``(instance, batch)`` from its command
+stream, its pinned instances' streams and the shared task stream (consumer
+group), runs them on the shared :class:`~d4p_core.Executor`, and then in one
+atomic step acknowledges the tasks, adds their outputs and results, and moves
+the in-flight counter. A task is therefore done exactly once even when its
+worker dies and another claims it (XAUTOCLAIM). The *source* process hosts
+the sources and adds their output as tasks, waiting while the backlog is full.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from typing import Any
+
+from d4p_core import Address, Batch, Executor, GenericPE, PEFailure, instantiate
+from d4p_core.engine import WHOLE_BLOCK
+from d4p_core.inputs import iter_blocks
+
+from ._channel import Channel, Entry
+from ._session import RunSpec
+
+__all__ = ["run_dynamic_source", "run_dynamic_worker"]
+
+
+class _TaskTransport:
+    """Buffers tasks (counted in flight) for the next commit: pinned
+    instances get their own stream, everything else the shared one."""
+
+    def __init__(self, channel: Channel, spec: RunSpec) -> None:
+        self._channel = channel
+        self._pinned = spec.pinned_owner
+        keys = channel.session.keys
+        self._tasks = keys.tasks
+        self._streams = {address: keys.instance(*address) for address in spec.pinned_owner}
+
+    def send(self, dst: Address, batch: Batch) -> None:
+        stream = self._streams.get(dst, self._tasks)
+        self._channel.add(stream, self._channel.encode_task(dst, batch))
+
+    def send_eos(self, dst: Address) -> None:  # pragma: no cover - never used
+        raise AssertionError("dynamic mappings end PEs by command")
+
+    def offer(self, dst: Address, batch: Batch) -> bool:
+        if dst in self._pinned:
+            return False  # a pinned instance's work stays with its owner
+        self.send(dst, batch)
+        return True
+
+
+class _SourceTransport(_TaskTransport):
+    """Adds each batch at once, after waiting while the backlog is full."""
+
+    def __init__(self, channel: Channel, spec: RunSpec) -> None:
+        super().__init__(channel, spec)
+        self._backlog = spec.backlog
+        self._known = 0  # in-flight count after our last write
+
+    def send(self, dst: Address, batch: Batch) -> None:
+        super().send(dst, batch)
+        self._wait_for_room()
+        self._known = self._channel.commit()
+
+    def _wait_for_room(self) -> None:
+        if self._known < self._backlog:
+            return
+        client, key = self._channel.session.client, self._channel.session.keys.in_flight
+        pause = 0.0005
+        while int(client.get(key) or 0) >= self._backlog:
+            self._channel.check()
+            time.sleep(pause)  # back-pressure only; termination never waits on a timer
+            pause = min(pause * 2, 0.02)
+        self._known = 0
+
+
+def run_dynamic_source(channel: Channel, pes: dict[str, GenericPE]) -> None:
+    spec = channel.spec
+    hosted = instantiate(pes, tuple((pe, 0) for pe in spec.plan.sources))
+    transport = _SourceTransport(channel, spec)
+    executor = Executor(
+        spec.plan,
+        hosted,
+        transport=transport,
+        on_result=channel.result,
+        batch_size=spec.batch_size,
+        end_of_stream=False,
+    )
+    executor.start()
+    for pe_id, given in spec.provided.items():
+        if (pe_id, 0) not in hosted:
+            for block in iter_blocks(given):
+                transport.send((pe_id, 0), [(WHOLE_BLOCK, block)])
+    executor.feed(spec.provided)
+    executor.flush()
+    channel.report("done", executor.instance_metrics())
+    channel.commit()
+
+
+class _Worker:
+    def __init__(self, channel: Channel, pes: dict[str, GenericPE], slot: int) -> None:
+        self.channel = channel
+        self.spec = spec = channel.spec
+        self.slot = slot
+        self._blob = pickle.dumps(pes, protocol=5)
+        self.hosted = tuple((pe, 0) for pe in spec.stateless) + tuple(
+            address for address, owner in spec.pinned_owner.items() if owner == slot
+        )
+        keys = channel.session.keys
+        self.commands = keys.commands(slot)
+        self.pinned_streams = [keys.instance(*a) for a in self.hosted if a in spec.pinned_owner]
+        self.transport = _TaskTransport(channel, spec)
+        self.executor = self._executor(pes)
+        self.executor.start()
+        self.metrics: dict[Address, Any] = {}
+
+    def _executor(self, pes: dict[str, GenericPE]) -> Executor:
+        return Executor(
+            self.spec.plan,
+            instantiate(pes, self.hosted),
+            transport=self.transport,
+            on_result=self.channel.result,
+            batch_size=self.spec.batch_size,
+            end_of_stream=False,
+            spill=self.transport,
+            spill_above=self.spec.spill_above,
+            send_by_size=False,
+        )
+
+    def _rebuild(self) -> None:
+        """Fresh PE copies after a failed task (its partial work is dropped)."""
+        self.channel.discard()
+        for address, metrics in self.executor.instance_metrics().items():
+            self.metrics.setdefault(address, metrics.__class__(address[0])).add(metrics)
+        self.executor = self._executor(pickle.loads(self._blob))
+        self.executor.start()
+
+    def run(self, active: bool) -> None:
+        channel = self.channel
+        tasks = channel.session.keys.tasks
+        next_claim = time.monotonic() + self.spec.claim_idle / 2
+        while True:
+            streams = [self.commands, *self.pinned_streams] + ([tasks] if active else [])
+            entries = channel.read(streams, block=False) or channel.read(streams, block=True)
+            if not entries and active and time.monotonic() >= next_claim:
+                next_claim = time.monotonic() + min(1.0, self.spec.claim_idle / 2)
+                entries = channel.claim(tasks, self.spec.claim_idle)
+            data: list[Entry] = []
+            for entry in entries:
+                if entry[0] != self.commands:
+                    data.append(entry)
+                    continue
+                command = self._command(entry)
+                if command == "stop":
+                    self._finish()
+                    return
+                if command in ("park", "wake"):
+                    active = command == "wake"
+            if data:
+                self._tasks(data)
+
+    def _command(self, entry: Entry) -> str:
+        channel = self.channel
+        stream, entry_id, raw = entry
+        try:
+            _, command, argument = channel.session.codec.decode_pickle(raw)
+        except Exception as exc:  # noqa: BLE001 - forged or corrupt: reported
+            channel.drop(entry, exc)
+            return ""
+        channel.session.client.xack(stream, "d4p", entry_id)
+        if command == "close":
+            self.executor.close(argument)
+            self.executor.flush()
+            channel.report("closed", argument)
+            channel.commit()
+        return str(command)
+
+    def _decode(self, entries: list[Entry]) -> list[tuple[Entry, Address, Any, int]]:
+        decoded = []
+        for entry in entries:
+            try:
+                dst, batch, attempt = self.channel.decode_task(entry[2])
+            except Exception as exc:  # noqa: BLE001 - forged or corrupt: reported, never run
+                self.channel.drop(entry, exc)
+                continue
+            decoded.append((entry, dst, batch, attempt))
+        return decoded
+
+    def _tasks(self, entries: list[Entry]) -> None:
+        tasks = self._decode(entries)
+        if not tasks:
+            return
+        try:
+            for _, dst, batch, _ in tasks:
+                self.executor.receive(dst, batch)
+            self.executor.flush()
+        except PEFailure as failure:
+            self._rebuild()
+            if len(tasks) > 1:
+                for entry, *_ in tasks:  # find the failing one, commit the others
+                    self._tasks([entry])
+                return
+            self._failed(tasks[0], failure)
+            return
+        self.channel.commit([(t[0][0], t[0][1]) for t in tasks], len(tasks))
+
+    def _failed(self, task: tuple[Entry, Address, Any, int], failure: PEFailure) -> None:
+        channel, spec = self.channel, self.spec
+        (stream, entry_id, _), dst, batch, attempt = task
+        if attempt + 1 < spec.max_attempts:
+            channel.add(stream, channel.encode_task(dst, batch, attempt + 1))  # retry
+        else:
+            dead = channel.session.codec.encode_pickle((failure.info, dst, batch))
+            channel.add(channel.session.keys.dead, dead, counted=False)
+            channel.report("failed" if spec.on_error == "fail" else "error", failure.info)
+        channel.commit([(stream, entry_id)], 1)
+
+    def _finish(self) -> None:
+        for address, metrics in self.executor.instance_metrics().items():
+            self.metrics.setdefault(address, metrics.__class__(address[0])).add(metrics)
+        self.channel.send_report("done", self.metrics)
+
+
+def run_dynamic_worker(
+    channel: Channel, pes: dict[str, GenericPE], slot: int, active: bool
+) -> None:
+    _Worker(channel, pes, slot).run(active)

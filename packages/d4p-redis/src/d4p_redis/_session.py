@@ -1,0 +1,156 @@
+"""One process's connection to a run: the client, the key names, the codec
+and the atomic steps (commit, register, report)."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from d4p_core import Address, GenericPE, GraphPayload, InputSpec, Plan
+
+from . import _scripts
+from ._codec import Codec
+from ._keys import GROUP, RunKeys
+
+__all__ = ["RunGone", "RunSpec", "Session", "fingerprint"]
+
+
+class RunGone(Exception):
+    """The run's keys were deleted (it ended or failed): stop quietly."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a worker needs, stored pickled (and signed) in Redis."""
+
+    mapping: str
+    kind: str  # "dynamic" or "fixed"
+    plan: Plan
+    payload: GraphPayload
+    fingerprint: str
+    serializer: str
+    batch_size: int
+    read_count: int = 8
+    spill_above: int = 256
+    backlog: int = 256
+    claim_idle: float = 30.0
+    on_error: str = "fail"
+    max_attempts: int = 1
+    heartbeat: float = 1.0
+    # dynamic
+    stateless: tuple[str, ...] = ()
+    pinned_owner: dict[Address, int] = field(default_factory=dict)
+    # fixed
+    blocks: tuple[tuple[Address, ...], ...] = ()
+    provided: dict[str, InputSpec] = field(default_factory=dict)
+
+
+def fingerprint(pes: dict[str, GenericPE], plan: Plan) -> str:
+    """Identifies a workflow version: PE ids and classes, the source of the
+    modules defining them, and the routes."""
+    digest = hashlib.sha256()
+    seen: set[str] = set()
+    for pe_id in sorted(pes):
+        cls = type(pes[pe_id])
+        digest.update(f"{pe_id}={cls.__module__}.{cls.__qualname__};".encode())
+        module = sys.modules.get(cls.__module__)
+        path = getattr(module, "__file__", None)
+        if path is None or path in seen:
+            continue
+        seen.add(path)
+        try:
+            with open(path, "rb") as handle:
+                digest.update(hashlib.sha256(handle.read()).digest())
+        except OSError:
+            digest.update(inspect.getsource(cls).encode() if module else b"")
+    for (pe_id, output), routes in sorted(plan.routes.items()):
+        for route in routes:
+            digest.update(
+                f"{pe_id}.{output}>{route.dst_pe}.{route.dst_input}:{route.grouping};".encode()
+            )
+    return digest.hexdigest()[:16]
+
+
+class Session:
+    """A process's view of one run."""
+
+    def __init__(self, client: redis.Redis, run_id: str, codec: Codec) -> None:
+        self.client = client
+        self.keys = RunKeys(run_id)
+        self.codec = codec
+        self._commit = client.register_script(_scripts.COMMIT)
+        self._register = client.register_script(_scripts.REGISTER)
+        self._seal = client.register_script(_scripts.SEAL)
+        self._heartbeat = client.register_script(_scripts.HEARTBEAT)
+        self.pid = os.getpid()
+
+    # -- the run description ----------------------------------------------
+    def load_spec(self) -> RunSpec:
+        raw: Any = self.client.get(self.keys.spec)
+        if raw is None:
+            raise RunGone
+        spec: RunSpec = self.codec.decode_pickle(raw)
+        return spec
+
+    # -- atomic steps -------------------------------------------------------
+    def commit(
+        self,
+        acks: list[tuple[str, bytes]],
+        adds: list[tuple[str, bytes]],
+        reports: list[bytes],
+        counted_acks: int,
+        counted_adds: int,
+        idle_report: bytes = b"",
+    ) -> int:
+        args: list[Any] = [GROUP, len(acks)]
+        for stream, entry_id in acks:
+            args += [stream, entry_id]
+        args.append(len(adds))
+        for stream, payload in adds:
+            args += [stream, payload]
+        args.append(len(reports))
+        args += reports
+        args += [counted_acks, counted_adds, idle_report]
+        k = self.keys
+        result = int(self._commit(keys=[k.spec, k.in_flight, k.completed, k.control], args=args))
+        if result == -2:
+            raise RunGone
+        return result
+
+    def report(self, kind: str, index: int, payload: Any) -> None:
+        self.commit([], [], [self.encode_report(kind, index, payload)], 0, 0)
+
+    def encode_report(self, kind: str, index: int, payload: Any) -> bytes:
+        return self.codec.encode_pickle((kind, index, payload))
+
+    def register(self, heartbeat_ms: int) -> int:
+        k = self.keys
+        slot = int(
+            self._register(
+                keys=[k.spec, k.members, k.closing, k.prefix + "cmd:"],
+                args=[GROUP, k.prefix + "alive:", heartbeat_ms],
+            )
+        )
+        if slot == -2:
+            raise RunGone
+        return slot
+
+    def seal(self) -> int:
+        k = self.keys
+        slots = int(self._seal(keys=[k.spec, k.members, k.closing]))
+        if slots == -2:
+            raise RunGone
+        return slots
+
+    def heartbeat(self, slot: int, ms: int) -> None:
+        if not int(self._heartbeat(keys=[self.keys.spec, self.keys.heartbeat(slot)], args=[ms])):
+            raise RunGone
+
+    def create_group(self, stream: str) -> None:
+        self.client.xgroup_create(stream, GROUP, id="0", mkstream=True)
