@@ -46,8 +46,11 @@ from benchmarks.workflows import _common  # noqa: E402
 STREAM_D4PY_MAPPINGS = ("simple", "multi", "dyn_multi", "dyn_auto_multi", "zmq_multi")
 """Mappings stream-d4py 2.9.1 has that match a d4p mapping of the same name."""
 ALL_MAPPINGS = (
-    "simple", "multi", "dyn_multi", "dyn_auto_multi", "hybrid_multi", "mpi", "zmq_multi"
+    "simple", "multi", "dyn_multi", "dyn_auto_multi", "hybrid_multi", "mpi", "zmq_multi",
+    "redis", "dyn_redis", "dyn_auto_redis", "hybrid_redis",
 )  # fmt: skip
+"""Run by default when installed. ``storm`` is left out (about 10 s of Storm
+start-up per run); ask for it with ``--mappings storm``."""
 SIZES_QUICK = {
     "throughput": [20_000],
     "cpu": [600],

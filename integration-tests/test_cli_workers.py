@@ -16,6 +16,7 @@ from d4p_core import available_mappings
 
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOW = "examples/wordcount.py"
+PIPELINE = "d4p_core.testing.workflows:build_pipeline"
 
 
 def _d4p(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -71,5 +72,33 @@ def test_a_zmq_run_takes_a_worker_started_with_d4p_worker() -> None:
     finally:
         for process in (driver, worker):
             if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.skipif("dyn_redis" not in available_mappings(), reason="d4p-redis is not installed")
+def test_a_dyn_redis_run_without_local_workers_is_served_by_d4p_worker(redis_url: str) -> None:
+    expected = subprocess.run(
+        [sys.executable, "-m", "d4p_cli", "run", "simple", PIPELINE, "-i", "30", "--quiet"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    worker = _d4p("worker", "redis", "--redis-url", redis_url, "--run", "cli-test", "--wait", "60")
+    driver = _d4p(
+        "run", "dyn_redis", PIPELINE, "-i", "30", "--redis-url", redis_url, "--workers", "0",
+        "--run-id", "cli-test", "--quiet",
+    )  # fmt: skip
+    try:
+        out, err = driver.communicate(timeout=120)
+        _, worker_err = worker.communicate(timeout=60)
+        assert driver.returncode == 0, err
+        assert worker.returncode == 0, worker_err
+        assert _sorted_results(out) == _sorted_results(expected)
+    finally:
+        for process in (driver, worker):
+            if process.poll() is None:
                 process.kill()
                 process.wait()

@@ -25,6 +25,8 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGES = sorted(p.parent for p in (REPO / "packages").glob("*/pyproject.toml"))
 UV = uv.find_uv_bin()
 CORE_MAPPINGS = {"simple", "multi", "dyn_multi", "dyn_auto_multi", "hybrid_multi"}
+REDIS_MAPPINGS = {"redis", "dyn_redis", "dyn_auto_redis", "hybrid_redis"}
+PIPELINE = "d4p_core.testing.workflows:build_pipeline"
 
 
 def _module(package: Path) -> str:
@@ -125,6 +127,27 @@ def test_the_cli_with_core_alone_lists_its_mappings_and_names_what_to_install(
     )
     assert missing.returncode == 5
     assert "pip install d4p-redis" in missing.stderr
+
+
+def test_core_and_redis_run_dyn_redis_and_the_cli_lists_exactly_their_mappings(
+    dist: Path, tmp_path: Path, redis_url: str
+) -> None:
+    packages = REPO / "packages"
+    python = _venv(
+        tmp_path / "venv",
+        *(_wheel(dist, packages / name) for name in ("d4p-core", "d4p-redis", "d4p-cli")),
+    )
+    d4p = python.parent / "d4p"
+    listed = json.loads(_run([d4p, "mappings", "--json"]))
+    assert {row["name"] for row in listed} == CORE_MAPPINGS | REDIS_MAPPINGS
+    expected = _run([d4p, "run", "simple", PIPELINE, "-i", "40", "--quiet"], cwd=tmp_path)
+    got = _run(
+        [d4p, "run", "dyn_redis", PIPELINE, "-i", "40", "-n", "2", "--redis-url", redis_url,
+         "--quiet"],
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert len(expected.splitlines()) == 40
+    assert sorted(got.splitlines()) == sorted(expected.splitlines())
 
 
 def _core_wheel_at(version: str, tmp_path: Path) -> Path:

@@ -79,9 +79,10 @@ def refuse_stateful(plan: Plan, mapping: str) -> None:
             if route.dst_pe == pe_id and str(route.grouping) != "shuffle"
         }
         reasons.append(f"{pe_id} ({', '.join(sorted(groupings)) or 'stateful = True'})")
+    family = mapping.rsplit("_", 1)[-1]  # dyn_auto_redis -> redis
     raise UnsupportedGraphError(
         f"{mapping} runs only stateless PEs, but these keep state: {'; '.join(reasons)}. "
-        "Use 'multi' or 'hybrid_multi', which give each stateful PE fixed instances"
+        f"Use '{family}' or 'hybrid_{family}', which give each stateful PE fixed instances"
     )
 
 

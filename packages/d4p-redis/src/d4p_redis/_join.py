@@ -43,6 +43,7 @@ __all__ = [
     "local_main",
     "main",
     "run_from_args",
+    "run_worker",
 ]
 
 SOURCE = -1
@@ -223,16 +224,23 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_from_args(args: argparse.Namespace) -> int:
+def run_worker(args: argparse.Namespace) -> int:
+    """Join the run the parsed options name (``d4p worker redis``); errors are
+    raised as :class:`D4pError` for the caller to report."""
     url = redis_url(args.redis_url)
     if url is None:
-        print(f"d4p worker redis: error: give --redis-url or set {ENV_URL}", file=sys.stderr)
-        return ServiceUnavailableError.exit_code
+        raise ServiceUnavailableError(f"give --redis-url or set {ENV_URL}")
+    join_run(url, args.run, args.auth_key, args.wait)
+    return 0
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """:func:`run_worker` for ``python -m d4p_redis.worker``: errors become one
+    line on stderr and the exit code."""
     try:
-        join_run(url, args.run, args.auth_key, args.wait)
+        return run_worker(args)
     except D4pError as exc:
         print(f"d4p worker redis: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    return 0

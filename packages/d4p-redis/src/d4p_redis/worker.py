@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import sys
 
-from ._join import add_worker_arguments, main, run_from_args
+from ._join import add_worker_arguments, main, run_from_args, run_worker
 
-__all__ = ["add_worker_arguments", "main", "run_from_args"]
+# What ``d4p worker redis`` (the d4p.workers entry point) calls.
+add_arguments = add_worker_arguments
+
+__all__ = ["add_arguments", "add_worker_arguments", "main", "run_from_args", "run_worker"]
 
 if __name__ == "__main__":
     sys.exit(main())
