@@ -30,20 +30,25 @@ def _d4p(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]
     )
 
 
-def _sorted_results(stdout: str) -> list[str]:
-    return sorted(line for line in stdout.splitlines() if line.strip())
-
-
-@pytest.mark.skipif("zmq_multi" not in available_mappings(), reason="d4p-zmq is not installed")
-def test_a_zmq_run_takes_a_worker_started_with_d4p_worker() -> None:
-    expected = subprocess.run(
-        [sys.executable, "-m", "d4p_cli", "run", "simple", WORKFLOW, "-i", "20", "--quiet"],
+def _simple_results(target: str, iterations: str) -> str:
+    """What ``simple`` prints for ``target``: the answer every mapping must give."""
+    return subprocess.run(
+        [sys.executable, "-m", "d4p_cli", "run", "simple", target, "-i", iterations, "--quiet"],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     ).stdout
+
+
+def _sorted_results(stdout: str) -> list[str]:
+    return sorted(line for line in stdout.splitlines() if line.strip())
+
+
+@pytest.mark.skipif("zmq_multi" not in available_mappings(), reason="d4p-zmq is not installed")
+def test_a_zmq_run_takes_a_worker_started_with_d4p_worker() -> None:
+    expected = _simple_results(WORKFLOW, "20")
     driver = _d4p(
         "run", "zmq_multi", WORKFLOW, "-i", "20", "-n", "3", "--remote-workers", "1",
         "--bind", "tcp://127.0.0.1:0", "--advertise", "127.0.0.1", "--worker-timeout", "30",
@@ -78,14 +83,7 @@ def test_a_zmq_run_takes_a_worker_started_with_d4p_worker() -> None:
 
 @pytest.mark.skipif("dyn_redis" not in available_mappings(), reason="d4p-redis is not installed")
 def test_a_dyn_redis_run_without_local_workers_is_served_by_d4p_worker(redis_url: str) -> None:
-    expected = subprocess.run(
-        [sys.executable, "-m", "d4p_cli", "run", "simple", PIPELINE, "-i", "30", "--quiet"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    expected = _simple_results(PIPELINE, "30")
     worker = _d4p("worker", "redis", "--redis-url", redis_url, "--run", "cli-test", "--wait", "60")
     driver = _d4p(
         "run", "dyn_redis", PIPELINE, "-i", "30", "--redis-url", redis_url, "--workers", "0",
