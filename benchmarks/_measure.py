@@ -9,6 +9,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ class Measured:
 
     exit_code: int
     timed_out: bool
+    stalled: bool
+    """Killed early: ``progress`` did not move for ``stall_seconds``."""
     wall_seconds: float
     ended_wall: float
     """``time.time()`` when the process had exited (to compare with item times)."""
@@ -36,9 +39,17 @@ def _tail(path: Path, limit: int = 4000) -> str:
 
 
 def measure(
-    command: list[str], env: dict[str, str], timeout: float, workdir: Path, cwd: Path
+    command: list[str],
+    env: dict[str, str],
+    timeout: float,
+    workdir: Path,
+    cwd: Path,
+    progress: Callable[[], int] | None = None,
+    stall_seconds: float = 0.0,
 ) -> Measured:
-    """Run ``command``; kill its whole process group after ``timeout`` seconds.
+    """Run ``command``; kill its whole process group after ``timeout`` seconds,
+    or as soon as ``progress()`` (e.g. bytes of results written so far) has
+    not changed for ``stall_seconds`` (a hang, told early).
 
     CPU seconds come from ``getrusage(RUSAGE_CHILDREN)`` before and after (the
     child and every descendant it waited for); peak RSS from ``wait4`` (the
@@ -51,19 +62,33 @@ def measure(
         proc = subprocess.Popen(
             command, stdout=out, stderr=err, env=env, cwd=cwd, start_new_session=True
         )
-        timed_out = threading.Event()
+        exited, timed_out, stalled = threading.Event(), threading.Event(), threading.Event()
 
-        def kill() -> None:
-            timed_out.set()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+        def watch() -> None:
+            deadline = started + timeout
+            seen, moved = -1, started
+            while not exited.wait(0.5 if progress else max(0.0, deadline - time.perf_counter())):
+                now = time.perf_counter()
+                if progress is not None:
+                    current = progress()
+                    if current != seen:
+                        seen, moved = current, now
+                    elif stall_seconds and now - moved >= stall_seconds:
+                        stalled.set()
+                if now >= deadline:
+                    timed_out.set()
+                if timed_out.is_set() or stalled.is_set():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    return
 
-        timer = threading.Timer(timeout, kill)
-        timer.start()
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
-            timer.cancel()
+            exited.set()
+            watcher.join()
         wall = time.perf_counter() - started
         ended_wall = time.time()
     code = os.waitstatus_to_exitcode(status)
@@ -76,6 +101,7 @@ def measure(
     return Measured(
         exit_code=code,
         timed_out=timed_out.is_set(),
+        stalled=stalled.is_set(),
         wall_seconds=wall,
         ended_wall=ended_wall,
         cpu_seconds=cpu,

@@ -8,8 +8,9 @@ from typing import Any
 
 __all__ = ["BAD_STATUSES", "Config", "Run", "Series"]
 
-BAD_STATUSES = ("hangs", "fails")
-"""Statuses after which the remaining runs of a series are skipped."""
+BAD_STATUSES = ("hangs", "fails", "wrong result")
+"""Statuses after which the remaining runs of a series are skipped (a wrong
+answer's time is not compared, so one is enough to report it)."""
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ def _rate(value: float | None) -> str:
 def _status(series: Series | None, timeout: float | None = None) -> str:
     if series is None:
         return "n/a"
+    if series.status == "hangs" and series.message.startswith("no item"):
+        return "hangs (stalled)"
     if series.status == "hangs" and timeout is not None:
         return f"hangs (>{timeout:.0f} s)"
     return series.status

@@ -8,9 +8,10 @@ from pathlib import Path
 
 __all__ = ["STREAM_D4PY_PINS", "ensure_stream_d4py"]
 
-STREAM_D4PY_PINS = ("stream-d4py==2.9.1", "redis>=4.6,<5")
+STREAM_D4PY_PINS = ("stream-d4py==2.9.1", "redis>=4.6,<5", "mpi4py>=4", "mpich")
 """stream-d4py 2.9.1 is the newest 2.9.x on PyPI; redis-py 4.x because its
-Redis mappings break on 8.x (5 s socket timeout vs. BLOCK 5000)."""
+Redis mappings break on 8.x (5 s socket timeout vs. BLOCK 5000); mpi4py and
+the mpich wheel (its ``mpiexec``) for its mpi mapping."""
 
 
 def _python(venv: Path) -> Path:

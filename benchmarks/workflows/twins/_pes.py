@@ -70,6 +70,7 @@ class CountingSink(GenericPE):
         if self.eager:
             _common.report_partial({"count": 1, "sum": value, "last_wall": time.time()})
             return None
+        _common.tick()
         self.count += 1
         self.total += value
         self.last_wall = time.time()
@@ -106,6 +107,7 @@ class CountWords(GenericPE):
         if self.eager:
             _common.report_partial({"counts": {word: 1}})
             return None
+        _common.tick()
         self.counts[word] = self.counts.get(word, 0) + 1
         return None
 
@@ -123,6 +125,8 @@ class Merge(GenericPE):
         self.eager = _common.eager_sinks()
 
     def process(self, inputs):
+        if not self.eager:
+            _common.tick()
         for port, value in inputs.items():
             if self.eager:
                 _common.report_partial({port: 1, f"{port}_sum": int(value)})
