@@ -81,7 +81,10 @@ class Series:
         return ""
 
     def finished(self) -> list[Run]:
-        return [r for r in self.runs if r.status in ("ok", "wrong result")]
+        """Counted runs that ended; a series stopped in its warm-up (e.g. by a
+        wrong answer) shows its warm-up instead, so its time is not lost."""
+        done = [r for r in self.runs if r.status in ("ok", "wrong result")]
+        return done or [r for r in self.warmups if r.status in ("ok", "wrong result")]
 
     @property
     def wall(self) -> float | None:

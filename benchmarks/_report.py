@@ -358,7 +358,9 @@ DEFINITIONS = """**wall** = whole subprocess (interpreter start, imports, run, s
 stream-d4py's `ELAPSED TIME` line), median; items/s = N / run;
 CPU s = user+sys of the whole process tree; RSS = largest process in the tree.
 **speed ratio** = stream-d4py wall / d4p wall (> 1: d4p is faster); a status other
-than ok is checked (counts/checksums against the known answer, a timeout for hangs).
+than ok is checked (counts/checksums against the known answer; hangs: the timeout,
+or "stalled": no new item and no end for 30 s). A series stops after its first
+hang, failure or wrong result; `n/a`: stream-d4py has no such mapping.
 **process-seconds** = seconds of processes kept for the run: `simple` 1 x makespan;
 `multi` (processes) x makespan, every process lives for the whole run
 (processes = `len(extra["placement"])`); `dyn_multi` / `dyn_auto_multi`
