@@ -46,10 +46,13 @@ def measure(
     cwd: Path,
     progress: Callable[[], int] | None = None,
     stall_seconds: float = 0.0,
+    stall_from_start: bool = True,
 ) -> Measured:
     """Run ``command``; kill its whole process group after ``timeout`` seconds,
     or as soon as ``progress()`` (e.g. bytes of results written so far) has
-    not changed for ``stall_seconds`` (a hang, told early).
+    not changed for ``stall_seconds`` (a hang, told early). Without
+    ``stall_from_start`` the stall clock starts at the first progress: before
+    it only ``timeout`` applies.
 
     CPU seconds come from ``getrusage(RUSAGE_CHILDREN)`` before and after (the
     child and every descendant it waited for); peak RSS from ``wait4`` (the
@@ -73,7 +76,11 @@ def measure(
                     current = progress()
                     if current != seen:
                         seen, moved = current, now
-                    elif stall_seconds and now - moved >= stall_seconds:
+                    elif (
+                        stall_seconds
+                        and (stall_from_start or seen > 0)
+                        and now - moved >= stall_seconds
+                    ):
                         stalled.set()
                 if now >= deadline:
                     timed_out.set()
