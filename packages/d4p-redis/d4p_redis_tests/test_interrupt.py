@@ -38,6 +38,16 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _running(pid: int) -> bool:
+    """Alive and not a zombie: an orphan's exit is reaped by init, which here
+    may take its time, and its /proc entry lingers until then."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
 @pytest.mark.parametrize("mapping", ["dyn_redis", "redis"])
 def test_ctrl_c_deletes_the_run(redis_url: str, tmp_path: Path, mapping: str) -> None:
@@ -68,7 +78,7 @@ def test_ctrl_c_deletes_the_run(redis_url: str, tmp_path: Path, mapping: str) ->
         assert "KeyboardInterrupt" in stderr
         assert not list(client.scan_iter(match=f"d4p:{{{run_id}}}:*"))
         deadline = time.monotonic() + 10
-        while any(os.path.exists(f"/proc/{pid}") for pid in workers):
+        while any(_running(pid) for pid in workers):
             assert time.monotonic() < deadline, "worker processes outlived the driver"
             time.sleep(0.05)
     finally:
@@ -95,7 +105,7 @@ def test_killed_driver_takes_its_workers_along(redis_url: str, tmp_path: Path) -
         driver.kill()
         driver.wait(timeout=30)
         deadline = time.monotonic() + 10
-        while any(os.path.exists(f"/proc/{pid}") for pid in workers):
+        while any(_running(pid) for pid in workers):
             assert time.monotonic() < deadline, "worker processes outlived a killed driver"
             time.sleep(0.05)
     finally:
