@@ -104,7 +104,7 @@ def local_main(
     """Body of a worker process the driver started (any start method)."""
     import traceback
 
-    _die_with_parent()
+    _die_with_parent(parent)
     session: Session | None = None
     try:
         session = Session(connect(url), run_id, Codec(serializer, auth_key))
@@ -124,16 +124,20 @@ def local_main(
         sys.exit(1)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """On Linux, get SIGTERM when the driver dies, even if a PE never returns
-    to let the worker notice (elsewhere the worker notices between tasks)."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(Exception):
-        import ctypes
+    to let the worker notice (elsewhere the worker notices between tasks).
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    A driver that died before the request was made sends nothing, so the
+    parent is checked once more after it."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        raise SystemExit(0)
 
 
 def find_runs(session_client: redis.Redis) -> list[str]:
