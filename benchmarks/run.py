@@ -196,6 +196,7 @@ class Runner:
         self.expected: dict[tuple[str, int], dict[str, object]] = {}
 
     def _workdir(self, config: Config) -> Path:
+        """A fresh directory for one run (and, for a Redis mapping, an empty server)."""
         if config.mapping in REDIS_MAPPINGS and self.redis is not None:
             client = self.redis.client()
             client.flushall()
