@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from d4p_core import ConsumerPE, GenericPE, IterativePE, ProducerPE, WorkflowGraph
-from d4p_core.testing.pes import CountingProducer, PassThrough
+from d4p_core.testing.pes import CountingProducer, Hangs, PassThrough
 
 
 class KillSelfOn(IterativePE):
@@ -102,9 +102,9 @@ class SlowSource(ProducerPE):
         return 1
 
 
-def build_slow_source() -> WorkflowGraph:
+def build_slow_source(stuck: bool = False) -> WorkflowGraph:
     graph = WorkflowGraph()
-    graph.connect(SlowSource(), "output", PassThrough(), "input")
+    graph.connect(SlowSource(), "output", Hangs() if stuck else PassThrough(), "input")
     return graph
 
 

@@ -69,7 +69,10 @@ def test_bad_options(bad: dict[str, Any]) -> None:
         run(pipeline(5), "dyn_redis", processes=2, **bad)
 
 
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
 @pytest.mark.parametrize("mapping", ["redis", "dyn_redis", "hybrid_redis"])
-def test_spawn_start_method(mapping: str) -> None:
-    result = run(pipeline(50), mapping, processes=2, start_method="spawn")
+def test_other_start_methods(mapping: str, start_method: str) -> None:
+    # Under forkserver the workers are the fork server's children, not the
+    # driver's: they must still run (and still end with the driver).
+    result = run(pipeline(50), mapping, processes=2, start_method=start_method)
     assert sorted(result.outputs["Double1"]["output"]) == [2 * i for i in range(50)]

@@ -70,9 +70,14 @@ def test_pes_defined_in_the_users_script(tmp_path: Path) -> None:
 
 ENDLESS_DRIVER = """
 import sys
-sys.path[:0] = sys.argv[1:]
-from d4p_core import run
+sys.path[:0] = sys.argv[2:]
+from d4p_core import WorkflowGraph, run
+from d4p_core.testing.pes import CountingProducer, Hangs
 from d4p_zmq_tests._pes import build_flood
+if sys.argv[1] == "hangs":
+    graph = WorkflowGraph()
+    graph.connect(CountingProducer(), "output", Hangs(), "input")
+    run(graph, "zmq_multi", inputs=10**9, processes=2)
 run(build_flood(10**9, 100), "zmq_multi", processes=2)
 """
 
@@ -100,11 +105,16 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+@pytest.mark.parametrize("workload", ["flood", "hangs"])
 @pytest.mark.timeout(60)
-def test_workers_end_when_the_driver_is_killed() -> None:
+def test_workers_end_when_the_driver_is_killed(workload: str) -> None:
+    # "hangs": a worker stuck in a PE never sees the driver's socket close;
+    # on Linux the kernel tells it (PR_SET_PDEATHSIG).
+    if workload == "hangs" and not sys.platform.startswith("linux"):
+        pytest.skip("only Linux ends a worker whose PE never returns")
     package_root = str(Path(__file__).resolve().parents[1])
     driver = subprocess.Popen(
-        [sys.executable, "-c", ENDLESS_DRIVER, package_root, *(p for p in sys.path if p)]
+        [sys.executable, "-c", ENDLESS_DRIVER, workload, package_root, *(p for p in sys.path if p)]
     )
     try:
         deadline = time.monotonic() + 30

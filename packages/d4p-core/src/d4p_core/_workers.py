@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ._lifetime import die_with_parent, parent_gone, parent_token
 from .errors import D4pError, GraphError, RunError
 from .loader import file_modules, load_file_module
 from .pe import GenericPE
@@ -93,16 +94,10 @@ class Aborted(BaseException):
     """
 
 
-# The parent of this worker when it started; if it changes, the parent died
-# (the worker was re-parented). Works for every start method, unlike the
-# parent's sentinel, which forked siblings keep open.
-_parent_pid: int | None = None
-
-
 def should_stop(abort: Any) -> bool:
     """True when the run was aborted or the parent process is gone (a worker
     must never outlive its run, even if the parent was killed)."""
-    return abort.is_set() or (_parent_pid is not None and os.getppid() != _parent_pid)
+    return abort.is_set() or parent_gone()
 
 
 def blocking_put(target: multiprocessing.queues.Queue[Any], item: Any, abort: Any) -> None:
@@ -255,8 +250,6 @@ def guarded_worker(
     (quietly) or a crash. Never block process exit on unread queue data."""
     from .engine import PEFailure
 
-    global _parent_pid
-    _parent_pid = os.getppid()
     queues = list(queues)
     try:
         body()
@@ -270,6 +263,11 @@ def guarded_worker(
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         _quiet_exit(queues)
         report_crash(reporter, exc)
+
+
+def _started_worker(parent: int | None, target: Callable[..., None], *args: Any) -> None:
+    die_with_parent(parent)
+    target(*args)
 
 
 def _quiet_exit(queues: Iterable[multiprocessing.queues.Queue[Any]]) -> None:
@@ -300,8 +298,8 @@ class WorkerGroup:
         self._describe = describe
         self._processes = [
             context.Process(  # type: ignore[attr-defined]
-                target=target,
-                args=(*args, self.control, self.abort),
+                target=_started_worker,
+                args=(parent_token(context), target, *args, self.control, self.abort),
                 name=f"d4p-worker-{index}",
                 # Not daemonic, so a PE may start processes of its own; the
                 # workers never outlive the run (abort, parent check, kill).

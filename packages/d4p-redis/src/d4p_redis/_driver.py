@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from d4p_core import (
     RunError,
     ServiceUnavailableError,
 )
+from d4p_core._lifetime import parent_token
 
 from ._codec import Codec, ForgedMessage, auth_key_from
 from ._join import local_main
@@ -71,7 +71,7 @@ class Driver:
                 index,
                 self.codec.serializer,
                 self.codec.auth_key,
-                os.getpid(),
+                parent_token(self.context),
                 active,
             ),
             name=f"d4p-redis-{role}-{index}",

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +24,7 @@ from typing import Any
 import redis
 
 from d4p_core import D4pError, GenericPE, PEFailure, ServiceUnavailableError
+from d4p_core._lifetime import die_with_parent, parent_gone
 
 from ._channel import Channel, Stop
 from ._codec import Codec, ForgedMessage, auth_key_from
@@ -98,13 +97,14 @@ def local_main(
     index: int,
     serializer: str,
     auth_key: bytes | None,
-    parent: int,
+    parent: int | None,
     active: bool = True,
 ) -> None:
-    """Body of a worker process the driver started (any start method)."""
+    """Body of a worker process the driver started (any start method);
+    ``parent`` is the driver's ``parent_token``."""
     import traceback
 
-    _die_with_parent(parent)
+    die_with_parent(parent)
     session: Session | None = None
     try:
         session = Session(connect(url), run_id, Codec(serializer, auth_key))
@@ -112,7 +112,7 @@ def local_main(
         # The driver's own workers run the code it started with; the
         # fingerprint guards workers that join from elsewhere.
         pes = spec.payload.load()
-        _serve(session, spec, pes, role, index, lambda: os.getppid() != parent, active)
+        _serve(session, spec, pes, role, index, parent_gone, active)
     except (KeyboardInterrupt, RunGone, Stop):
         pass
     except BaseException as exc:  # noqa: BLE001 - reported to the driver
@@ -122,22 +122,6 @@ def local_main(
             with contextlib.suppress(Exception):
                 session.report("crashed", index, f"{type(exc).__name__}: {exc}\n{text}")
         sys.exit(1)
-
-
-def _die_with_parent(parent: int) -> None:
-    """On Linux, get SIGTERM when the driver dies, even if a PE never returns
-    to let the worker notice (elsewhere the worker notices between tasks).
-
-    A driver that died before the request was made sends nothing, so the
-    parent is checked once more after it."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:
-        raise SystemExit(0)
 
 
 def find_runs(session_client: redis.Redis) -> list[str]:

@@ -40,6 +40,7 @@ from d4p_core import (
     RunError,
     ServiceUnavailableError,
 )
+from d4p_core._lifetime import parent_token
 from d4p_core.progress import ProgressTotals, progress_listener
 
 from ._auth import AUTH_KEY_ENV, Curve
@@ -185,7 +186,7 @@ class Driver:
             slot.channel = sender
             slot.process = mp.Process(  # type: ignore[attr-defined]
                 target=local_worker,
-                args=(receiver, slot.index),
+                args=(receiver, slot.index, parent_token(mp)),
                 name=f"d4p-zmq-worker-{slot.index}",
                 # Not daemonic, so a PE may start processes of its own; a
                 # worker never outlives the driver's connection.

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import zmq
 
 from d4p_core import Address, Batch, D4pError, Executor, GraphPayload, PEFailure, instantiate
+from d4p_core._lifetime import die_with_parent
 
 from ._auth import Curve
 from ._protocol import HANDSHAKE_FAILURES, Aborted, Assignment, dumps, heartbeat, monitor_events
@@ -333,14 +334,16 @@ def _last_word(control: _Control, kind: str, payload: Any) -> None:
         control.socket.send_multipart([kind.encode(), dumps(payload)], zmq.NOBLOCK)
 
 
-def local_worker(channel: Any, slot: int) -> None:
+def local_worker(channel: Any, slot: int, parent: int | None) -> None:
     """Entry point of a worker process the driver starts on this machine.
 
     The driver starts its workers before it creates any ZeroMQ context
     (forking a process with ZeroMQ's threads running is unsafe), then sends
     the endpoint and auth key down ``channel``; a closed channel means the
-    run ended before it started.
+    run ended before it started. ``parent`` is the driver's ``parent_token``:
+    the worker ends with the driver even while a PE never returns.
     """
+    die_with_parent(parent)
     try:
         endpoint, auth_key = channel.recv()
     except (EOFError, OSError):

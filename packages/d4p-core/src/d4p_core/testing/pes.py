@@ -4,6 +4,7 @@ import them and they pickle under ``spawn``)."""
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 from ..base import IterativePE, ProducerPE
@@ -13,6 +14,7 @@ __all__ = [
     "CountingProducer",
     "EvenOddPairer",
     "Failing",
+    "Hangs",
     "LengthFilter",
     "ModFilter",
     "MultiWriter",
@@ -250,3 +252,12 @@ class Failing(IterativePE):
     def _postprocess(self) -> None:
         if self.phase == "postprocess":
             raise ValueError("failing on purpose in postprocess")
+
+
+class Hangs(IterativePE):
+    """Never returns from its first call: a PE that hangs (sleeping, so it
+    costs no CPU while a test checks that nothing outlives the run)."""
+
+    def _process(self, data: Any) -> None:
+        while True:
+            time.sleep(60)

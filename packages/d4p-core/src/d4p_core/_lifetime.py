@@ -1,0 +1,57 @@
+"""A worker process never outlives the process that started it.
+
+The starting side passes :func:`parent_token` to the worker, and the worker
+calls :func:`die_with_parent` with it first thing. On Linux the kernel then
+sends the worker SIGTERM when its parent ends, even while a PE is busy and
+never returns to check; everywhere, :func:`parent_gone` lets the worker
+notice between tasks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing.context
+import os
+import signal
+import sys
+
+__all__ = ["die_with_parent", "parent_gone", "parent_token"]
+
+_PR_SET_PDEATHSIG = 1
+
+# The parent this worker was started by, once die_with_parent has run.
+_parent_pid: int | None = None
+
+
+def parent_token(context: multiprocessing.context.BaseContext) -> int | None:
+    """What the starting process passes to its workers: its own pid, or
+    ``None`` under ``forkserver``, whose workers are children of the fork
+    server (which ends when the process that uses it does)."""
+    return None if context.get_start_method() == "forkserver" else os.getpid()
+
+
+def die_with_parent(parent: int | None) -> None:
+    """Tie this worker's life to its parent's (``parent`` from
+    :func:`parent_token`).
+
+    A parent that ended before the kernel was asked sends no signal, so the
+    parent is checked once more afterwards: a worker whose parent is already
+    gone exits at once."""
+    global _parent_pid
+    expected = os.getppid() if parent is None else parent
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != expected:
+        raise SystemExit(0)
+    _parent_pid = expected
+
+
+def parent_gone() -> bool:
+    """True when this worker was re-parented: the process that started it
+    ended (works for every start method, unlike the parent's sentinel, which
+    forked siblings keep open)."""
+    return _parent_pid is not None and os.getppid() != _parent_pid
