@@ -3,6 +3,7 @@ interrupted run can be resumed (``--resume``) instead of started again."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import time
@@ -56,6 +57,10 @@ class Checkpoint:
                 )
             self.data = found
         self.earlier = list(self.data["sittings"])
+        # Older checkpoints kept no dates: "?" for their sittings.
+        dates = list(self.data.get("sitting_dates", []))
+        self.earlier_dates = dates + ["?"] * (len(self.earlier) - len(dates))
+        self.today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
 
     @property
     def loops(self) -> float | None:
@@ -69,7 +74,13 @@ class Checkpoint:
 
     @property
     def sittings(self) -> list[float]:
+        """Seconds measured in each sitting, this one last."""
         return [*self.earlier, time.perf_counter() - self.started]
+
+    @property
+    def sitting_dates(self) -> list[str]:
+        """The day (UTC) each sitting started, this one last."""
+        return [*self.earlier_dates, self.today]
 
     def pair(self, section: str, config: Config, measure: Callable[[], Pair]) -> tuple[Pair, bool]:
         """The saved pair for ``config``, else ``measure()``'s, saved at once.
@@ -87,6 +98,7 @@ class Checkpoint:
 
     def save(self) -> None:
         self.data["sittings"] = self.sittings
+        self.data["sitting_dates"] = self.sitting_dates
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_suffix(".tmp")
         partial.write_text(json.dumps(self.data, default=repr), encoding="utf-8")

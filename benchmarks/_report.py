@@ -371,6 +371,19 @@ the same process for `simple`, `time.time()` in the worker otherwise) ->
 (the only tail measurable for stream-d4py, run through its CLI)."""
 
 
+def duration(meta: dict[str, Any]) -> str:
+    """``6519 s``, or ``9000 s in 2 sittings (2026-11-25: 6519 s, ...)``."""
+    total = f"{meta['duration_s']:.0f} s"
+    sittings = meta.get("sittings", [])
+    if len(sittings) < 2:
+        return total
+    dates = meta.get("sitting_dates") or ["?"] * len(sittings)
+    parts = ", ".join(
+        f"{day}: {seconds:.0f} s" for day, seconds in zip(dates, sittings, strict=True)
+    )
+    return f"{total} in {len(sittings)} sittings ({parts})"
+
+
 def render(
     meta: dict[str, Any],
     pairs: Pairs,
@@ -390,7 +403,7 @@ def render(
 - d4p-core {meta["d4p_version"]}; stream-d4py {meta["stream_d4py_version"]}
 - command: `{meta["command"]}`; {meta["counted_runs"]} counted run(s) after
   {meta["warmups"]} warm-up(s), d4p and stream-d4py interleaved; hang timeout
-  {timeout:.0f} s; duration {meta["duration_s"]:.0f} s
+  {timeout:.0f} s; duration {duration(meta)}
 - CPU calibration: {meta["loops_per_ms"]:.0f} loops/ms ({meta["cpu_item_ms"]} ms per `cpu` item)
 
 {DEFINITIONS}
@@ -473,7 +486,7 @@ def readme_section(
     )
     return f"""Latest run{quick}: {meta["date"]}, {meta["cpus"]} cores, Python {meta["python"]},
 d4p-core {meta["d4p_version"]} beside stream-d4py {meta["stream_d4py_version"]}
-(`{meta["command"]}`, {meta["duration_s"]:.0f} s). {caveat} Full report with
+(`{meta["command"]}`, {duration(meta)}). {caveat} Full report with
 definitions, overhead, tails, skew study and failures: [{link}]({link}).
 
 {chr(10).join(lines)}

@@ -558,6 +558,7 @@ def _run_all(
         "quick": args.quick,
         "duration_s": sum(checkpoint.sittings),
         "sittings": checkpoint.sittings,
+        "sitting_dates": checkpoint.sitting_dates,
         "loops_per_ms": loops,
         "cpu_item_ms": _common.CPU_ITEM_MS,
         "caveats": caveats,
