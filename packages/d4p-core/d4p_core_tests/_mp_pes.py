@@ -102,9 +102,12 @@ class SlowSource(ProducerPE):
         return 1
 
 
-def build_slow_source(stuck: bool = False) -> WorkflowGraph:
+def build_slow_source(stuck_marker: str | None = None) -> WorkflowGraph:
+    """SlowSource into PassThrough, or into a PE that hangs (and creates
+    ``stuck_marker`` when it does)."""
     graph = WorkflowGraph()
-    graph.connect(SlowSource(), "output", Hangs() if stuck else PassThrough(), "input")
+    last = PassThrough() if stuck_marker is None else Hangs(stuck_marker)
+    graph.connect(SlowSource(), "output", last, "input")
     return graph
 
 

@@ -158,7 +158,7 @@ ORPHAN_PARENT = textwrap.dedent(
     """
     from d4p_core import run
     from d4p_core_tests._mp_pes import build_slow_source
-    run(build_slow_source(STUCK), MAPPING, inputs=100_000, processes=3)
+    run(build_slow_source(MARKER), MAPPING, inputs=100_000, processes=3)
     """
 )
 
@@ -181,18 +181,24 @@ def _live_children(pid: int) -> list[int]:
 @pytest.mark.parametrize("stuck", [False, True], ids=["between-tasks", "in-a-pe-that-hangs"])
 @pytest.mark.parametrize("mapping", PROCESS_MAPPINGS)
 @pytest.mark.timeout(60)
-def test_workers_stop_when_the_parent_is_killed(mapping: str, stuck: bool) -> None:
+def test_workers_stop_when_the_parent_is_killed(mapping: str, stuck: bool, tmp_path: Path) -> None:
     # A worker stuck in a PE never checks on its parent: on Linux the kernel
-    # tells it (PR_SET_PDEATHSIG).
+    # tells it (PR_SET_PDEATHSIG). The parent is killed only once the PE hangs.
     if stuck and not sys.platform.startswith("linux"):
         pytest.skip("only Linux ends a worker whose PE never returns")
     tests_root = Path(__file__).resolve().parent.parent
-    script = ORPHAN_PARENT.replace("MAPPING", repr(mapping)).replace("STUCK", repr(stuck))
+    marker = tmp_path / "stuck" if stuck else None
+    script = ORPHAN_PARENT.replace("MAPPING", repr(mapping)).replace(
+        "MARKER", repr(None if marker is None else str(marker))
+    )
     parent = subprocess.Popen([sys.executable, "-c", script], cwd=tests_root)
     try:
         deadline = time.monotonic() + 20
-        while len(_live_children(parent.pid)) < 3 and time.monotonic() < deadline:
+        while time.monotonic() < deadline and (
+            len(_live_children(parent.pid)) < 3 or (marker is not None and not marker.exists())
+        ):
             time.sleep(0.1)
+        assert marker is None or marker.exists(), "the PE never started to hang"
         workers = _live_children(parent.pid)
         assert workers, "the run did not start its workers"
     finally:

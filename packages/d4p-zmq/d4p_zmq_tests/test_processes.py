@@ -74,9 +74,9 @@ sys.path[:0] = sys.argv[2:]
 from d4p_core import WorkflowGraph, run
 from d4p_core.testing.pes import CountingProducer, Hangs
 from d4p_zmq_tests._pes import build_flood
-if sys.argv[1] == "hangs":
+if sys.argv[1] != "flood":  # the marker file the hanging PE creates
     graph = WorkflowGraph()
-    graph.connect(CountingProducer(), "output", Hangs(), "input")
+    graph.connect(CountingProducer(), "output", Hangs(sys.argv[1]), "input")
     run(graph, "zmq_multi", inputs=10**9, processes=2)
 run(build_flood(10**9, 100), "zmq_multi", processes=2)
 """
@@ -107,22 +107,34 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
 @pytest.mark.parametrize("workload", ["flood", "hangs"])
 @pytest.mark.timeout(60)
-def test_workers_end_when_the_driver_is_killed(workload: str) -> None:
+def test_workers_end_when_the_driver_is_killed(workload: str, tmp_path: Path) -> None:
     # "hangs": a worker stuck in a PE never sees the driver's socket close;
-    # on Linux the kernel tells it (PR_SET_PDEATHSIG).
+    # on Linux the kernel tells it (PR_SET_PDEATHSIG). The driver is killed
+    # only once the PE hangs.
     if workload == "hangs" and not sys.platform.startswith("linux"):
         pytest.skip("only Linux ends a worker whose PE never returns")
+    marker = tmp_path / "stuck" if workload == "hangs" else None
     package_root = str(Path(__file__).resolve().parents[1])
     driver = subprocess.Popen(
-        [sys.executable, "-c", ENDLESS_DRIVER, workload, package_root, *(p for p in sys.path if p)]
+        [
+            sys.executable,
+            "-c",
+            ENDLESS_DRIVER,
+            "flood" if marker is None else str(marker),
+            package_root,
+            *(p for p in sys.path if p),
+        ]
     )
     try:
         deadline = time.monotonic() + 30
         workers: list[int] = []
-        while len(workers) < 2 and time.monotonic() < deadline:
+        while time.monotonic() < deadline and (
+            len(workers) < 2 or (marker is not None and not marker.exists())
+        ):
             workers = _children(driver.pid)
             time.sleep(0.05)
         assert len(workers) >= 2, "the driver did not start its workers"
+        assert marker is None or marker.exists(), "the PE never started to hang"
     finally:
         driver.send_signal(signal.SIGKILL)
         driver.wait()

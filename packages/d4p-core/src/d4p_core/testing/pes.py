@@ -256,8 +256,15 @@ class Failing(IterativePE):
 
 class Hangs(IterativePE):
     """Never returns from its first call: a PE that hangs (sleeping, so it
-    costs no CPU while a test checks that nothing outlives the run)."""
+    costs no CPU while a test checks that nothing outlives the run). With
+    ``entered``, it creates that file first, so a test knows it is stuck."""
+
+    def __init__(self, entered: str | None = None) -> None:
+        super().__init__()
+        self.entered = entered
 
     def _process(self, data: Any) -> None:
+        if self.entered is not None:
+            open(self.entered, "a").close()
         while True:
             time.sleep(60)
