@@ -13,7 +13,7 @@ import pytest
 
 PUBLIC_API: dict[str, set[str]] = {
     "d4p_core": {
-        "Address", "AutoscalePolicy", "BacklogPolicy", "BasePE", "Batch", "Broadcast",
+        "Address", "AutoscalePolicy", "BacklogPolicy", "BasePE", "Batch", "BlockPE", "Broadcast",
         "CompositePE", "Connection", "ConsumerPE", "D4pError", "DynamicCoordinator",
         "DynamicOptions", "Executor", "FailureInfo", "FlatGraph", "Fuse", "GROUPING",
         "GenericPE", "Global", "GraphError", "GraphPayload", "GroupBy", "Grouping",

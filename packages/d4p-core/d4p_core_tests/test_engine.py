@@ -38,7 +38,8 @@ class FakeTransport:
         self.events: list[Event] = []
 
     def send(self, dst: Address, batch: Batch) -> None:
-        self.events.append(("batch", dst, list(batch)))
+        # A batch is segments (input, [values]); record it item by item.
+        self.events.append(("batch", dst, [(name, v) for name, values in batch for v in values]))
 
     def send_eos(self, dst: Address) -> None:
         self.events.append(("eos", dst, None))
@@ -133,7 +134,7 @@ def test_receiving_side_processes_batches_and_ends_after_all_eos() -> None:
     executor.start()
     executor.feed({})  # hosts no source: nothing to do yet
     assert not _is_done(executor)
-    executor.receive((receiver_id, 1), [("input", 5), ("input", 6)])
+    executor.receive((receiver_id, 1), [("input", [5, 6])])
     assert results == []
     assert plan.eos_expected[receiver_id] == 1
     executor.receive_eos((receiver_id, 1))
@@ -155,7 +156,7 @@ def test_waits_for_eos_from_every_upstream_instance() -> None:
     executor = Executor(plan, {(last.id, 0): last}, on_result=lambda *r: results.append(r[2]))
     executor.start()
     for index in range(3):
-        executor.receive((last.id, 0), [("input", index)])
+        executor.receive((last.id, 0), [("input", [index])])
         assert not executor.done
         executor.receive_eos((last.id, 0))
     assert executor.done
@@ -184,9 +185,10 @@ def test_shuffle_is_round_robin_offset_by_sender_instance() -> None:
         pe = Identity()
         executor = Executor(plan, {(middle.id, sender): pe}, transport=transport, batch_size=1)
         executor.start()
-        executor.receive((middle.id, sender), [("input", i) for i in range(6)])
-        order = [d[1] for kind, d, _ in transport.events if kind == "batch"]
-        assert order == [(sender + i) % 3 for i in range(6)]
+        executor.receive((middle.id, sender), [("input", list(range(6)))])
+        for index in range(3):
+            expected = [i for i in range(6) if (sender + i) % 3 == index]
+            assert transport.items_for((last.id, index)) == expected
 
 
 def test_shuffle_round_robin_is_per_route() -> None:
@@ -293,7 +295,7 @@ def test_failure_in_process_carries_pe_instance_phase_and_input() -> None:
     executor = Executor(plan, {(receiver_id, 2): Failing("process", on=7)})
     executor.start()
     with pytest.raises(PEFailure) as info:
-        executor.receive((receiver_id, 2), [("input", 6), ("input", 7)])
+        executor.receive((receiver_id, 2), [("input", [6, 7])])
     failure = info.value.info
     assert failure.pe_id == receiver_id
     assert failure.instance == 2
@@ -328,7 +330,7 @@ def test_failure_input_repr_is_truncated() -> None:
     executor = Executor(plan, {(receiver_id, 0): Failing("process", on="x" * 2000)})
     executor.start()
     with pytest.raises(PEFailure) as info:
-        executor.receive((receiver_id, 0), [("input", "x" * 2000)])
+        executor.receive((receiver_id, 0), [("input", ["x" * 2000])])
     text = info.value.info.input_repr
     assert text is not None and len(text) <= 500 and text.endswith("...")
 
@@ -338,7 +340,7 @@ def test_failure_to_error_is_a_run_error() -> None:
     receiver_id = plan.pe_ids[1]
     executor = Executor(plan, {(receiver_id, 0): Failing("process", on=1)})
     with pytest.raises(PEFailure) as info:
-        executor.receive((receiver_id, 0), [("input", 1)])
+        executor.receive((receiver_id, 0), [("input", [1])])
     error = info.value.info.to_error()
     assert error.pe_id == receiver_id and error.instance == 0 and error.phase == "process"
     assert error.input_repr == "{'input': 1}"
@@ -355,9 +357,9 @@ def test_serve_stops_exactly_at_the_last_end_of_stream() -> None:
         on_result=lambda pe, out, value: results.append(value),
     )
     messages: list[tuple[tuple[str, int], Any]] = [
-        ((receiver_id, 0), [("input", 1), ("input", 2)]),
+        ((receiver_id, 0), [("input", [1, 2])]),
         ((receiver_id, 0), None),
-        ((receiver_id, 0), [("input", 99)]),  # must never be read
+        ((receiver_id, 0), [("input", [99])]),  # must never be read
     ]
     waits: list[int] = []
 

@@ -166,7 +166,8 @@ def test_multi_edges_each_deliver_a_copy() -> None:
     graph.connect(source, "output", stage, "input")
     assert len(graph.connections) == 2
     result = run_simple(graph)
-    assert result.outputs == {"AddOne1": {"output": [1, 1, 2, 2, 3, 3]}}
+    # Each edge keeps its order; how the two interleave is the engine's.
+    assert sorted(result.outputs["AddOne1"]["output"]) == [1, 1, 2, 2, 3, 3]
 
 
 def test_multi_edges_to_different_inputs_of_one_pe() -> None:

@@ -32,7 +32,7 @@ from ._workers import (
     guarded_worker,
     should_stop,
 )
-from .engine import WHOLE_BLOCK, Address, Batch, Executor, instantiate
+from .engine import Address, Batch, Executor, given_blocks, instantiate
 from .inputs import InputSpec, iter_blocks
 from .plan import Plan
 
@@ -231,7 +231,7 @@ def _run_sources(channels: _Channels, hosted: dict[Address, Any]) -> None:
         if (pe_id, 0) in hosted:
             continue
         for block in iter_blocks(given):
-            transport.send((pe_id, 0), [(WHOLE_BLOCK, block)])
+            transport.send((pe_id, 0), given_blocks([block]))
     executor.feed(spec.provided)  # also runs the sources' postprocess
     executor.flush()
     reporter.send("done", executor.instance_metrics())

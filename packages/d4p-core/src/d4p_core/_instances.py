@@ -62,18 +62,32 @@ SHUFFLE = 4
 
 
 class InstanceState:
+    """What the engine keeps per hosted PE instance.
+
+    ``pending`` holds, per declared output, what the PE emitted (returned or
+    written) and the engine has not routed yet; ``call`` runs a block of
+    values through the PE (see :mod:`d4p_core._callers`); ``chunk`` is how
+    many values it is handed at once, adapted so a chunk takes a few
+    milliseconds whatever the PE costs per item.
+    """
+
     __slots__ = (
         "active",
         "address",
         "busy",
+        "call",
         "calls",
+        "calls_per_item",
+        "chunk",
         "ended",
         "eos_remaining",
+        "failed_input",
         "index",
         "items_in",
         "items_out",
         "pe",
         "pe_id",
+        "pending",
         "shuffle_next",
         "targets",
     )
@@ -85,6 +99,11 @@ class InstanceState:
         # output -> None (a result) or the targets of its routes; filled by
         # the executor once every hosted instance exists.
         self.targets: dict[str, list[tuple[int, Any, str, int]] | None] = {}
+        self.pending: dict[str, list[Any]] = {output: [] for output in plan.outputs[self.pe_id]}
+        # Set by the executor: call(input_name | None, values).
+        self.call: Any = None
+        self.calls_per_item = True  # False for block PEs: one call per block
+        self.chunk = 1
         # Round robin per (instance, route), starting at the instance's index
         # so that replicated senders spread over the receivers.
         self.shuffle_next: dict[int, int] = {}
@@ -94,5 +113,7 @@ class InstanceState:
         self.items_out = 0
         self.calls = 0
         self.busy = 0.0
-        # True while its process()/postprocess() is on the call stack.
+        # True while one of its calls is on the stack (its clock is running).
         self.active = False
+        # The input block a failing call was given, for the error report.
+        self.failed_input: Any = None

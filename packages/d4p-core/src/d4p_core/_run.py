@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .graph import WorkflowGraph
-from .inputs import Inputs
-from .mapping import Mapping, load_mapping
-from .result import RunResult
+if TYPE_CHECKING:
+    from .graph import WorkflowGraph
+    from .inputs import Inputs
+    from .mapping import Mapping
+    from .result import RunResult
 
 __all__ = ["run"]
 
@@ -25,5 +26,7 @@ def run(
     times) or ``{pe | name | id: N | [input blocks]}``. ``processes`` sizes
     parallel mappings; other keyword arguments are the mapping's options.
     """
+    from .mapping import load_mapping  # mappings load on first use
+
     selected = load_mapping(mapping) if isinstance(mapping, str) else mapping
     return selected.run(graph, inputs, selected.options_from_kwargs(processes, **options))

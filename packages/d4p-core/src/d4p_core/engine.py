@@ -2,23 +2,31 @@
 
 An :class:`Executor` hosts some instances of a plan (all of them for
 ``simple``; one instance or one fused partition per process for ``multi``,
-``mpi``, ``zmq``...). It calls ``preprocess`` once, ``process`` per input
-block, routes every output through the plan (grouping included), counts
-end-of-stream markers, calls ``postprocess`` once after all upstream instances
-ended and then sends end-of-stream downstream. Items for instances hosted
-elsewhere are batched per destination and handed to a :class:`Transport`;
-a backend only moves those batches and feeds what it receives back in with
-:meth:`Executor.receive` / :meth:`Executor.receive_eos`.
+``mpi``, ``zmq``...). It calls ``preprocess`` once, runs every input through
+the PE **block by block**, routes what the PE emits through the plan
+(grouping included), counts end-of-stream markers, calls ``postprocess`` once
+after all upstream instances ended and then sends end-of-stream downstream.
+
+Work moves in blocks: a block of values for one input is run through the PE
+in one call (see :mod:`d4p_core._callers`), and what it emitted is routed as
+blocks — to an instance hosted here it is run at once, depth first (the graph
+is acyclic, so a PE is never re-entered), so a chain of PEs is one loop per
+PE over the block and memory stays bounded by the block size; for an
+instance hosted elsewhere it is cut into batches of ``batch_size`` items for
+the :class:`Transport`. A backend only moves those batches and feeds what it
+receives back in with :meth:`Executor.receive` / :meth:`Executor.receive_eos`.
+Clocks and counters are paid per block; a block is sized so that one call
+takes a few milliseconds (so slow PEs still stream).
 """
 
 from __future__ import annotations
 
 import traceback
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from time import perf_counter
 from typing import Any
 
+from ._callers import compile_call, undeclared_output
 from ._instances import (
     BROADCAST,
     GROUP_BY,
@@ -28,8 +36,9 @@ from ._instances import (
     InstanceState,
     instantiate,
 )
+from ._outbox import Outbox
 from .grouping import Broadcast, Global, GroupBy
-from .inputs import InputSpec, iter_blocks
+from .inputs import InputSpec
 from .pe import WRITER, GenericPE
 from .plan import Plan, Route
 from .progress import PROGRESS_INTERVAL
@@ -44,16 +53,27 @@ __all__ = [
     "PEFailure",
     "SpillTarget",
     "Transport",
+    "given_blocks",
     "instantiate",
 ]
 
 ResultCallback = Callable[[str, str, Any], None]
+ResultsCallback = Callable[[str, str, list[Any]], None]
 
 WHOLE_BLOCK = "\x00block"
-"""Input name of a batch item that is a complete input block (see receive)."""
+"""Input name of a batch segment whose values are complete input blocks
+(inputs given to a non-source PE), each processed as given."""
 
-_EOS = object()
+MAX_CHUNK = 4096
+"""Most values handed to one PE call chain at once."""
+_CHUNK_SECONDS = 0.002
+"""A chunk faster than this doubles the next one; four times slower halves it."""
 _INPUT_REPR_LIMIT = 500
+
+
+def given_blocks(blocks: Iterable[Any]) -> Batch:
+    """A batch carrying whole input blocks for one instance (see WHOLE_BLOCK)."""
+    return [(WHOLE_BLOCK, list(blocks))]
 
 
 class PEFailure(Exception):
@@ -74,20 +94,35 @@ def _short_repr(value: Any) -> str:
     return text
 
 
-class _OutputWriter:
-    """Installed as ``outputconnections[name][WRITER]`` so ``pe.write`` routes."""
+def _each(on_result: ResultCallback) -> ResultsCallback:
+    def on_results(pe_id: str, output: str, values: list[Any]) -> None:
+        for value in values:
+            on_result(pe_id, output, value)
 
-    __slots__ = ("_emit", "_instance", "_output")
+    return on_results
+
+
+class _OutputWriter:
+    """Installed as ``outputconnections[name][WRITER]``: ``pe.write`` appends
+    to the instance's pending list; a full list is routed at once. The size
+    that counts as full adapts like a chunk, so slow writers still stream."""
+
+    __slots__ = ("_buffer", "_route", "limit", "output", "since")
 
     def __init__(
-        self, emit: Callable[[InstanceState, str, Any], None], instance: InstanceState, output: str
+        self, route: Callable[[_OutputWriter], None], buffer: list[Any], output: str
     ) -> None:
-        self._emit = emit
-        self._instance = instance
-        self._output = output
+        self._route = route
+        self._buffer = buffer
+        self.output = output
+        self.limit = 1
+        self.since = perf_counter()
 
     def write(self, data: Any) -> None:
-        self._emit(self._instance, self._output, data)
+        buffer = self._buffer
+        buffer.append(data)
+        if len(buffer) >= self.limit:
+            self._route(self)
 
 
 class Executor:
@@ -96,7 +131,8 @@ class Executor:
     ``hosted`` maps each hosted instance to its PE object. Items for other
     instances go to ``transport`` in batches of up to ``batch_size``;
     call :meth:`flush` before blocking on the transport. Results (items on
-    unconnected outputs) go to ``on_result``.
+    unconnected outputs) go to ``on_results(pe_id, output, values)`` a block
+    at a time, or to ``on_result(pe_id, output, value)`` one by one.
     """
 
     def __init__(
@@ -106,6 +142,7 @@ class Executor:
         *,
         transport: Transport | None = None,
         on_result: ResultCallback | None = None,
+        on_results: ResultsCallback | None = None,
         batch_size: int = 256,
         max_delay: float = 0.05,
         end_of_stream: bool = True,
@@ -118,13 +155,11 @@ class Executor:
         self.transport = transport
         # Dynamic mappings end PEs by command (close), not by markers.
         self._end_of_stream = end_of_stream
+        # A dynamic worker hands blocks to others once the task it is on
+        # has made it run more than spill_above items here.
         self._spill = spill
         self._spill_above = spill_above
-        # Beyond this local backlog, emitting takes the slow path (spill or
-        # nested drain); one comparison on the hot path.
-        self._local_limit = spill_above if spill is not None else max(64, batch_size * 4)
-        self._held = 0  # items of running instances a nested drain set aside
-        self._spill_buffers: dict[Address, Batch] = {}
+        self._task_items = 0
         # False: remote batches leave only on flush(), never in the middle
         # of a PE call (a worker may then block safely while sending).
         self._send_by_size = send_by_size
@@ -133,9 +168,10 @@ class Executor:
         self.batch_size = max(1, batch_size)
         self.max_delay = max_delay
         self._last_flush = perf_counter()
-        self._on_result = on_result or (lambda pe_id, output, value: None)
-        self._queue: deque[tuple[InstanceState, str | None, Any]] = deque()
-        self._buffers: dict[Address, Batch] = {}
+        if on_results is None:
+            on_results = _each(on_result) if on_result is not None else (lambda *_: None)
+        self._on_results = on_results
+        self._buffers: dict[Address, Outbox] = {}
         self._instances: dict[Address, InstanceState] = {}
         for address, pe in hosted.items():
             instance = InstanceState(address, pe, plan)
@@ -143,7 +179,9 @@ class Executor:
             pe.rank = address[1]
             pe.instance = address[1]
             for output, connection in pe.outputconnections.items():
-                connection[WRITER] = _OutputWriter(self._emit, instance, output)
+                buffer = instance.pending.setdefault(output, [])
+                connection[WRITER] = _OutputWriter(self._writer_full(instance), buffer, output)
+            instance.call = compile_call(instance)
         for instance in self._instances.values():
             instance.targets = {
                 output: self._targets(plan.routes.get((instance.pe_id, output)), instance.index)
@@ -189,9 +227,12 @@ class Executor:
         return all(inst.ended for inst in self._order)
 
     def start(self) -> None:
-        """Call ``preprocess`` on every hosted instance (topological order)."""
+        """Call ``preprocess`` on every hosted instance (topological order);
+        what it wrote is routed once every instance is ready for it."""
         for inst in self._order:
-            self._guarded(inst, "preprocess", None, inst.pe.preprocess)
+            self._guarded(inst, "preprocess", inst.pe.preprocess)
+        for inst in self._order:
+            self._route_pending(inst)
 
     def feed(self, provided: Mapping[str, InputSpec]) -> None:
         """Process the provided inputs of hosted PEs (instance 0), then end
@@ -200,40 +241,43 @@ class Executor:
             spec = provided.get(inst.pe_id)
             if spec is None or inst.index != 0:
                 continue
-            for block in iter_blocks(spec):
-                self._process(inst, block)
-                self._drain()
+            self._task_items = 0
+            if isinstance(spec, int):
+                remaining = spec
+                while remaining > 0:
+                    size = min(inst.chunk, remaining)
+                    self._run_chunk(inst, None, [{} for _ in range(size)], count_in=False)
+                    remaining -= size
+                    self._flush_if_late()
+            else:
+                self._run(inst, None, list(spec), count_in=False)
                 self._flush_if_late()
         for inst in self._order:
             if inst.eos_remaining == 0 and not inst.ended:
                 self._end(inst)
-                self._drain()
 
-    def receive(self, dst: Address, batch: Iterable[tuple[str, Any]]) -> None:
-        """Deliver a batch that arrived for hosted instance ``dst``.
-
-        An item whose input name is :data:`WHOLE_BLOCK` carries a complete
-        input block (inputs given to a non-source PE), processed as given.
-        """
+    def receive(self, dst: Address, batch: Batch) -> None:
+        """Deliver a batch that arrived for hosted instance ``dst``."""
         inst = self._instances[dst]
-        queue = self._queue
-        for input_name, value in batch:
+        self._task_items = 0
+        for input_name, values in batch:
             if input_name == WHOLE_BLOCK:
-                self._drain()
-                inst.items_in += 1
-                self._process(inst, value)
+                self._run(inst, None, values)
             else:
-                queue.append((inst, input_name, value))
-        self._drain()
+                self._run(inst, input_name, values)
         self._flush_if_late()
+
+    def receive_eos(self, dst: Address) -> None:
+        """Deliver one end-of-stream marker for hosted instance ``dst``."""
+        self._end_of_one_upstream(self._instances[dst])
 
     def close(self, pe_id: str) -> None:
         """End the hosted instances of ``pe_id`` now (dynamic mappings):
         ``postprocess`` runs and what it writes is routed."""
+        self._task_items = 0
         for inst in self._order:
             if inst.pe_id == pe_id and not inst.ended:
                 self._end(inst)
-                self._drain()
 
     def serve(self, next_message: Callable[[Callable[[], None]], tuple[Address, Any]]) -> None:
         """Receive until every hosted instance has ended, then flush.
@@ -252,11 +296,6 @@ class Executor:
                 self.receive(dst, batch)
         self.flush()
 
-    def receive_eos(self, dst: Address) -> None:
-        """Deliver one end-of-stream marker for hosted instance ``dst``."""
-        self._queue.append((self._instances[dst], None, _EOS))
-        self._drain()
-
     def flush(self) -> None:
         """Send every buffered batch (before blocking, and at the end)."""
         self._last_flush = perf_counter()
@@ -265,14 +304,6 @@ class Executor:
         while self._buffers:
             for address in list(self._buffers):
                 self._flush_to(address)
-
-    def _flush_if_late(self) -> None:
-        # A slow producer must not hold a partial batch back for long.
-        now = perf_counter()
-        if self._buffers and now - self._last_flush > self.max_delay:
-            self.flush()
-        if self._on_progress is not None and now - self._last_progress > PROGRESS_INTERVAL:
-            self.report_progress()
 
     def report_progress(self) -> None:
         """Tell the progress callback the calls so far per hosted PE."""
@@ -299,188 +330,211 @@ class Executor:
             result.setdefault(address[0], PEMetrics(address[0])).add(metrics)
         return result
 
-    # -- internals ----------------------------------------------------------
-    def _drain(self) -> None:
-        # Called only between PE calls (feed, receive, close); inside a PE
-        # call a long local queue is drained by _drain_nested instead.
-        self._held = 0
-        queue = self._queue
-        popleft = queue.popleft
-        emit = self._emit
-        while queue or self._spill_buffers:
-            if not queue:
-                # Work set aside for spilling but not handed over: do it here.
-                for address, batch in self._spill_buffers.items():
-                    local = self._instances[address]
-                    queue.extend((local, name, value) for name, value in batch)
-                self._spill_buffers.clear()
-                continue
-            inst, input_name, value = popleft()
-            if input_name is None:
-                inst.eos_remaining -= 1
-                if inst.eos_remaining == 0:
-                    self._end(inst)
-                continue
-            # The body of _process, inlined: this loop is the hot path.
-            inst.items_in += 1
-            inst.calls += 1
-            block = {input_name: value}
-            inst.active = True
-            started = perf_counter()
-            try:
-                result = inst.pe.process(block)
-                if result:
-                    for output, out_value in result.items():
-                        emit(inst, output, out_value)
-            except PEFailure:
-                raise
-            except Exception as exc:
-                raise self._failure(inst, "process", block, exc) from exc
-            finally:
-                inst.busy += perf_counter() - started
-                inst.active = False
+    # -- running blocks -------------------------------------------------------
+    def _run(
+        self, inst: InstanceState, input_name: str | None, values: list[Any], count_in: bool = True
+    ) -> None:
+        """Run ``values`` (the instance's own list) through ``inst`` in chunks."""
+        if self._spill is not None:
+            self._task_items += len(values)
+            if self._task_items > self._spill_above:
+                values = self._hand_over(inst, input_name, values)
+        total = len(values)
+        if total <= inst.chunk:
+            if total:
+                self._run_chunk(inst, input_name, values, count_in)
+            return
+        start = 0
+        while start < total:
+            end = start + inst.chunk
+            self._run_chunk(inst, input_name, values[start:end], count_in)
+            start = end
 
-    def _drain_nested(self) -> None:
-        """Process queued work while a PE call is in progress (it writes many
-        items): everything except instances on the call stack, which keep
-        their items, in order, for later."""
-        queue = self._queue
-        deferred: deque[tuple[InstanceState, str | None, Any]] = deque()
-        while queue:
-            item = queue.popleft()
-            inst, input_name, value = item
-            if inst.active:
-                deferred.append(item)
-            elif input_name is None:
-                inst.eos_remaining -= 1
-                if inst.eos_remaining == 0:
-                    self._end(inst)
-            else:
-                inst.items_in += 1
-                self._process(inst, {input_name: value})
-        queue.extendleft(reversed(deferred))
-        # Items set aside stay until their instance returns; do not scan them
-        # again until as many new items have come (amortised linear time).
-        self._held = len(deferred)
-
-    def _process(self, inst: InstanceState, block: Any) -> None:
-        inst.calls += 1
+    def _run_chunk(
+        self, inst: InstanceState, input_name: str | None, values: list[Any], count_in: bool
+    ) -> None:
+        size = len(values)
+        if count_in:
+            inst.items_in += size
+        busy = inst.busy
         inst.active = True
         started = perf_counter()
         try:
-            result = inst.pe.process(block)
-            if result:
-                emit = self._emit
-                for output, value in result.items():
-                    emit(inst, output, value)
+            inst.calls += inst.call(input_name, values)
         except PEFailure:
             raise
         except Exception as exc:
-            raise self._failure(inst, "process", block, exc) from exc
+            raise self._failure(inst, "process", inst.failed_input, exc) from exc
         finally:
-            inst.busy += perf_counter() - started
+            now = perf_counter()
+            inst.busy += now - started
             inst.active = False
+        spent = inst.busy - busy  # without what its writes ran downstream
+        if spent < _CHUNK_SECONDS:
+            if size >= inst.chunk and inst.chunk < MAX_CHUNK:
+                inst.chunk *= 2
+        elif spent > 4 * _CHUNK_SECONDS and inst.chunk > 1:
+            inst.chunk //= 2
+        self._route_pending(inst)
+        if self._send_by_size and self._buffers and now - self._last_flush > self.max_delay:
+            self.flush()
 
-    def _emit(self, inst: InstanceState, output: str, value: Any) -> None:
+    def _writer_full(self, inst: InstanceState) -> Callable[[_OutputWriter], None]:
+        def route(writer: _OutputWriter) -> None:
+            # A PE is writing from inside a call: route what it wrote so far
+            # (and stop its clock meanwhile), growing the next block while
+            # writes come fast.
+            now = perf_counter()
+            if now - writer.since < _CHUNK_SECONDS:
+                writer.limit = min(writer.limit * 2, MAX_CHUNK)
+            elif writer.limit > 1:
+                writer.limit //= 2
+            self._route_output(inst, writer.output)
+            writer.since = done = perf_counter()
+            if inst.active:
+                inst.busy -= done - now
+            if self._send_by_size and self._buffers and done - self._last_flush > self.max_delay:
+                self.flush()
+
+        return route
+
+    def _hand_over(self, inst: InstanceState, input_name: str | None, values: list[Any]) -> Any:
+        """Offer ``values`` to other workers, batch by batch while they take
+        them; returns what is left to run here."""
+        assert self._spill is not None
+        name = WHOLE_BLOCK if input_name is None else input_name
+        size = self.batch_size
+        for start in range(0, len(values), size):
+            if not self._spill.offer(inst.address, [(name, values[start : start + size])]):
+                return values[start:]
+        return []
+
+    # -- routing --------------------------------------------------------------
+    def _route_pending(self, inst: InstanceState) -> None:
+        for output, buffer in inst.pending.items():
+            if buffer:
+                block = buffer.copy()
+                buffer.clear()
+                self._route(inst, output, block)
+
+    def _route_output(self, inst: InstanceState, output: str) -> None:
+        buffer = inst.pending[output]
+        if buffer:
+            block = buffer.copy()
+            buffer.clear()
+            self._route(inst, output, block)
+
+    def _route(self, inst: InstanceState, output: str, block: list[Any]) -> None:
+        """Send ``block`` (owned) along every route of ``inst.output``."""
         try:
             targets = inst.targets[output]
         except KeyError:
-            raise KeyError(
-                f"PE {inst.pe_id!r} emitted on output {output!r}, which it does not "
-                f"declare; declared outputs: {sorted(inst.targets)}"
-            ) from None
-        inst.items_out += 1
+            error = undeclared_output(inst, output)
+            raise self._failure(inst, "process", None, error) from None
+        inst.items_out += len(block)
         if targets is None:
-            self._on_result(inst.pe_id, output, value)
+            self._on_results(inst.pe_id, output, block)
             return
+        shared = len(targets) > 1
         for kind, target, input_name, position in targets:
+            values = block.copy() if shared else block
             if kind == LOCAL:
-                queue = self._queue
-                if len(queue) <= self._local_limit + self._held:
-                    queue.append((target, input_name, value))
-                elif self._spill is not None:
-                    self._spill_item(target, input_name, value)
-                else:
-                    # Emitting happens inside a PE call: keep memory bounded.
-                    queue.append((target, input_name, value))
-                    self._drain_nested()
+                self._run(target, input_name, values)
             elif kind == REMOTE:
-                self._deliver(target, input_name, value)
+                self._send(target, input_name, values)
             elif kind == GROUP_BY:
-                index = target.grouping.instance_for(value, target.dst_instances)
-                self._deliver((target.dst_pe, index), input_name, value)
+                self._group(inst, target, input_name, values)
             elif kind == BROADCAST:
                 for index in range(target.dst_instances):
-                    self._deliver((target.dst_pe, index), input_name, value)
+                    self._deliver((target.dst_pe, index), input_name, values.copy())
             else:
+                # Round robin item by item: instance start + k gets items
+                # k, k + count, ... of the block.
                 count = target.dst_instances
-                index = inst.shuffle_next.get(position, inst.index % count)
-                inst.shuffle_next[position] = (index + 1) % count
-                self._deliver((target.dst_pe, index), input_name, value)
+                start = inst.shuffle_next.get(position, inst.index % count)
+                inst.shuffle_next[position] = (start + len(values)) % count
+                for k in range(min(count, len(values))):
+                    part = values[k::count]
+                    self._deliver((target.dst_pe, (start + k) % count), input_name, part)
 
-    def _spill_item(self, target: InstanceState, input_name: str, value: Any) -> None:
-        buffer = self._spill_buffers.get(target.address)
-        if buffer is None:
-            buffer = self._spill_buffers[target.address] = []
-        buffer.append((input_name, value))
-        if len(buffer) >= self.batch_size:
-            del self._spill_buffers[target.address]
-            assert self._spill is not None
-            if not self._spill.offer(target.address, buffer):
-                self._queue.extend((target, name, value) for name, value in buffer)
+    def _group(self, inst: InstanceState, route: Route, input_name: str, values: list[Any]) -> None:
+        grouping = route.grouping
+        assert isinstance(grouping, GroupBy)
+        count = route.dst_instances
+        parts: list[list[Any]] = [[] for _ in range(count)]
+        instance_for = grouping.instance_for
+        try:
+            for value in values:
+                parts[instance_for(value, count)].append(value)
+        except Exception as exc:
+            raise self._failure(inst, "process", None, exc) from exc
+        for index, part in enumerate(parts):
+            if part:
+                self._deliver((route.dst_pe, index), input_name, part)
 
-    def _deliver(self, address: Address, input_name: str, value: Any) -> None:
+    def _deliver(self, address: Address, input_name: str, values: list[Any]) -> None:
         local = self._instances.get(address)
         if local is not None:
-            queue = self._queue
-            queue.append((local, input_name, value))
-            if len(queue) > self._local_limit + self._held:
-                self._drain_nested()
-            return
-        buffer = self._buffers.get(address)
-        if buffer is None:
-            buffer = self._buffers[address] = []
-        buffer.append((input_name, value))
-        if self._send_by_size and (
-            len(buffer) >= self.batch_size or perf_counter() - self._last_flush > self.max_delay
-        ):
-            # Full, or late: a PE writing slowly from one long call must not
-            # hold a partial batch back.
-            if len(buffer) >= self.batch_size:
-                self._flush_to(address)
-            else:
-                self.flush()
+            self._run(local, input_name, values)
+        else:
+            self._send(address, input_name, values)
+
+    def _send(self, address: Address, input_name: str, values: list[Any]) -> None:
+        outbox = self._buffers.get(address)
+        if outbox is None:
+            outbox = self._buffers[address] = Outbox()
+        outbox.add(input_name, values, self.batch_size)
+        if self._send_by_size and outbox.ready:
+            transport = self._require_transport(address)
+            for batch in outbox.take_ready():
+                transport.send(address, batch)
+            if not outbox.open and self._buffers.get(address) is outbox:
+                del self._buffers[address]
+
+    def _flush_if_late(self) -> None:
+        # Between PE calls: a slow producer must not hold a partial batch back.
+        now = perf_counter()
+        if self._buffers and now - self._last_flush > self.max_delay:
+            self.flush()
+        if self._on_progress is not None and now - self._last_progress > PROGRESS_INTERVAL:
+            self.report_progress()
 
     def _flush_to(self, address: Address) -> None:
-        batch = self._buffers.pop(address, None)
-        if batch:
-            self._require_transport(address).send(address, batch)
+        outbox = self._buffers.pop(address, None)
+        if outbox is not None:
+            for batch in outbox.take_all():
+                self._require_transport(address).send(address, batch)
 
     def _require_transport(self, address: Address) -> Transport:
         if self.transport is None:
             raise RuntimeError(f"instance {address} is not hosted here and there is no transport")
         return self.transport
 
+    # -- lifecycle ------------------------------------------------------------
+    def _end_of_one_upstream(self, inst: InstanceState) -> None:
+        inst.eos_remaining -= 1
+        if inst.eos_remaining == 0:
+            self._end(inst)
+
     def _end(self, inst: InstanceState) -> None:
         inst.ended = True
-        self._guarded(inst, "postprocess", None, inst.pe.postprocess)
+        self._guarded(inst, "postprocess", inst.pe.postprocess)
+        # What postprocess wrote is routed (run here, or buffered) before the
+        # markers below, so it reaches consumers before they end.
+        self._route_pending(inst)
         if not self._end_of_stream:
             return
-        # Items written in postprocess are queued (local) or buffered (remote)
-        # before the markers below, so they reach consumers before they end.
         for dst_pe in self.plan.downstream[inst.pe_id]:
             for index in range(self.plan.instances[dst_pe]):
                 address = (dst_pe, index)
                 local = self._instances.get(address)
                 if local is not None:
-                    self._queue.append((local, None, _EOS))
+                    self._end_of_one_upstream(local)
                 else:
                     self._flush_to(address)
                     self._require_transport(address).send_eos(address)
 
-    def _guarded(
-        self, inst: InstanceState, phase: str, block: Any, call: Callable[[], None]
-    ) -> None:
+    def _guarded(self, inst: InstanceState, phase: str, call: Callable[[], None]) -> None:
         started = perf_counter()
         inst.active = True
         try:
@@ -488,7 +542,7 @@ class Executor:
         except PEFailure:
             raise
         except Exception as exc:
-            raise self._failure(inst, phase, block, exc) from exc
+            raise self._failure(inst, phase, None, exc) from exc
         finally:
             inst.busy += perf_counter() - started
             inst.active = False

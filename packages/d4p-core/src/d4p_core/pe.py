@@ -8,9 +8,11 @@ emits by returning ``{output: value}`` or by calling :meth:`GenericPE.write`.
 
 from __future__ import annotations
 
-import logging
 import sys
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = [
     "DESCRIPTION",
@@ -30,18 +32,21 @@ WRITER = "writer"
 DESCRIPTION = "descr"
 META = "meta"
 
-_pe_logger = logging.getLogger("d4p.pe")
 
-
-def _ensure_pe_log_handler() -> None:
+def _pe_logger() -> logging.Logger:
     # PE log lines are part of what a user sees, as in dispel4py: show them on
-    # stderr unless the application configured logging itself.
-    if not _pe_logger.handlers and not logging.getLogger().handlers:
+    # stderr unless the application configured logging itself. (logging is
+    # imported on the first log line: ``import d4p_core`` stays light.)
+    import logging
+
+    logger = logging.getLogger("d4p.pe")
+    if not logger.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
-        _pe_logger.addHandler(handler)
-        _pe_logger.setLevel(logging.INFO)
-        _pe_logger.propagate = False
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
 
 
 class OutputWriter(Protocol):
@@ -136,8 +141,7 @@ class GenericPE:
 
     def log(self, msg: Any) -> None:
         """Log a message prefixed with the PE id and instance."""
-        _ensure_pe_log_handler()
-        _pe_logger.info("%s (rank %s): %s", self.id, self.rank, msg)
+        _pe_logger().info("%s (rank %s): %s", self.id, self.rank, msg)
 
     # -- types (only some mappings use them) ----------------------------------
     def set_input_types(self, types: dict[str, Any]) -> None:

@@ -51,14 +51,14 @@ class SimpleMapping:
         provided = resolve_inputs(flat, inputs, plan.sources)
         outputs: Outputs = {}
 
-        def collect(pe_id: str, output: str, value: Any) -> None:
-            outputs.setdefault(pe_id, {}).setdefault(output, []).append(value)
+        def collect(pe_id: str, output: str, values: list[Any]) -> None:
+            outputs.setdefault(pe_id, {}).setdefault(output, []).extend(values)
 
         pes = flat.by_id()
         executor = Executor(
             plan,
             {(pe_id, 0): pes[pe_id] for pe_id in plan.pe_ids},
-            on_result=collect,
+            on_results=collect,
             on_progress=progress_listener(),
         )
         try:

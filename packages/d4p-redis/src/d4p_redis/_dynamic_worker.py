@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from d4p_core import Address, Batch, Executor, GenericPE, PEFailure, instantiate
-from d4p_core.engine import WHOLE_BLOCK
+from d4p_core.engine import given_blocks
 from d4p_core.inputs import iter_blocks
 
 from ._channel import Channel, Entry
@@ -92,7 +92,7 @@ def run_dynamic_source(channel: Channel, pes: dict[str, GenericPE]) -> None:
     for pe_id, given in spec.provided.items():
         if (pe_id, 0) not in hosted:
             for block in iter_blocks(given):
-                transport.send((pe_id, 0), [(WHOLE_BLOCK, block)])
+                transport.send((pe_id, 0), given_blocks([block]))
     executor.feed(spec.provided)
     executor.flush()
     channel.report("done", executor.instance_metrics())

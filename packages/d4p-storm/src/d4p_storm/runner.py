@@ -96,14 +96,8 @@ class StormTransport:
                 )
 
     def send(self, dst: Address, batch: Batch) -> None:
-        by_input: dict[str, list[Any]] = {}
-        for input_name, value in batch:
-            values = by_input.get(input_name)
-            if values is None:
-                values = by_input[input_name] = []
-            values.append(value)
         emit = self._channel.emit
-        for input_name, values in by_input.items():
+        for input_name, values in batch:
             stream, grouping = self._streams[(dst[0], input_name)]
             if grouping is None:
                 emit(stream, [encode(values)])
@@ -231,7 +225,7 @@ class _Runner:
             if input_name is None:
                 continue  # Storm's own streams (ticks)
             values = decode(message["tuple"][-1])
-            return self.address, [(input_name, value) for value in values]
+            return self.address, [(input_name, list(values))]
 
     def idle(self) -> None:
         """Answer Storm until it ends this process."""

@@ -8,9 +8,11 @@ import time
 from typing import Any
 
 from ..base import IterativePE, ProducerPE
+from ..block import BlockPE
 from ..pe import GenericPE
 
 __all__ = [
+    "BlockCounter",
     "CountingProducer",
     "EvenOddPairer",
     "Failing",
@@ -19,6 +21,8 @@ __all__ = [
     "ModFilter",
     "MultiWriter",
     "NumberProducer",
+    "OddSquares",
+    "ParitySplitter",
     "PartialSum",
     "PassThrough",
     "Sequencer",
@@ -268,3 +272,39 @@ class Hangs(IterativePE):
             open(self.entered, "a").close()
         while True:
             time.sleep(60)
+
+
+class ParitySplitter(GenericPE):
+    """Overrides ``process`` (the dict contract): returns ``{"even"|"odd": x}``
+    and also writes every ``x`` on ``all``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._add_input("input")
+        for name in ("even", "odd", "all"):
+            self._add_output(name)
+
+    def process(self, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        value = inputs["input"]
+        self.write("all", value)
+        return {"odd" if value % 2 else "even": value}
+
+
+class OddSquares(BlockPE[int, int]):
+    """A block PE: squares the odd numbers of each block, drops the rest."""
+
+    def process_block(self, values: list[int]) -> list[int]:
+        return [x * x for x in values if x % 2]
+
+
+class BlockCounter(BlockPE[Any, int]):
+    """A block PE as a source: each call of a block emits the next number."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counter = 0
+
+    def process_block(self, values: list[Any]) -> range:
+        start = self.counter
+        self.counter += len(values)
+        return range(start + 1, self.counter + 1)

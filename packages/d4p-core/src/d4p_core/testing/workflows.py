@@ -12,12 +12,15 @@ from ..composite import create_iterative_chain
 from ..graph import WorkflowGraph
 from ..inputs import Inputs
 from .pes import (
+    BlockCounter,
     CountingProducer,
     EvenOddPairer,
     LengthFilter,
     ModFilter,
     MultiWriter,
     NumberProducer,
+    OddSquares,
+    ParitySplitter,
     PartialSum,
     PassThrough,
     Sequencer,
@@ -251,6 +254,39 @@ def build_multi_edge() -> WorkflowGraph:
     return graph
 
 
+def build_process_override() -> WorkflowGraph:
+    """A PE overriding ``process`` that returns on two outputs and writes a
+    third (a result) → one pass-through per returned output."""
+    graph = WorkflowGraph()
+    splitter = ParitySplitter()
+    graph.connect(CountingProducer(), "output", splitter, "input")
+    graph.connect(splitter, "even", PassThrough(), "input")
+    graph.connect(splitter, "odd", PassThrough(), "input")
+    return graph
+
+
+def build_none_filtering_chain() -> WorkflowGraph:
+    """prod → keep x % 3 == 1 → double → keep x % 4 == 0 → pass: returning
+    ``None`` emits nothing, at two points of one chain."""
+    graph = WorkflowGraph()
+    first, double, second, last = ModFilter(3, 1), Doubler(), ModFilter(4, 0), PassThrough()
+    graph.connect(CountingProducer(), "output", first, "input")
+    graph.connect(first, "output", double, "input")
+    graph.connect(double, "output", second, "input")
+    graph.connect(second, "output", last, "input")
+    return graph
+
+
+def build_block_pes() -> WorkflowGraph:
+    """A block PE as the source and one in the middle (2 instances):
+    BlockCounter → OddSquares → pass."""
+    graph = WorkflowGraph()
+    squares = OddSquares(numprocesses=2)
+    graph.connect(BlockCounter(), "output", squares, "input")
+    graph.connect(squares, "output", PassThrough(), "input")
+    return graph
+
+
 @dataclass(frozen=True)
 class ConformanceCase:
     """A workflow, its inputs and what must hold of any mapping's result.
@@ -364,6 +400,25 @@ CASES: tuple[ConformanceCase, ...] = (
         "multi_edge",
         build_multi_edge,
         expected={"Doubler1": {"output": [2 * i for i in _numbers for _ in range(2)]}},
+    ),
+    ConformanceCase(
+        "process_override",
+        build_process_override,
+        expected={
+            "ParitySplitter1": {"all": _numbers},
+            "PassThrough2": {"output": [i for i in _numbers if i % 2 == 0]},
+            "PassThrough3": {"output": [i for i in _numbers if i % 2]},
+        },
+    ),
+    ConformanceCase(
+        "none_filtering_chain",
+        build_none_filtering_chain,
+        expected={"PassThrough4": {"output": [2 * i for i in _numbers if i % 6 == 4]}},
+    ),
+    ConformanceCase(
+        "block_pes",
+        build_block_pes,
+        expected={"PassThrough2": {"output": [i * i for i in _numbers if i % 2]}},
     ),
 )
 

@@ -1,0 +1,167 @@
+"""How the engine calls a PE on a block of values.
+
+:func:`compile_call` gives each hosted instance a ``call(input_name,
+values) -> calls`` that runs one block through the PE and appends what it
+emits to the instance's ``pending`` lists (per output; ``write`` appends to
+the same lists, so returned and written items keep their order). The engine
+routes those lists once per block: no dict, clock read or counter per item.
+
+* Stock per-item PEs whose ``process`` is not overridden (``IterativePE``,
+  ``SimpleFunctionPE``, ``ConsumerPE``, ``ProducerPE``) are called as
+  ``_process(value)`` in a tight loop, with no input or output dict.
+* A :class:`~d4p_core.block.BlockPE` gets the whole block in one
+  ``process_block(values)`` call (as a source, one empty dict per call it
+  stands for; given input blocks ``{"input": v}`` are unwrapped to ``v``).
+* Every other PE keeps dispel4py's contract exactly: ``process({input:
+  value})`` per item, and each value of the returned dict is emitted.
+
+``input_name`` is ``None`` when the values are whole input dicts (what a
+source is fed, or input blocks given for a PE): those always take the dict
+contract, except for a ``ProducerPE``, whose ``_process`` receives the dict.
+On an exception the input being processed is left in
+``instance.failed_input`` for the error report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._instances import InstanceState
+from .base import ConsumerPE, IterativePE, ProducerPE
+from .block import BlockPE
+
+__all__ = ["Call", "compile_call", "undeclared_output"]
+
+Call = Callable[[str | None, list[Any]], int]
+"""``call(input_name | None, values) -> number of PE calls made``."""
+
+
+def undeclared_output(inst: InstanceState, output: str) -> KeyError:
+    return KeyError(
+        f"PE {inst.pe_id!r} emitted on output {output!r}, which it does not "
+        f"declare; declared outputs: {sorted(inst.targets)}"
+    )
+
+
+def compile_call(inst: InstanceState) -> Call:
+    """The fastest call that keeps ``inst.pe``'s contract."""
+    pe = inst.pe
+    generic = _dict_call(inst)
+    if "process" in vars(pe):  # replaced on the object itself
+        return generic
+    process = type(pe).process
+    if process is BlockPE.process:
+        return _block_call(inst, generic)
+    if process is IterativePE.process:
+        return _value_call(inst, generic, returns=True)
+    if process is ConsumerPE.process:
+        return _value_call(inst, generic, returns=False)
+    if process is ProducerPE.process:
+        return _producer_call(inst, generic)
+    return generic
+
+
+def _dict_call(inst: InstanceState) -> Call:
+    pe, pending = inst.pe, inst.pending
+
+    def call(input_name: str | None, values: list[Any]) -> int:
+        process = pe.process
+        block: Any = None
+        try:
+            for value in values:
+                block = value if input_name is None else {input_name: value}
+                result = process(block)
+                if result:
+                    for output, out_value in result.items():
+                        buffer = pending.get(output)
+                        if buffer is None:
+                            raise undeclared_output(inst, output)
+                        buffer.append(out_value)
+        except BaseException:
+            inst.failed_input = block
+            raise
+        return len(values)
+
+    return call
+
+
+def _value_call(inst: InstanceState, generic: Call, *, returns: bool) -> Call:
+    pe = inst.pe
+    input_name: str = getattr(pe, "INPUT_NAME", "input")
+    output = inst.pending.get(getattr(pe, "OUTPUT_NAME", "output")) if returns else None
+    if returns and output is None:
+        return generic  # its output was removed: report what it returns as undeclared
+    append = output.append if output is not None else None
+
+    def call(name: str | None, values: list[Any]) -> int:
+        if name != input_name:
+            return generic(name, values)
+        fn = pe._process
+        value: Any = None
+        try:
+            if append is None:
+                for value in values:
+                    fn(value)
+            else:
+                for value in values:
+                    result = fn(value)
+                    if result is not None:
+                        append(result)
+        except BaseException:
+            inst.failed_input = {name: value}
+            raise
+        return len(values)
+
+    return call
+
+
+def _producer_call(inst: InstanceState, generic: Call) -> Call:
+    pe = inst.pe
+    output = inst.pending.get(getattr(pe, "OUTPUT_NAME", "output"))
+    if output is None:
+        return generic
+    append = output.append
+
+    def call(name: str | None, values: list[Any]) -> int:
+        if name is not None:
+            return generic(name, values)
+        fn = pe._process
+        value: Any = None
+        try:
+            for value in values:
+                result = fn(value)
+                if result is not None:
+                    append(result)
+        except BaseException:
+            inst.failed_input = value
+            raise
+        return len(values)
+
+    return call
+
+
+def _block_call(inst: InstanceState, generic: Call) -> Call:
+    pe = inst.pe
+    assert isinstance(pe, BlockPE)
+    input_name = pe.INPUT_NAME
+    output = inst.pending.get(pe.OUTPUT_NAME)
+
+    def call(name: str | None, values: list[Any]) -> int:
+        if name is None:
+            # Whole input dicts: a source's calls ({}) or given blocks.
+            values = [v.get(input_name, v) if isinstance(v, dict) else v for v in values]
+        elif name != input_name:
+            return generic(name, values)
+        try:
+            result = pe.process_block(values)
+            if result is not None:
+                if output is None:
+                    raise undeclared_output(inst, pe.OUTPUT_NAME)
+                output.extend(result)
+        except BaseException:
+            inst.failed_input = {name: values}
+            raise
+        return 1
+
+    return call
