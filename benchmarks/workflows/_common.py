@@ -16,13 +16,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "MEDIUM_STAGE_MS",
     "SKEW_SEED",
+    "TRIVIAL_STAGES",
     "WORKLOADS",
     "burn",
     "combine",
     "expected_summary",
     "last_item_times",
     "loops_per_ms",
+    "medium_loops",
     "skew_cost_ms",
     "word_for",
 ]
@@ -44,6 +47,18 @@ VOCABULARY = 1000
 ENV_LOOPS_PER_MS = "D4P_BENCH_LOOPS_PER_MS"
 ENV_RESULT_DIR = "D4P_BENCH_RESULT_DIR"
 ENV_SINK_MODE = "D4P_BENCH_SINK_MODE"
+
+
+TRIVIAL_STAGES = ((1, 1), (2, 0), (1, -2))
+"""The engine study's trivial pipeline: ``x * factor + offset`` per stage
+(0..N-1 in, so the sink's sum is N * (N - 1))."""
+MEDIUM_STAGE_MS = 0.01
+"""The engine study's medium pipeline: pure-Python work per item per stage."""
+
+
+def medium_loops() -> int:
+    """Loops of :func:`burn` for one medium-pipeline stage."""
+    return max(1, int(loops_per_ms() * MEDIUM_STAGE_MS))
 
 
 # -- CPU work -----------------------------------------------------------------

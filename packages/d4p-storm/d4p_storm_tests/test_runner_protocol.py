@@ -139,7 +139,7 @@ def test_grouped_stream_carries_the_key_and_any_value(tmp_path: Path) -> None:
     read_fd, write_fd = os.pipe()
     channel = Channel(os.open(os.devnull, os.O_RDONLY), write_fd)
     transport = StormTransport(channel, plan, (producer.id, 0))
-    batch = [("input", ("a", 1)), ("input", ("b", 2)), ("input", ("a", {3, 4}))]
+    batch = [("input", [("a", 1), ("b", 2), ("a", {3, 4})])]  # segments (input, [values])
     transport.send((counter.id, 0), batch)
     transport.send_eos((counter.id, 0))
     channel.flush()

@@ -25,16 +25,40 @@ On an exception the input being processed is left in
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import perf_counter
 from typing import Any
 
 from ._instances import InstanceState
 from .base import ConsumerPE, IterativePE, ProducerPE
 from .block import BlockPE
 
-__all__ = ["Call", "compile_call", "undeclared_output"]
+__all__ = ["Call", "PendingWriter", "compile_call", "undeclared_output"]
 
 Call = Callable[[str | None, list[Any]], int]
 """``call(input_name | None, values) -> number of PE calls made``."""
+
+
+class PendingWriter:
+    """Installed as ``outputconnections[name][WRITER]``: ``pe.write`` appends
+    to the instance's pending list; a full list is routed at once. The size
+    that counts as full adapts like a chunk, so slow writers still stream."""
+
+    __slots__ = ("_buffer", "_route", "limit", "output", "since")
+
+    def __init__(
+        self, route: Callable[[PendingWriter], None], buffer: list[Any], output: str
+    ) -> None:
+        self._route = route
+        self._buffer = buffer
+        self.output = output
+        self.limit = 1
+        self.since = perf_counter()
+
+    def write(self, data: Any) -> None:
+        buffer = self._buffer
+        buffer.append(data)
+        if len(buffer) >= self.limit:
+            self._route(self)
 
 
 def undeclared_output(inst: InstanceState, output: str) -> KeyError:
@@ -149,8 +173,8 @@ def _block_call(inst: InstanceState, generic: Call) -> Call:
 
     def call(name: str | None, values: list[Any]) -> int:
         if name is None:
-            # Whole input dicts: a source's calls ({}) or given blocks.
-            values = [v.get(input_name, v) if isinstance(v, dict) else v for v in values]
+            if any(values):  # given input blocks {"input": v}; a source's calls are {}
+                values = [v.get(input_name, v) if isinstance(v, dict) else v for v in values]
         elif name != input_name:
             return generic(name, values)
         try:

@@ -36,7 +36,8 @@ class DynamicOptions:
     ``processes``: worker processes (default: CPU count); the sources run in
     one more process, which mostly waits on the bounded queue, so ``-n``
     equal to the number of cores keeps every core on PE work; ``batch_size``:
-    items per task; ``queue_size``: tasks buffered in the shared queue (and
+    the fewest items per task (tasks of cheap items grow, up to 64 times
+    that, to take about 5 ms each); ``queue_size``: tasks buffered in the shared queue (and
     per inbox) before senders wait;
     ``spill_above``: a worker's local backlog beyond which it hands work to
     others; ``min_workers``/``max_workers``/``policy``: autoscaling only.
@@ -175,10 +176,11 @@ def run_dynamic(
     inboxes = [context.Queue(maxsize=options.queue_size) for _ in range(workers)]
     in_flight = context.Value("q", 0)
     completed = context.Value("q", 0, lock=False)  # guarded by in_flight's lock
+    item_cost = context.Value("d", 0.0, lock=False)  # seconds per item, see _TaskSizer
     group = WorkerGroup(
         context,
         dynamic_worker_main,
-        [(spec, shared, inboxes, in_flight, completed) for spec in specs],
+        [(spec, shared, inboxes, in_flight, completed, item_cost) for spec in specs],
         describe=lambda i: "the sources" if i == workers else f"worker {i}",
     )
     coordinator = DynamicCoordinator(

@@ -7,6 +7,12 @@ pinned instances of stateful PEs), takes tasks ``(address, batch)`` from the
 shared queue and runs a task's downstream chain locally, handing work back
 to the shared queue only when its own backlog is long and the queue has room.
 
+Tasks are sized by measured cost: workers share an estimate of the seconds
+one item costs (its whole local chain included), and senders cut tasks to
+take about :data:`TASK_SECONDS`, from ``batch_size`` items up to 64 times
+that: cheap items travel in big tasks (little queue overhead per item),
+costly ones in small tasks (the load stays balanced).
+
 Every queued batch is counted in flight: the counter goes up before a batch
 is queued and down after the batch's outputs are queued, so the run is
 quiescent exactly when the counter is zero and the sources are done.
@@ -22,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
+from time import perf_counter
 from typing import Any
 
 from ._workers import (
@@ -40,6 +47,10 @@ __all__ = ["DynamicWorkerSpec", "dynamic_worker_main"]
 
 MPQueue = multiprocessing.queues.Queue
 _POLL = 0.2
+TASK_SECONDS = 0.005
+"""What one task should cost a worker."""
+_LARGEST_TASK = 64
+"""Tasks grow to at most this many times ``batch_size`` items."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,27 @@ class _Counter:
             self._on_zero()
 
 
+class _TaskSizer:
+    """Items per task from the shared cost estimate (seconds per item, an
+    exponential average over finished tasks; 0.0 until the first one)."""
+
+    def __init__(self, cost: Any, minimum: int) -> None:
+        self._cost = cost
+        self._minimum = minimum
+        self._maximum = minimum * _LARGEST_TASK
+
+    def observe(self, seconds: float, items: int) -> None:
+        if items:
+            per_item, old = seconds / items, self._cost.value
+            self._cost.value = per_item if old == 0.0 else 0.8 * old + 0.2 * per_item
+
+    def size(self) -> int:
+        cost = self._cost.value
+        if cost <= 0.0:
+            return self._minimum
+        return int(min(self._maximum, max(self._minimum, TASK_SECONDS / cost)))
+
+
 class _DynamicTransport:
     """Queues batches for pinned instances (their owner's inbox) or for any
     worker (the shared queue), counting each in flight."""
@@ -96,8 +128,11 @@ class _DynamicTransport:
         counter: _Counter,
         abort: Any,
         service: Callable[[], bool] | None,
+        sizer: _TaskSizer,
     ) -> None:
         self._spec = spec
+        self.sizer = sizer
+        self.executor: Executor | None = None  # resized after every send
         self._shared = shared
         self._inboxes = inboxes
         self._counter = counter
@@ -111,6 +146,8 @@ class _DynamicTransport:
     def send(self, dst: Address, batch: Batch) -> None:
         target = self._queue_for(dst)
         self._counter.add(1)
+        if self.executor is not None:
+            self.executor.batch_size = self.sizer.size()
         if self._service is None:
             blocking_put(target, (dst, batch), self._abort)
             return
@@ -179,6 +216,7 @@ def dynamic_worker_main(
     inboxes: list[MPQueue[Any]],
     in_flight: Any,
     completed: Any,
+    item_cost: Any,
     control: MPQueue[Any],
     abort: Any,
 ) -> None:
@@ -188,13 +226,14 @@ def dynamic_worker_main(
         blocking_put(control, ("idle", spec.index, None), abort)
 
     counter = _Counter(in_flight, completed, report_idle)
+    sizer = _TaskSizer(item_cost, spec.batch_size)
 
     def body() -> None:
         hosted = instantiate(spec.payload.load(), spec.hosted)
         if spec.role == "source":
-            _run_sources(_Channels(spec, shared, inboxes, counter, reporter, abort), hosted)
+            _run_sources(_Channels(spec, shared, inboxes, counter, sizer, reporter, abort), hosted)
         else:
-            _run_worker(_Channels(spec, shared, inboxes, counter, reporter, abort), hosted)
+            _run_worker(_Channels(spec, shared, inboxes, counter, sizer, reporter, abort), hosted)
 
     guarded_worker(reporter, [shared, *inboxes], body)
 
@@ -207,6 +246,7 @@ class _Channels:
     shared: MPQueue[Any]
     inboxes: list[MPQueue[Any]]
     counter: _Counter
+    sizer: _TaskSizer
     reporter: ControlReporter
     abort: Any
 
@@ -214,7 +254,13 @@ class _Channels:
 def _run_sources(channels: _Channels, hosted: dict[Address, Any]) -> None:
     spec, reporter = channels.spec, channels.reporter
     transport = _DynamicTransport(
-        spec, channels.shared, channels.inboxes, channels.counter, channels.abort, service=None
+        spec,
+        channels.shared,
+        channels.inboxes,
+        channels.counter,
+        channels.abort,
+        service=None,
+        sizer=channels.sizer,
     )
     executor = Executor(
         spec.plan,
@@ -225,6 +271,7 @@ def _run_sources(channels: _Channels, hosted: dict[Address, Any]) -> None:
         end_of_stream=False,
         on_progress=reporter.progress if spec.report_progress else None,
     )
+    transport.executor = executor
     executor.start()
     # Inputs given to non-source PEs become tasks like any other.
     for pe_id, given in spec.provided.items():
@@ -238,7 +285,12 @@ def _run_sources(channels: _Channels, hosted: dict[Address, Any]) -> None:
 
 
 def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
-    spec, reporter, counter = channels.spec, channels.reporter, channels.counter
+    spec, reporter, counter, sizer = (
+        channels.spec,
+        channels.reporter,
+        channels.counter,
+        channels.sizer,
+    )
     receiver = _Receiver(channels.inboxes[spec.index], channels.shared, channels.abort)
 
     def service_inbox() -> bool:
@@ -251,7 +303,7 @@ def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
         return True
 
     transport = _DynamicTransport(
-        spec, channels.shared, channels.inboxes, counter, channels.abort, service_inbox
+        spec, channels.shared, channels.inboxes, counter, channels.abort, service_inbox, sizer
     )
     executor = Executor(
         spec.plan,
@@ -265,6 +317,7 @@ def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
         send_by_size=False,
         on_progress=reporter.progress if spec.report_progress else None,
     )
+    transport.executor = executor
     executor.start()
     active = spec.start_active
     while True:
@@ -283,7 +336,9 @@ def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
                 break
             continue
         dst, batch = message
+        started = perf_counter()
         executor.receive(dst, batch)
         executor.flush()
+        sizer.observe(perf_counter() - started, sum(len(values) for _, values in batch))
         counter.task_done()
     reporter.send("done", executor.instance_metrics())

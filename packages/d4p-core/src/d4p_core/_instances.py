@@ -11,11 +11,6 @@ from .plan import Plan
 from .transport import Address
 
 __all__ = [
-    "BROADCAST",
-    "GROUP_BY",
-    "LOCAL",
-    "REMOTE",
-    "SHUFFLE",
     "InstanceState",
     "instantiate",
 ]
@@ -51,16 +46,6 @@ def _copy_pe(pe: GenericPE) -> GenericPE:
     return copy
 
 
-# Kinds of routing target, precomputed per output so that emitting is one
-# tuple dispatch: a fixed instance hosted here / elsewhere, or a choice
-# among the destination's instances.
-LOCAL = 0
-REMOTE = 1
-GROUP_BY = 2
-BROADCAST = 3
-SHUFFLE = 4
-
-
 class InstanceState:
     """What the engine keeps per hosted PE instance.
 
@@ -77,7 +62,6 @@ class InstanceState:
         "busy",
         "call",
         "calls",
-        "calls_per_item",
         "chunk",
         "ended",
         "eos_remaining",
@@ -89,6 +73,7 @@ class InstanceState:
         "pe_id",
         "pending",
         "shuffle_next",
+        "takes_blocks",
         "targets",
     )
 
@@ -102,7 +87,8 @@ class InstanceState:
         self.pending: dict[str, list[Any]] = {output: [] for output in plan.outputs[self.pe_id]}
         # Set by the executor: call(input_name | None, values).
         self.call: Any = None
-        self.calls_per_item = True  # False for block PEs: one call per block
+        # A block PE fed as a source gets one shared {} per iteration.
+        self.takes_blocks = False
         self.chunk = 1
         # Round robin per (instance, route), starting at the instance's index
         # so that replicated senders spread over the receivers.

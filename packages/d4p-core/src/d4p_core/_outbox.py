@@ -25,9 +25,12 @@ class Outbox:
         self.count = 0  # items in the open batch
 
     def add(self, input_name: str, values: list[Any], size: int) -> None:
-        """Append ``values`` (the outbox may keep the list itself)."""
+        """Append ``values`` (the outbox may keep the list itself); ``size``
+        may differ from call to call."""
         start, total = 0, len(values)
         while start < total:
+            if self.count >= size:
+                self._close()
             end = min(total, start + size - self.count)
             piece = values if start == 0 and end == total else values[start:end]
             segments = self.open
@@ -37,9 +40,12 @@ class Outbox:
                 segments.append((input_name, piece))
             self.count += end - start
             start = end
-            if self.count >= size:
-                self.ready.append(segments)
-                self.open, self.count = [], 0
+        if self.count >= size:
+            self._close()
+
+    def _close(self) -> None:
+        self.ready.append(self.open)
+        self.open, self.count = [], 0
 
     def take_ready(self) -> list[Batch]:
         ready, self.ready = self.ready, []

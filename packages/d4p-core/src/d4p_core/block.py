@@ -9,7 +9,8 @@ group-by input each block holds only the items of this instance's keys.
 
 A ``BlockPE`` can also be a source: run with ``inputs=N`` it is called with
 blocks of empty dicts, one per iteration (``len(values)`` iterations at
-once), and returns the items those iterations produce.
+once; the dicts may be one shared object: read them, do not change them),
+and returns the items those iterations produce.
 """
 
 from __future__ import annotations

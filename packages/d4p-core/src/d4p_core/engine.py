@@ -21,28 +21,21 @@ takes a few milliseconds (so slow PEs still stream).
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Iterable, Mapping
 from time import perf_counter
 from typing import Any
 
-from ._callers import compile_call, undeclared_output
-from ._instances import (
-    BROADCAST,
-    GROUP_BY,
-    LOCAL,
-    REMOTE,
-    SHUFFLE,
-    InstanceState,
-    instantiate,
-)
+from ._callers import PendingWriter, compile_call, undeclared_output
+from ._failure import PEFailure, pe_failure
+from ._instances import InstanceState, instantiate
 from ._outbox import Outbox
-from .grouping import Broadcast, Global, GroupBy
+from ._routing import GROUP_BY, LOCAL, REMOTE, compile_targets, split
+from .block import BlockPE
 from .inputs import InputSpec
 from .pe import WRITER, GenericPE
-from .plan import Plan, Route
+from .plan import Plan
 from .progress import PROGRESS_INTERVAL
-from .result import FailureInfo, PEMetrics
+from .result import PEMetrics
 from .transport import Address, Batch, SpillTarget, Transport
 
 __all__ = [
@@ -68,30 +61,11 @@ MAX_CHUNK = 4096
 """Most values handed to one PE call chain at once."""
 _CHUNK_SECONDS = 0.002
 """A chunk faster than this doubles the next one; four times slower halves it."""
-_INPUT_REPR_LIMIT = 500
 
 
 def given_blocks(blocks: Iterable[Any]) -> Batch:
     """A batch carrying whole input blocks for one instance (see WHOLE_BLOCK)."""
     return [(WHOLE_BLOCK, list(blocks))]
-
-
-class PEFailure(Exception):
-    """A PE raised; carries the picklable :class:`FailureInfo`."""
-
-    def __init__(self, info: FailureInfo) -> None:
-        super().__init__(info.message())
-        self.info = info
-
-
-def _short_repr(value: Any) -> str:
-    try:
-        text = repr(value)
-    except Exception as exc:  # noqa: BLE001 - a broken __repr__ must not hide the failure
-        text = f"<unrepresentable {type(value).__name__}: {exc}>"
-    if len(text) > _INPUT_REPR_LIMIT:
-        text = text[: _INPUT_REPR_LIMIT - 3] + "..."
-    return text
 
 
 def _each(on_result: ResultCallback) -> ResultsCallback:
@@ -100,29 +74,6 @@ def _each(on_result: ResultCallback) -> ResultsCallback:
             on_result(pe_id, output, value)
 
     return on_results
-
-
-class _OutputWriter:
-    """Installed as ``outputconnections[name][WRITER]``: ``pe.write`` appends
-    to the instance's pending list; a full list is routed at once. The size
-    that counts as full adapts like a chunk, so slow writers still stream."""
-
-    __slots__ = ("_buffer", "_route", "limit", "output", "since")
-
-    def __init__(
-        self, route: Callable[[_OutputWriter], None], buffer: list[Any], output: str
-    ) -> None:
-        self._route = route
-        self._buffer = buffer
-        self.output = output
-        self.limit = 1
-        self.since = perf_counter()
-
-    def write(self, data: Any) -> None:
-        buffer = self._buffer
-        buffer.append(data)
-        if len(buffer) >= self.limit:
-            self._route(self)
 
 
 class Executor:
@@ -155,11 +106,11 @@ class Executor:
         self.transport = transport
         # Dynamic mappings end PEs by command (close), not by markers.
         self._end_of_stream = end_of_stream
-        # A dynamic worker hands blocks to others once the task it is on
-        # has made it run more than spill_above items here.
+        # A dynamic worker hands to others what a block it made grew beyond
+        # the task it is on (and beyond spill_above): fan-outs are shared.
         self._spill = spill
         self._spill_above = spill_above
-        self._task_items = 0
+        self._task_size = 0
         # False: remote batches leave only on flush(), never in the middle
         # of a PE call (a worker may then block safely while sending).
         self._send_by_size = send_by_size
@@ -180,45 +131,20 @@ class Executor:
             pe.instance = address[1]
             for output, connection in pe.outputconnections.items():
                 buffer = instance.pending.setdefault(output, [])
-                connection[WRITER] = _OutputWriter(self._writer_full(instance), buffer, output)
+                connection[WRITER] = PendingWriter(self._writer_full(instance), buffer, output)
             instance.call = compile_call(instance)
+            instance.takes_blocks = isinstance(pe, BlockPE) and "process" not in vars(pe)
         for instance in self._instances.values():
             instance.targets = {
-                output: self._targets(plan.routes.get((instance.pe_id, output)), instance.index)
+                output: compile_targets(
+                    plan.routes.get((instance.pe_id, output)), instance.index, self._instances
+                )
                 for output in plan.outputs[instance.pe_id]
             }
         self._order = sorted(
             self._instances.values(),
             key=lambda inst: (plan.pe_ids.index(inst.pe_id), inst.index),
         )
-
-    def _targets(
-        self, routes: tuple[Route, ...] | None, index: int
-    ) -> list[tuple[int, Any, str, int]] | None:
-        if routes is None:
-            return None
-        targets: list[tuple[int, Any, str, int]] = []
-        for position, route in enumerate(routes):
-            grouping, count = route.grouping, route.dst_instances
-            if count == 1 or isinstance(grouping, Global):
-                address = (route.dst_pe, 0)
-                local = self._instances.get(address)
-                if local is not None:
-                    targets.append((LOCAL, local, route.dst_input, position))
-                else:
-                    targets.append((REMOTE, address, route.dst_input, position))
-            elif isinstance(grouping, GroupBy):
-                targets.append((GROUP_BY, route, route.dst_input, position))
-            elif isinstance(grouping, Broadcast):
-                targets.append((BROADCAST, route, route.dst_input, position))
-            elif (route.dst_pe, index) in self._instances:
-                # Round robin may pick any instance: the one fused with the
-                # sender in this process saves a transport hop.
-                local = self._instances[(route.dst_pe, index)]
-                targets.append((LOCAL, local, route.dst_input, position))
-            else:
-                targets.append((SHUFFLE, route, route.dst_input, position))
-        return targets
 
     # -- what a backend calls -----------------------------------------------
     @property
@@ -241,16 +167,18 @@ class Executor:
             spec = provided.get(inst.pe_id)
             if spec is None or inst.index != 0:
                 continue
-            self._task_items = 0
             if isinstance(spec, int):
                 remaining = spec
                 while remaining > 0:
                     size = min(inst.chunk, remaining)
-                    self._run_chunk(inst, None, [{} for _ in range(size)], count_in=False)
+                    calls: list[Any] = (
+                        [{}] * size if inst.takes_blocks else [{} for _ in range(size)]
+                    )
+                    self._run_chunk(inst, None, calls, count_in=False)
                     remaining -= size
                     self._flush_if_late()
             else:
-                self._run(inst, None, list(spec), count_in=False)
+                self._run(inst, None, list(spec), count_in=False, received=True)
                 self._flush_if_late()
         for inst in self._order:
             if inst.eos_remaining == 0 and not inst.ended:
@@ -259,12 +187,10 @@ class Executor:
     def receive(self, dst: Address, batch: Batch) -> None:
         """Deliver a batch that arrived for hosted instance ``dst``."""
         inst = self._instances[dst]
-        self._task_items = 0
+        self._task_size = sum(len(values) for _, values in batch)
         for input_name, values in batch:
-            if input_name == WHOLE_BLOCK:
-                self._run(inst, None, values)
-            else:
-                self._run(inst, input_name, values)
+            name = None if input_name == WHOLE_BLOCK else input_name
+            self._run(inst, name, values, received=True)
         self._flush_if_late()
 
     def receive_eos(self, dst: Address) -> None:
@@ -274,7 +200,7 @@ class Executor:
     def close(self, pe_id: str) -> None:
         """End the hosted instances of ``pe_id`` now (dynamic mappings):
         ``postprocess`` runs and what it writes is routed."""
-        self._task_items = 0
+        self._task_size = 0
         for inst in self._order:
             if inst.pe_id == pe_id and not inst.ended:
                 self._end(inst)
@@ -332,13 +258,19 @@ class Executor:
 
     # -- running blocks -------------------------------------------------------
     def _run(
-        self, inst: InstanceState, input_name: str | None, values: list[Any], count_in: bool = True
+        self,
+        inst: InstanceState,
+        input_name: str | None,
+        values: list[Any],
+        count_in: bool = True,
+        received: bool = False,
     ) -> None:
-        """Run ``values`` (the instance's own list) through ``inst`` in chunks."""
-        if self._spill is not None:
-            self._task_items += len(values)
-            if self._task_items > self._spill_above:
-                values = self._hand_over(inst, input_name, values)
+        """Run ``values`` (the instance's own list) through ``inst`` in chunks;
+        ``received``: they came from outside, never hand them over."""
+        if self._spill is not None and not received:
+            keep = max(self._spill_above, self._task_size)
+            if len(values) > keep:
+                values = values[:keep] + self._hand_over(inst, input_name, values[keep:])
         total = len(values)
         if total <= inst.chunk:
             if total:
@@ -364,7 +296,7 @@ class Executor:
         except PEFailure:
             raise
         except Exception as exc:
-            raise self._failure(inst, "process", inst.failed_input, exc) from exc
+            raise pe_failure(inst, "process", inst.failed_input, exc) from exc
         finally:
             now = perf_counter()
             inst.busy += now - started
@@ -379,8 +311,8 @@ class Executor:
         if self._send_by_size and self._buffers and now - self._last_flush > self.max_delay:
             self.flush()
 
-    def _writer_full(self, inst: InstanceState) -> Callable[[_OutputWriter], None]:
-        def route(writer: _OutputWriter) -> None:
+    def _writer_full(self, inst: InstanceState) -> Callable[[PendingWriter], None]:
+        def route(writer: PendingWriter) -> None:
             # A PE is writing from inside a call: route what it wrote so far
             # (and stop its clock meanwhile), growing the next block while
             # writes come fast.
@@ -430,7 +362,7 @@ class Executor:
             targets = inst.targets[output]
         except KeyError:
             error = undeclared_output(inst, output)
-            raise self._failure(inst, "process", None, error) from None
+            raise pe_failure(inst, "process", None, error) from None
         inst.items_out += len(block)
         if targets is None:
             self._on_results(inst.pe_id, output, block)
@@ -442,35 +374,16 @@ class Executor:
                 self._run(target, input_name, values)
             elif kind == REMOTE:
                 self._send(target, input_name, values)
-            elif kind == GROUP_BY:
-                self._group(inst, target, input_name, values)
-            elif kind == BROADCAST:
-                for index in range(target.dst_instances):
-                    self._deliver((target.dst_pe, index), input_name, values.copy())
             else:
-                # Round robin item by item: instance start + k gets items
-                # k, k + count, ... of the block.
-                count = target.dst_instances
-                start = inst.shuffle_next.get(position, inst.index % count)
-                inst.shuffle_next[position] = (start + len(values)) % count
-                for k in range(min(count, len(values))):
-                    part = values[k::count]
-                    self._deliver((target.dst_pe, (start + k) % count), input_name, part)
-
-    def _group(self, inst: InstanceState, route: Route, input_name: str, values: list[Any]) -> None:
-        grouping = route.grouping
-        assert isinstance(grouping, GroupBy)
-        count = route.dst_instances
-        parts: list[list[Any]] = [[] for _ in range(count)]
-        instance_for = grouping.instance_for
-        try:
-            for value in values:
-                parts[instance_for(value, count)].append(value)
-        except Exception as exc:
-            raise self._failure(inst, "process", None, exc) from exc
-        for index, part in enumerate(parts):
-            if part:
-                self._deliver((route.dst_pe, index), input_name, part)
+                start = inst.shuffle_next.get(position, inst.index % target.dst_instances)
+                inst.shuffle_next[position] = (start + len(values)) % target.dst_instances
+                try:
+                    parts = list(split(kind, target, values, start))
+                except Exception as exc:  # a group-by key the item does not have
+                    assert kind == GROUP_BY
+                    raise pe_failure(inst, "process", None, exc) from exc
+                for address, part in parts:
+                    self._deliver(address, input_name, part)
 
     def _deliver(self, address: Address, input_name: str, values: list[Any]) -> None:
         local = self._instances.get(address)
@@ -542,20 +455,7 @@ class Executor:
         except PEFailure:
             raise
         except Exception as exc:
-            raise self._failure(inst, phase, None, exc) from exc
+            raise pe_failure(inst, phase, None, exc) from exc
         finally:
             inst.busy += perf_counter() - started
             inst.active = False
-
-    def _failure(
-        self, inst: InstanceState, phase: str, block: Any, exc: BaseException
-    ) -> PEFailure:
-        info = FailureInfo(
-            pe_id=inst.pe_id,
-            instance=inst.index,
-            phase=phase,
-            input_repr=None if block is None else _short_repr(block),
-            error=f"{type(exc).__name__}: {exc}",
-            traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-        )
-        return PEFailure(info)
