@@ -8,8 +8,13 @@ SYSTEM: ``loop`` (plain Python, the floor), ``bytewax`` (``run_main``),
 ``stream-d4py`` (its ``simple`` mapping, in its own venv). PIPELINE:
 ``trivial`` (source -> +1 -> x2 -> -2 -> count/sum sink: pure per-item
 overhead) or ``medium`` (source -> two stages of ~10 us of pure-Python work
-per item -> sink). Each system imports only its own library; ``seconds`` is
-the run alone (graph built, imports done).
+per item -> sink). Every system runs the same per-item user code — the
+source's call per item (``_common.Counter``, given an empty input dict as
+d4p's source is), the stages' ``x * self.factor + self.offset`` and the
+sink's two attribute updates (``Stage``, ``Tally``, or the identical d4p
+``_process`` methods) — so the differences are the engines'. Each system
+imports only its own library; ``seconds`` is the run (imports done, the
+graph or dataflow built inside).
 """
 
 from __future__ import annotations
@@ -17,43 +22,40 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.workflows import _common
-from benchmarks.workflows._common import TRIVIAL_STAGES, medium_loops
+from benchmarks.workflows._common import (
+    TRIVIAL_STAGES,
+    Stage,
+    Tally,
+    counted,
+    medium_loops,
+)
 
 BYTEWAX_BATCH = 10_000
 """Items per TestingSource poll: Bytewax's fastest setting here (batch 1,
 its default, runs at ~40k items/s)."""
 
 
-def _stage(factor: int, offset: int) -> Callable[[int], int]:
-    def apply(x: int) -> int:
-        return x * factor + offset
-
-    return apply
-
-
 # -- plain Python ---------------------------------------------------------------
 def run_loop(pipeline: str, n: int) -> tuple[int, int]:
-    count = total = 0
+    tally = Tally()
+    add = tally.add
     if pipeline == "trivial":
-        first, second, third = (_stage(f, o) for f, o in TRIVIAL_STAGES)
-        for i in range(n):
-            total += third(second(first(i)))
-            count += 1
+        first, second, third = (Stage(f, o).process for f, o in TRIVIAL_STAGES)
+        for i in counted(n):
+            add(third(second(first(i))))
     else:
         loops = medium_loops()
         for i in range(n):
             _common.burn(loops)
             _common.burn(loops)
-            total += i
-            count += 1
-    return count, total
+            add(i)
+    return tally.count, tally.total
 
 
 # -- Bytewax --------------------------------------------------------------------
@@ -63,30 +65,31 @@ def run_bytewax(pipeline: str, n: int) -> tuple[int, int]:
     from bytewax.outputs import DynamicSink, StatelessSinkPartition
     from bytewax.testing import TestingSource, run_main
 
-    acc = [0, 0]
+    tally = Tally()
 
     class Partition(StatelessSinkPartition[int]):  # type: ignore[misc]
         def write_batch(self, items: list[int]) -> None:
+            add = tally.add
             for item in items:
-                acc[0] += 1
-                acc[1] += item
+                add(item)
 
     class CountSum(DynamicSink[int]):  # type: ignore[misc]
         def build(self, step_id: str, worker_index: int, worker_count: int) -> Partition:
             return Partition()
 
     flow = Dataflow("engine_study")
-    stream: Any = op.input("numbers", flow, TestingSource(range(n), batch_size=BYTEWAX_BATCH))
+    numbers = counted(n) if pipeline == "trivial" else range(n)
+    stream: Any = op.input("numbers", flow, TestingSource(numbers, batch_size=BYTEWAX_BATCH))
     if pipeline == "trivial":
         for k, (f, o) in enumerate(TRIVIAL_STAGES):
-            stream = op.map(f"stage{k}", stream, _stage(f, o))
+            stream = op.map(f"stage{k}", stream, Stage(f, o).process)
     else:
         loops = medium_loops()
         for k in range(2):
             stream = op.map(f"work{k}", stream, lambda x: (_common.burn(loops), x)[1])
     op.output("sink", stream, CountSum())
     run_main(flow)
-    return acc[0], acc[1]
+    return tally.count, tally.total
 
 
 # -- d4p ------------------------------------------------------------------------

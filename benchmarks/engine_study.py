@@ -129,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
 
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    # Every system runs from cached bytecode (as run.py does): without it,
+    # PYTHONDONTWRITEBYTECODE=1 or an env installed without .pyc files makes
+    # each run recompile its imports.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(BENCH_DIR / ".pycache")
     loops = _common.calibrate()
     env[_common.ENV_LOOPS_PER_MS] = f"{loops:.3f}"
     python = sys.executable

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 __all__ = [
@@ -20,8 +20,12 @@ __all__ = [
     "SKEW_SEED",
     "TRIVIAL_STAGES",
     "WORKLOADS",
+    "Counter",
+    "Stage",
+    "Tally",
     "burn",
     "combine",
+    "counted",
     "expected_summary",
     "last_item_times",
     "loops_per_ms",
@@ -59,6 +63,49 @@ MEDIUM_STAGE_MS = 0.01
 def medium_loops() -> int:
     """Loops of :func:`burn` for one medium-pipeline stage."""
     return max(1, int(loops_per_ms() * MEDIUM_STAGE_MS))
+
+
+class Counter:
+    """The trivial pipeline's source as plain Python: one call per item, with
+    an empty input dict (the d4p source's ``_process``)."""
+
+    def __init__(self) -> None:
+        self.next_value = 0
+
+    def process(self, inputs: dict[str, Any]) -> int:
+        value = self.next_value
+        self.next_value += 1
+        return value
+
+
+def counted(n: int) -> Iterator[int]:
+    """``n`` items from a :class:`Counter`, one call (and one dict) each."""
+    produce = Counter().process
+    return (produce({}) for _ in range(n))
+
+
+class Stage:
+    """A trivial-pipeline stage as plain Python: the same code as the d4p
+    PE's ``_process``, so every system runs identical per-item user code."""
+
+    def __init__(self, factor: int, offset: int) -> None:
+        self.factor = factor
+        self.offset = offset
+
+    def process(self, data: int) -> int:
+        return data * self.factor + self.offset
+
+
+class Tally:
+    """The count/sum sink as plain Python (the d4p sink's ``_process``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0
+
+    def add(self, data: int) -> None:
+        self.count += 1
+        self.total += data
 
 
 # -- CPU work -----------------------------------------------------------------

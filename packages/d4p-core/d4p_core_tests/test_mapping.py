@@ -171,3 +171,14 @@ def test_run_with_a_mapping_object() -> None:
     RecordingMapping.calls.clear()
     d4p_core.run(graph, recording, processes=2, inputs=None)
     assert RecordingMapping.calls == [(graph, None, {"processes": 2})]
+
+
+def test_core_mappings_load_without_an_entry_point_scan_and_match_them() -> None:
+    from d4p_core.mapping import _BUILTIN
+
+    registered = {
+        name: info.value
+        for name, info in available_mappings().items()
+        if info.distribution == "d4p-core"
+    }
+    assert registered == _BUILTIN

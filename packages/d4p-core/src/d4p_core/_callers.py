@@ -32,7 +32,7 @@ from ._instances import InstanceState
 from .base import ConsumerPE, IterativePE, ProducerPE
 from .block import BlockPE
 
-__all__ = ["Call", "PendingWriter", "compile_call", "undeclared_output"]
+__all__ = ["Call", "PendingWriter", "compile_call", "stock_kind", "undeclared_output"]
 
 Call = Callable[[str | None, list[Any]], int]
 """``call(input_name | None, values) -> number of PE calls made``."""
@@ -68,20 +68,33 @@ def undeclared_output(inst: InstanceState, output: str) -> KeyError:
     )
 
 
-def compile_call(inst: InstanceState) -> Call:
-    """The fastest call that keeps ``inst.pe``'s contract."""
+def stock_kind(inst: InstanceState) -> str | None:
+    """``"value"``, ``"consumer"``, ``"producer"`` or ``"block"`` for a stock PE
+    whose ``process`` is not overridden (and whose ports are as declared);
+    ``None`` for a PE that keeps the dict contract."""
     pe = inst.pe
-    generic = _dict_call(inst)
     if "process" in vars(pe):  # replaced on the object itself
-        return generic
+        return None
     process = type(pe).process
     if process is BlockPE.process:
-        return _block_call(inst, generic)
-    if process is IterativePE.process:
-        return _value_call(inst, generic, returns=True)
+        return "block"
     if process is ConsumerPE.process:
-        return _value_call(inst, generic, returns=False)
-    if process is ProducerPE.process:
+        return "consumer"
+    kind = {IterativePE.process: "value", ProducerPE.process: "producer"}.get(process)
+    if kind is not None and getattr(pe, "OUTPUT_NAME", "output") in inst.pending:
+        return kind
+    return None  # its output was removed: report what it returns as undeclared
+
+
+def compile_call(inst: InstanceState) -> Call:
+    """The fastest call that keeps ``inst.pe``'s contract."""
+    generic = _dict_call(inst)
+    kind = stock_kind(inst)
+    if kind == "block":
+        return _block_call(inst, generic)
+    if kind in ("value", "consumer"):
+        return _value_call(inst, generic, returns=kind == "value")
+    if kind == "producer":
         return _producer_call(inst, generic)
     return generic
 
@@ -113,10 +126,7 @@ def _dict_call(inst: InstanceState) -> Call:
 def _value_call(inst: InstanceState, generic: Call, *, returns: bool) -> Call:
     pe = inst.pe
     input_name: str = getattr(pe, "INPUT_NAME", "input")
-    output = inst.pending.get(getattr(pe, "OUTPUT_NAME", "output")) if returns else None
-    if returns and output is None:
-        return generic  # its output was removed: report what it returns as undeclared
-    append = output.append if output is not None else None
+    append = inst.pending[getattr(pe, "OUTPUT_NAME", "output")].append if returns else None
 
     def call(name: str | None, values: list[Any]) -> int:
         if name != input_name:
@@ -142,10 +152,7 @@ def _value_call(inst: InstanceState, generic: Call, *, returns: bool) -> Call:
 
 def _producer_call(inst: InstanceState, generic: Call) -> Call:
     pe = inst.pe
-    output = inst.pending.get(getattr(pe, "OUTPUT_NAME", "output"))
-    if output is None:
-        return generic
-    append = output.append
+    append = inst.pending[getattr(pe, "OUTPUT_NAME", "output")].append
 
     def call(name: str | None, values: list[Any]) -> int:
         if name is not None:

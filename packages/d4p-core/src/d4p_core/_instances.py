@@ -62,13 +62,16 @@ class InstanceState:
         "busy",
         "call",
         "calls",
+        "chain",
         "chunk",
+        "cost",
         "ended",
         "eos_remaining",
         "failed_input",
         "index",
         "items_in",
         "items_out",
+        "kind",
         "pe",
         "pe_id",
         "pending",
@@ -90,6 +93,9 @@ class InstanceState:
         # A block PE fed as a source gets one shared {} per iteration.
         self.takes_blocks = False
         self.chunk = 1
+        self.kind: str | None = None  # see _callers.stock_kind
+        self.chain: Any = None  # a _chains.Chain this instance heads
+        self.cost = 0.0  # seconds per item, measured when run on its own
         # Round robin per (instance, route), starting at the instance's index
         # so that replicated senders spread over the receivers.
         self.shuffle_next: dict[int, int] = {}

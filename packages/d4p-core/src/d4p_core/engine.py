@@ -26,6 +26,7 @@ from time import perf_counter
 from typing import Any
 
 from ._callers import PendingWriter, compile_call, undeclared_output
+from ._chains import MEASURE_EVERY, Chain, compile_chains
 from ._failure import PEFailure, pe_failure
 from ._instances import InstanceState, instantiate
 from ._outbox import Outbox
@@ -145,6 +146,7 @@ class Executor:
             self._instances.values(),
             key=lambda inst: (plan.pe_ids.index(inst.pe_id), inst.index),
         )
+        compile_chains(self._order)
 
     # -- what a backend calls -----------------------------------------------
     @property
@@ -285,6 +287,14 @@ class Executor:
     def _run_chunk(
         self, inst: InstanceState, input_name: str | None, values: list[Any], count_in: bool
     ) -> None:
+        chain = inst.chain
+        if chain is not None and input_name == chain.input_name:
+            chain.runs += 1
+            if chain.runs % MEASURE_EVERY == 1:
+                self._run_stages(chain, values, count_in)
+            else:
+                self._run_fused(chain, values, count_in)
+            return
         size = len(values)
         if count_in:
             inst.items_in += size
@@ -301,15 +311,95 @@ class Executor:
             now = perf_counter()
             inst.busy += now - started
             inst.active = False
-        spent = inst.busy - busy  # without what its writes ran downstream
+        self._chunk_done(inst, size, inst.busy - busy, now)  # busy: without what it wrote
+
+    def _chunk_done(self, head: InstanceState, size: int, spent: float, now: float) -> None:
+        """Size the next chunk from this one's time; route what was emitted."""
         if spent < _CHUNK_SECONDS:
-            if size >= inst.chunk and inst.chunk < MAX_CHUNK:
-                inst.chunk *= 2
-        elif spent > 4 * _CHUNK_SECONDS and inst.chunk > 1:
-            inst.chunk //= 2
-        self._route_pending(inst)
+            if size >= head.chunk and head.chunk < MAX_CHUNK:
+                head.chunk *= 2
+        elif spent > 4 * _CHUNK_SECONDS and head.chunk > 1:
+            head.chunk //= 2
+        if head.chain is None:
+            self._route_pending(head)
+        else:
+            for member in head.chain.members:
+                self._route_pending(member)
         if self._send_by_size and self._buffers and now - self._last_flush > self.max_delay:
             self.flush()
+
+    def _run_fused(self, chain: Chain, values: list[Any], count_in: bool) -> None:
+        members = chain.members
+        last = members[-1]
+        append = last.pending[chain.outputs[-1]].append if chain.last_returns else None
+        functions = [member.pe._process for member in members]
+        busy = [member.busy for member in members]
+        for member in members:
+            member.active = True
+        started = perf_counter()
+        try:
+            drops = chain.fused(values, *functions, append, chain.record_failure)
+        except PEFailure:
+            raise
+        except Exception as exc:
+            member = members[chain.failed_stage]
+            name = chain.inputs[chain.failed_stage]
+            block = chain.failed_input if name is None else {name: chain.failed_input}
+            raise pe_failure(member, "process", block, exc) from exc
+        finally:
+            now = perf_counter()
+            for member in members:
+                member.active = False
+        # Exact counters from what each stage dropped; the time split by cost.
+        passed = [len(values)]
+        for dropped in drops:
+            passed.append(passed[-1] - dropped)
+        if count_in:
+            members[0].items_in += passed[0]
+        nested = sum(member.busy - before for member, before in zip(members, busy, strict=True))
+        spent = now - started + nested  # without what their writes ran downstream
+        weights = [member.cost * n for member, n in zip(members, passed, strict=True)]
+        total = sum(weights)
+        for k, member in enumerate(members):
+            member.calls += passed[k]
+            if k:
+                member.items_in += passed[k]
+            if k < len(members) - 1:
+                member.items_out += passed[k + 1]
+            member.busy += spent * (weights[k] / total if total else 1 / len(members))
+        self._chunk_done(members[0], len(values), spent, now)
+
+    def _run_stages(self, chain: Chain, values: list[Any], count_in: bool) -> None:
+        """Run a chain's chunk one stage at a time, timing each stage."""
+        members = chain.members
+        block: list[Any] = values
+        started = perf_counter()
+        nested = 0.0
+        for k, member in enumerate(members):
+            if k:
+                handed = members[k - 1].pending[chain.outputs[k - 1]]
+                block = handed.copy()
+                handed.clear()
+                members[k - 1].items_out += len(block)
+            if k or count_in:
+                member.items_in += len(block)
+            busy = member.busy
+            member.active = True
+            stage_started = perf_counter()
+            try:
+                member.calls += member.call(chain.inputs[k], block)
+            except PEFailure:
+                raise
+            except Exception as exc:
+                raise pe_failure(member, "process", member.failed_input, exc) from exc
+            finally:
+                member.busy += perf_counter() - stage_started
+                member.active = False
+            spent = member.busy - busy
+            nested += perf_counter() - stage_started - spent
+            member.cost = spent / len(block) if block else member.cost
+        now = perf_counter()
+        self._chunk_done(members[0], len(values), now - started - nested, now)
 
     def _writer_full(self, inst: InstanceState) -> Callable[[PendingWriter], None]:
         def route(writer: PendingWriter) -> None:

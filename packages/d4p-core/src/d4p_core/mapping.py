@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, version
-from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from .errors import MappingNotFoundError
 from .graph import WorkflowGraph
 from .inputs import Inputs
 from .plan import Plan
 from .result import RunResult
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -46,6 +49,17 @@ _PROVIDERS = {
     "hybrid_redis": "d4p-redis",
     "zmq_multi": "d4p-zmq",
     "storm": "d4p-storm",
+}
+
+
+# d4p-core's own mappings (also registered as entry points, for discovery):
+# loading one by name needs no scan of the installed distributions' metadata.
+_BUILTIN = {
+    "simple": "d4p_core.simple:SimpleMapping",
+    "multi": "d4p_core.multi:MultiMapping",
+    "dyn_multi": "d4p_core.dynamic:DynMultiMapping",
+    "dyn_auto_multi": "d4p_core.dynamic:DynAutoMultiMapping",
+    "hybrid_multi": "d4p_core.dynamic:HybridMultiMapping",
 }
 
 
@@ -85,6 +99,8 @@ class MappingInfo:
 
 @functools.lru_cache(maxsize=1)
 def _entry_points() -> tuple[EntryPoint, ...]:
+    from importlib.metadata import entry_points
+
     return tuple(entry_points(group=ENTRY_POINT_GROUP))
 
 
@@ -106,6 +122,8 @@ def available_mappings() -> dict[str, MappingInfo]:
 
 
 def _installed_version(distribution: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version(distribution)
     except PackageNotFoundError:
@@ -115,6 +133,11 @@ def _installed_version(distribution: str) -> str | None:
 @functools.cache
 def load_mapping(name: str) -> Mapping[Any]:
     """The mapping registered as ``name``; :class:`MappingNotFoundError` if none."""
+    builtin = _BUILTIN.get(name)
+    if builtin is not None:
+        module, _, attribute = builtin.partition(":")
+        builtin_class = getattr(importlib.import_module(module), attribute)
+        return builtin_class()  # type: ignore[no-any-return]
     for entry_point in _entry_points():
         if entry_point.name == name:
             mapping_class = entry_point.load()
