@@ -106,7 +106,9 @@ def test_results_and_counters_are_exact_with_filtering(items: int) -> None:
     result = run(graph, "simple", inputs=items)
     kept = [i for i in range(1, items + 1) if i % 30 == 0]
     assert result.outputs[pes[-1].id]["result"] == [kept]
-    counts = {pe_id: (m.items_in, m.items_out, m.process_calls) for pe_id, m in result.metrics.items()}
+    counts = {
+        pe_id: (m.items_in, m.items_out, m.process_calls) for pe_id, m in result.metrics.items()
+    }
     halves = items // 2
     assert counts == {
         pes[0].id: (0, items, items),
