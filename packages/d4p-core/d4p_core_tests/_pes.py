@@ -168,10 +168,13 @@ class Dispel4pyStylePE(GenericPE):
 
 
 class LifecycleRecorder(IterativePE):
-    """Records every lifecycle call in ``events`` and forwards its input."""
+    """Records every lifecycle call in ``events`` and forwards its input;
+    writes the events on its unconnected output ``events`` at the end (a run
+    works on copies: the object given to it never sees the calls)."""
 
     def __init__(self) -> None:
         super().__init__()
+        self._add_output("events")
         self.events: list[str] = []
 
     def _preprocess(self) -> None:
@@ -183,6 +186,7 @@ class LifecycleRecorder(IterativePE):
 
     def _postprocess(self) -> None:
         self.events.append("postprocess")
+        self.write("events", self.events)
 
 
 class SumInPostprocess(IterativePE):

@@ -259,18 +259,40 @@ def test_all_instances_in_one_executor() -> None:
     outputs, hosted = run_all_instances(graph, 8)
     pairs = outputs[counter.id]["output"]
     assert Multiset(k for k, _ in pairs) == Multiset((n + 1) % 4 for n in range(30))
-    assert hosted[(middle.id, 0)] is middle
-    assert hosted[(middle.id, 1)] is not middle
+    assert hosted[(middle.id, 0)] is not middle  # every instance is a fresh copy
+    assert hosted[(middle.id, 1)] is not hosted[(middle.id, 0)]
     assert isinstance(hosted[(middle.id, 2)], AddOne)
 
 
-def test_instantiate_copies_further_instances() -> None:
+def test_instantiate_gives_every_instance_a_fresh_copy() -> None:
     pe = Identity()
     pe.id = "x"
     hosted = instantiate({"x": pe}, [("x", 0), ("x", 1), ("x", 2)])
-    assert hosted[("x", 0)] is pe
-    assert hosted[("x", 1)] is not pe and hosted[("x", 2)] is not hosted[("x", 1)]
-    assert hosted[("x", 1)].id == "x"
+    copies = list(hosted.values())
+    assert all(copy is not pe for copy in copies)
+    assert len({id(copy) for copy in copies}) == 3
+    assert all(copy.id == "x" for copy in copies)
+
+
+def test_a_pe_that_cannot_be_copied_runs_as_itself_once() -> None:
+    import threading
+
+    pe = Identity()
+    pe.id = "x"
+    pe.lock = threading.Lock()  # type: ignore[attr-defined]  # neither pickled nor deep-copied
+    assert instantiate({"x": pe}, [("x", 0)])[("x", 0)] is pe
+    with pytest.raises(TypeError):
+        instantiate({"x": pe}, [("x", 0), ("x", 1)])
+
+
+def test_copies_carry_the_whole_state() -> None:
+    # GenericPE.__setstate__ sets attribute by attribute (see its comment).
+    pe = Identity()
+    pe.id = "x"
+    pe.table = {"a": [1, 2]}  # type: ignore[attr-defined]
+    copy = instantiate({"x": pe}, [("x", 0)])[("x", 0)]
+    assert copy.__getstate__() == pe.__getstate__()
+    assert copy.table is not pe.table  # type: ignore[attr-defined]
 
 
 def test_instantiate_copies_unpicklable_pes() -> None:

@@ -73,7 +73,7 @@ def test_consumer_results_are_empty() -> None:
     collector = Collector()
     graph.connect(NumberProducer(3), "output", collector, "input")
     assert run_simple(graph).outputs == {}
-    assert collector.received == [0, 1, 2]
+    assert collector.received == []  # the run worked on a copy
 
 
 def test_postprocess_output_reaches_downstream() -> None:
@@ -99,8 +99,8 @@ def test_preprocess_and_postprocess_called_once() -> None:
     graph.connect(split, "even", recorder, "input")
     graph.connect(split, "odd", recorder, "input")
     graph.connect(source, "output", recorder, "input")
-    run_simple(graph)
-    assert recorder.events == ["preprocess"] + ["process"] * 6 + ["postprocess"]
+    [events] = run_simple(graph).outputs[recorder.id]["events"]
+    assert events == ["preprocess"] + ["process"] * 6 + ["postprocess"]
 
 
 def test_preprocess_runs_before_any_data_everywhere() -> None:
@@ -148,8 +148,9 @@ def test_zero_iterations_still_ends() -> None:
     graph, pes = build_pipeline(OneProducer(), 2)
     recorder = LifecycleRecorder()
     graph.connect(pes[-1], "output", recorder, "input")
-    assert run_simple(graph, inputs=0).outputs == {}
-    assert recorder.events == ["preprocess", "postprocess"]
+    assert run_simple(graph, inputs=0).outputs == {
+        recorder.id: {"events": [["preprocess", "postprocess"]]}
+    }
 
 
 def test_inputs_to_a_non_root_pe() -> None:
@@ -218,8 +219,10 @@ def test_processes_is_accepted_and_ignored_unknown_options_are_not() -> None:
 def test_a_graph_can_run_twice() -> None:
     graph, pes = build_pipeline(OneProducer(), 1)
     assert run_simple(graph, inputs=2).outputs == {pes[-1].id: {"output": [1, 2]}}
-    # the producer keeps its counter, as a dispel4py PE object would
-    assert run_simple(graph, inputs=2).outputs == {pes[-1].id: {"output": [3, 4]}}
+    # Runs work on fresh copies: the producer's counter starts again, and the
+    # graph's own objects are untouched (DESIGN §3.8).
+    assert run_simple(graph, inputs=2).outputs == {pes[-1].id: {"output": [1, 2]}}
+    assert pes[0].next_value == 0
 
 
 # -- failures --------------------------------------------------------------------------

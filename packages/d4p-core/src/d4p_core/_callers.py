@@ -73,9 +73,9 @@ def stock_kind(inst: InstanceState) -> str | None:
     whose ``process`` is not overridden (and whose ports are as declared);
     ``None`` for a PE that keeps the dict contract."""
     pe = inst.pe
-    if "process" in vars(pe):  # replaced on the object itself
-        return None
     process = type(pe).process
+    if getattr(pe.process, "__func__", None) is not process:
+        return None  # replaced on the object itself
     if process is BlockPE.process:
         return "block"
     if process is ConsumerPE.process:
@@ -87,9 +87,9 @@ def stock_kind(inst: InstanceState) -> str | None:
 
 
 def compile_call(inst: InstanceState) -> Call:
-    """The fastest call that keeps ``inst.pe``'s contract."""
+    """The fastest call that keeps ``inst.pe``'s contract (sets ``inst.kind``)."""
     generic = _dict_call(inst)
-    kind = stock_kind(inst)
+    kind = inst.kind = stock_kind(inst)
     if kind == "block":
         return _block_call(inst, generic)
     if kind in ("value", "consumer"):

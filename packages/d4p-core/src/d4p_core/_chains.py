@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._callers import stock_kind
 from ._instances import InstanceState
 from ._routing import LOCAL
 
@@ -72,9 +71,8 @@ def _link(inst: InstanceState) -> InstanceState | None:
 
 
 def compile_chains(instances: list[InstanceState]) -> None:
-    """Give every instance that heads a chain of two or more its ``chain``."""
-    for inst in instances:
-        inst.kind = stock_kind(inst)
+    """Give every instance that heads a chain of two or more its ``chain``
+    (after :func:`~d4p_core._callers.compile_call` set each one's ``kind``)."""
     for head in instances:
         if head.kind not in ("value", "producer"):
             continue

@@ -19,20 +19,22 @@ __all__ = [
 def instantiate(
     pes: Mapping[str, GenericPE], addresses: Iterable[Address]
 ) -> dict[Address, GenericPE]:
-    """One PE object per hosted instance.
+    """A fresh copy of the PE for every hosted instance (made once at
+    start-up, never per item): a run never changes the objects it was given,
+    and running the same graph twice gives the same results.
 
-    The first instance of each PE uses the object itself; further instances in
-    the same process get copies (made once at start-up, never per item).
+    A PE that can be neither pickled nor deep-copied (it holds an open file,
+    a lock...) runs as the object itself for its first instance, as before.
     """
     hosted: dict[Address, GenericPE] = {}
-    used: set[str] = set()
     for pe_id, instance in addresses:
         original = pes[pe_id]
-        if pe_id in used:
+        try:
             hosted[(pe_id, instance)] = _copy_pe(original)
-        else:
+        except Exception:
+            if any(address[0] == pe_id for address in hosted):
+                raise
             hosted[(pe_id, instance)] = original
-            used.add(pe_id)
     return hosted
 
 
@@ -76,7 +78,6 @@ class InstanceState:
         "pe_id",
         "pending",
         "shuffle_next",
-        "takes_blocks",
         "targets",
     )
 
@@ -90,8 +91,6 @@ class InstanceState:
         self.pending: dict[str, list[Any]] = {output: [] for output in plan.outputs[self.pe_id]}
         # Set by the executor: call(input_name | None, values).
         self.call: Any = None
-        # A block PE fed as a source gets one shared {} per iteration.
-        self.takes_blocks = False
         self.chunk = 1
         self.kind: str | None = None  # see _callers.stock_kind
         self.chain: Any = None  # a _chains.Chain this instance heads

@@ -31,7 +31,6 @@ from ._failure import PEFailure, pe_failure
 from ._instances import InstanceState, instantiate
 from ._outbox import Outbox
 from ._routing import GROUP_BY, LOCAL, REMOTE, compile_targets, split
-from .block import BlockPE
 from .inputs import InputSpec
 from .pe import WRITER, GenericPE
 from .plan import Plan
@@ -134,7 +133,6 @@ class Executor:
                 buffer = instance.pending.setdefault(output, [])
                 connection[WRITER] = PendingWriter(self._writer_full(instance), buffer, output)
             instance.call = compile_call(instance)
-            instance.takes_blocks = isinstance(pe, BlockPE) and "process" not in vars(pe)
         for instance in self._instances.values():
             instance.targets = {
                 output: compile_targets(
@@ -174,7 +172,7 @@ class Executor:
                 while remaining > 0:
                     size = min(inst.chunk, remaining)
                     calls: list[Any] = (
-                        [{}] * size if inst.takes_blocks else [{} for _ in range(size)]
+                        [{}] * size if inst.kind == "block" else [{} for _ in range(size)]
                     )
                     self._run_chunk(inst, None, calls, count_in=False)
                     remaining -= size

@@ -70,7 +70,10 @@ class GenericPE:
         self.inputconnections: dict[str, dict[str, Any]] = {}
         self.outputconnections: dict[str, dict[str, Any]] = {}
         self.wrapper: Any = "simple"
-        self.pickleIgnore = list(vars(self))
+        # dispel4py's list of the attributes set so far. Spelled out: reading
+        # vars(self) would give the object a real __dict__, which makes every
+        # attribute access of the PE slower for its whole life (CPython 3.11+).
+        self.pickleIgnore = ["inputconnections", "outputconnections", "wrapper"]
         self.numprocesses = numprocesses
         self.name = type(self).__name__
         self.id = self.name
@@ -174,7 +177,13 @@ class GenericPE:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        vars(self).update(state)
+        # Attribute by attribute (not vars(self).update): the copy keeps
+        # CPython's compact attribute storage, so its attributes read fast.
+        for key, value in state.items():
+            try:
+                object.__setattr__(self, key, value)
+            except AttributeError:  # a read-only descriptor of the class
+                vars(self)[key] = value
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id}>"

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .engine import Executor, PEFailure
+from .engine import Executor, PEFailure, instantiate
 from .errors import D4pError
 from .graph import WorkflowGraph
 from .inputs import Inputs, resolve_inputs
@@ -54,10 +54,9 @@ class SimpleMapping:
         def collect(pe_id: str, output: str, values: list[Any]) -> None:
             outputs.setdefault(pe_id, {}).setdefault(output, []).extend(values)
 
-        pes = flat.by_id()
         executor = Executor(
             plan,
-            {(pe_id, 0): pes[pe_id] for pe_id in plan.pe_ids},
+            instantiate(flat.by_id(), [(pe_id, 0) for pe_id in plan.pe_ids]),
             on_results=collect,
             on_progress=progress_listener(),
         )
