@@ -181,15 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()
 
     lines = [
-        "# Engine study",
-        "",
-        f"{started:%Y-%m-%d %H:%M} UTC, {platform.python_implementation()} "
+        f"**Engine study**, {started:%Y-%m-%d %H:%M} UTC, {platform.python_implementation()} "
         f"{platform.python_version()}, {os.cpu_count()} cores, {elapsed:.0f} s; medians of "
         f"{args.repeats} interleaved runs after a warm-up; every result checked. "
         "Produced by `hatch run bench:engine` (`benchmarks/engine_study.py`).",
         *(f"- note: {note}" for note in notes),
         "",
-        f"## Trivial pipeline, N = {n:,} (source -> +1 -> x2 -> -2 -> count/sum sink)",
+        f"### Trivial pipeline, N = {n:,} (source -> +1 -> x2 -> -2 -> count/sum sink)",
         "",
         "| system | items/s | vs Bytewax | vs stream-d4py |",
         "|---|---:|---:|---:|",
@@ -206,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     lines += [
         "",
-        f"## Medium pipeline, N = {m:,} (two stages of ~10 us pure-Python work per item)",
+        f"### Medium pipeline, N = {m:,} (two stages of ~10 us pure-Python work per item)",
         "",
         "| mapping | items/s | vs simple |",
         "|---|---:|---:|",
@@ -218,12 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     small_rss, large_rss = rss.values()
     lines += [
         "",
-        "## Memory (d4p simple, trivial pipeline, peak RSS)",
+        "### Memory (d4p simple, trivial pipeline, peak RSS)",
         "",
         *(f"- {label}: {mb:.0f} MB" for label, mb in rss.items()),
         f"- {large // small}x the items: {large_rss / small_rss:.2f}x the memory",
         "",
-        "## Import",
+        "### Import",
         "",
         f"- `import d4p_core`: {imported:.1f} ms (`python -X importtime`, best of 5)",
         "",
