@@ -118,7 +118,7 @@ def _has(python: str, module: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--items", type=int, default=1_000_000)
-    parser.add_argument("--medium-items", type=int, default=100_000)
+    parser.add_argument("--medium-items", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("-n", "--processes", type=int, default=2)
     parser.add_argument("--mappings", nargs="+", default=list(MEDIUM_MAPPINGS))
