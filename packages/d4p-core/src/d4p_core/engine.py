@@ -8,13 +8,14 @@ the PE **block by block**, routes what the PE emits through the plan
 after all upstream instances ended and then sends end-of-stream downstream.
 
 Work moves in blocks: a block of values for one input is run through the PE
-in one call (see :mod:`d4p_core._callers`), and what it emitted is routed as
-blocks — to an instance hosted here it is run at once, depth first (the graph
-is acyclic, so a PE is never re-entered), so a chain of PEs is one loop per
-PE over the block and memory stays bounded by the block size; for an
-instance hosted elsewhere it is cut into batches of ``batch_size`` items for
-the :class:`Transport`. A backend only moves those batches and feeds what it
-receives back in with :meth:`Executor.receive` / :meth:`Executor.receive_eos`.
+in one call (see :mod:`d4p_core._callers`; a chain of stock per-item PEs in
+this process runs as one generated loop, see :mod:`d4p_core._chains`), and
+what it emitted is routed as blocks — to an instance hosted here it is run at
+once, depth first (the graph is acyclic, so a PE is never re-entered), so
+memory stays bounded by the block size; for an instance hosted elsewhere it
+is cut into batches of ``batch_size`` items for the :class:`Transport`. A
+backend only moves those batches and feeds what it receives back in with
+:meth:`Executor.receive` / :meth:`Executor.receive_eos`.
 Clocks and counters are paid per block; a block is sized so that one call
 takes a few milliseconds (so slow PEs still stream).
 """
@@ -26,7 +27,7 @@ from time import perf_counter
 from typing import Any
 
 from ._callers import PendingWriter, compile_call, undeclared_output
-from ._chains import MEASURE_EVERY, Chain, compile_chains
+from ._chains import compile_chains
 from ._failure import PEFailure, pe_failure
 from ._instances import InstanceState, instantiate
 from ._outbox import Outbox
@@ -287,11 +288,8 @@ class Executor:
     ) -> None:
         chain = inst.chain
         if chain is not None and input_name == chain.input_name:
-            chain.runs += 1
-            if chain.runs % MEASURE_EVERY == 1:
-                self._run_stages(chain, values, count_in)
-            else:
-                self._run_fused(chain, values, count_in)
+            spent = chain.run(values, count_in)
+            self._chunk_done(inst, len(values), spent, perf_counter())
             return
         size = len(values)
         if count_in:
@@ -325,79 +323,6 @@ class Executor:
                 self._route_pending(member)
         if self._send_by_size and self._buffers and now - self._last_flush > self.max_delay:
             self.flush()
-
-    def _run_fused(self, chain: Chain, values: list[Any], count_in: bool) -> None:
-        members = chain.members
-        last = members[-1]
-        append = last.pending[chain.outputs[-1]].append if chain.last_returns else None
-        functions = [member.pe._process for member in members]
-        busy = [member.busy for member in members]
-        for member in members:
-            member.active = True
-        started = perf_counter()
-        try:
-            drops = chain.fused(values, *functions, append, chain.record_failure)
-        except PEFailure:
-            raise
-        except Exception as exc:
-            member = members[chain.failed_stage]
-            name = chain.inputs[chain.failed_stage]
-            block = chain.failed_input if name is None else {name: chain.failed_input}
-            raise pe_failure(member, "process", block, exc) from exc
-        finally:
-            now = perf_counter()
-            for member in members:
-                member.active = False
-        # Exact counters from what each stage dropped; the time split by cost.
-        passed = [len(values)]
-        for dropped in drops:
-            passed.append(passed[-1] - dropped)
-        if count_in:
-            members[0].items_in += passed[0]
-        nested = sum(member.busy - before for member, before in zip(members, busy, strict=True))
-        spent = now - started + nested  # without what their writes ran downstream
-        weights = [member.cost * n for member, n in zip(members, passed, strict=True)]
-        total = sum(weights)
-        for k, member in enumerate(members):
-            member.calls += passed[k]
-            if k:
-                member.items_in += passed[k]
-            if k < len(members) - 1:
-                member.items_out += passed[k + 1]
-            member.busy += spent * (weights[k] / total if total else 1 / len(members))
-        self._chunk_done(members[0], len(values), spent, now)
-
-    def _run_stages(self, chain: Chain, values: list[Any], count_in: bool) -> None:
-        """Run a chain's chunk one stage at a time, timing each stage."""
-        members = chain.members
-        block: list[Any] = values
-        started = perf_counter()
-        nested = 0.0
-        for k, member in enumerate(members):
-            if k:
-                handed = members[k - 1].pending[chain.outputs[k - 1]]
-                block = handed.copy()
-                handed.clear()
-                members[k - 1].items_out += len(block)
-            if k or count_in:
-                member.items_in += len(block)
-            busy = member.busy
-            member.active = True
-            stage_started = perf_counter()
-            try:
-                member.calls += member.call(chain.inputs[k], block)
-            except PEFailure:
-                raise
-            except Exception as exc:
-                raise pe_failure(member, "process", member.failed_input, exc) from exc
-            finally:
-                member.busy += perf_counter() - stage_started
-                member.active = False
-            spent = member.busy - busy
-            nested += perf_counter() - stage_started - spent
-            member.cost = spent / len(block) if block else member.cost
-        now = perf_counter()
-        self._chunk_done(members[0], len(values), now - started - nested, now)
 
     def _writer_full(self, inst: InstanceState) -> Callable[[PendingWriter], None]:
         def route(writer: PendingWriter) -> None:
