@@ -1,36 +1,18 @@
 """The engine study's d4p pipelines (``benchmarks/_engine_probe.py``): the
 per-item dispel4py API and the block API on the same work. Module level, so
-every mapping's workers can import them."""
+every mapping's workers can import them. ``Numbers`` and ``Apply`` are the
+throughput workload's PEs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from d4p_core import BlockPE, ConsumerPE, IterativePE, ProducerPE, WorkflowGraph
+from d4p_core import BlockPE, ConsumerPE, IterativePE, WorkflowGraph
 
 from ._common import TRIVIAL_STAGES, burn, medium_loops
+from ._pes import Apply, Numbers
 
 __all__ = ["build"]
-
-
-class Numbers(ProducerPE):
-    def __init__(self) -> None:
-        super().__init__()
-        self.next_value = 0
-
-    def _process(self, inputs: Any) -> int:
-        value = self.next_value
-        self.next_value += 1
-        return value
-
-
-class Apply(IterativePE):
-    def __init__(self, factor: int, offset: int) -> None:
-        super().__init__()
-        self.factor, self.offset = factor, offset
-
-    def _process(self, data: int) -> int:
-        return data * self.factor + self.offset
 
 
 class Work(IterativePE):
