@@ -32,12 +32,16 @@ SCRIPT = textwrap.dedent(
     class Sink(ConsumerPE):
         def __init__(self):
             super().__init__()
+            self._add_output("report")
             self.seen = 0
             self.samples = {}
         def _process(self, data):
             self.seen += 1
             if self.seen in (1_000_000, TOTAL):
                 self.samples[self.seen] = rss_kib()
+        def _postprocess(self):
+            # The run works on a copy of the sink: report through an output.
+            self.write("report", {"seen": self.seen, "samples": self.samples})
 
     TOTAL = int(sys.argv[1])
     graph = WorkflowGraph()
@@ -48,8 +52,8 @@ SCRIPT = textwrap.dedent(
         previous = stage
     sink = Sink()
     graph.connect(previous, "output", sink, "input")
-    run(graph, "simple", inputs=TOTAL)
-    print(json.dumps({"seen": sink.seen, "samples": sink.samples}))
+    [report] = run(graph, "simple", inputs=TOTAL).outputs[sink.id]["report"]
+    print(json.dumps(report))
     """
 )
 
