@@ -214,9 +214,13 @@ def test_broadcast_sends_to_every_instance() -> None:
 
 
 def test_global_sends_to_instance_zero() -> None:
+    # Plan.build gives a global-only PE one instance; a plan may still say 3.
     receiver = Identity()
     receiver.inputconnections["input"][GROUPING] = "global"
-    plan, source = _source_to(receiver, 3, count=5)
+    graph = WorkflowGraph()
+    source = NumberProducer(5)
+    graph.connect(source, "output", receiver, "input")
+    plan = Plan.build(graph, instances={receiver.id: 3})
     transport = _run_source(plan, source)
     assert transport.items_for((receiver.id, 0)) == [0, 1, 2, 3, 4]
     assert transport.items_for((receiver.id, 1)) == []

@@ -434,3 +434,41 @@ def test_a_stateful_pe_without_grouping_keeps_one_instance() -> None:
     graph = build_even_odd()
     graph.flat().by_id()["EvenOddPairer3"].numprocesses = 2  # asked for: honoured
     assert Plan.build(graph, 8).instances["EvenOddPairer3"] == 2
+
+
+# -- 'global' inputs -------------------------------------------------------------------
+def test_a_pe_whose_inputs_are_all_global_gets_one_instance() -> None:
+    graph = WorkflowGraph()
+    source, total, spread = NumberProducer(), Identity(), Identity()
+    total.inputconnections["input"][GROUPING] = "global"
+    graph.connect(source, "output", total, "input")
+    graph.connect(source, "output", spread, "input")
+    plan = Plan.build(graph, 8)
+    assert plan.instances[total.id] == 1
+    assert plan.instances[spread.id] == 6  # the spare processes go to the others
+    assert plan.global_only(total.id) and not plan.global_only(spread.id)
+    assert f"{total.id}: 1 instance(s) [stateful, all inputs 'global': one instance]" in (
+        plan.describe()
+    )
+
+
+def test_numprocesses_on_a_global_only_pe_is_a_graph_error() -> None:
+    graph = WorkflowGraph()
+    total = Identity()
+    total.numprocesses = 3
+    total.inputconnections["input"][GROUPING] = "global"
+    graph.connect(NumberProducer(), "output", total, "input")
+    for processes in (None, 8):
+        with pytest.raises(GraphError, match=rf"{total.id}.*numprocesses=3.*'global'"):
+            Plan.build(graph, processes)
+
+
+def test_one_global_input_among_others_keeps_the_instances() -> None:
+    graph = WorkflowGraph()
+    source, split, both = NumberProducer(), EvenOdd(), Merge()
+    both.inputconnections["a"][GROUPING] = "global"
+    graph.connect(source, "output", split, "input")
+    graph.connect(split, "even", both, "a")
+    graph.connect(split, "odd", both, "b")
+    both.numprocesses = 2
+    assert Plan.build(graph, 8).instances[both.id] == 2

@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import GraphError
 from .graph import FlatGraph, WorkflowGraph
-from .grouping import Grouping, Shuffle, grouping_from_spec
+from .grouping import Global, Grouping, Shuffle, grouping_from_spec
 from .pe import GROUPING, GenericPE
 
 __all__ = ["Plan", "Route"]
@@ -70,9 +70,11 @@ class Plan:
 
         ``processes=None`` gives one instance per PE (the ``simple`` mapping).
         Otherwise dispel4py's rules: sources get 1, an explicit
-        ``numprocesses > 1`` is honoured exactly, ``single`` PEs get 1, and the
-        other PEs share the remaining processes equally (what does not divide
-        evenly goes to the first of them rather than staying idle). A graph
+        ``numprocesses > 1`` is honoured exactly, ``single`` PEs and PEs whose
+        inputs are all 'global' get 1 (such a PE asking for more is a
+        :class:`GraphError`, on every mapping), and the other PEs share the
+        remaining processes equally (what does not divide evenly goes to the
+        first of them rather than staying idle). A graph
         that needs more processes than given raises :class:`GraphError`
         saying how many.
         A PE declared ``stateful`` keeps one instance unless its
@@ -104,7 +106,15 @@ class Plan:
             if key not in groupings:
                 groupings[key] = _input_grouping(receiver, connection.dst_port)
 
-        instances = _assign_instances(pes, order, set(sources), processes)
+        connected: dict[str, list[Grouping]] = {}
+        for (receiver_id, _), grouping in groupings.items():
+            connected.setdefault(receiver_id, []).append(grouping)
+        # Every item of a PE whose inputs are all 'global' goes to instance 0:
+        # further instances would only idle (and still run postprocess).
+        global_only = {
+            pe_id for pe_id, kinds in connected.items() if all(isinstance(g, Global) for g in kinds)
+        }
+        instances = _assign_instances(pes, order, set(sources), global_only, processes)
         for pe_id, count in (instances_given or {}).items():
             if pe_id not in instances:
                 raise GraphError(f"instance count given for unknown PE {pe_id!r}")
@@ -169,6 +179,16 @@ class Plan:
         """PEs that must run as fixed instances: stateful ones and sources."""
         return self.stateful | frozenset(self.sources)
 
+    def global_only(self, pe_id: str) -> bool:
+        """Whether every input of ``pe_id`` is 'global' (so it has one instance)."""
+        groupings = [
+            route.grouping
+            for routes in self.routes.values()
+            for route in routes
+            if route.dst_pe == pe_id
+        ]
+        return bool(groupings) and all(isinstance(g, Global) for g in groupings)
+
     @property
     def total_instances(self) -> int:
         return sum(self.instances.values())
@@ -187,6 +207,8 @@ class Plan:
                 flags.append("source")
             if pe_id in self.stateful:
                 flags.append("stateful")
+            if self.global_only(pe_id):
+                flags.append("all inputs 'global': one instance")
             suffix = f" [{', '.join(flags)}]" if flags else ""
             lines.append(f"  {pe_id}: {self.instances[pe_id]} instance(s){suffix}")
             for output in self.outputs[pe_id]:
@@ -220,8 +242,20 @@ def _input_grouping(pe: GenericPE, port: str) -> Grouping:
 
 
 def _assign_instances(
-    pes: Mapping[str, GenericPE], order: list[str], sources: set[str], processes: int | None
+    pes: Mapping[str, GenericPE],
+    order: list[str],
+    sources: set[str],
+    global_only: set[str],
+    processes: int | None,
 ) -> dict[str, int]:
+    for pe_id in sorted(global_only):
+        requested = getattr(pes[pe_id], "numprocesses", 1)
+        if isinstance(requested, int) and not isinstance(requested, bool) and requested > 1:
+            raise GraphError(
+                f"PE {pe_id!r} asks for numprocesses={requested}, but all its inputs are "
+                f"'global': every item goes to one instance, so it runs as exactly one. "
+                f"Remove numprocesses, or give an input another grouping"
+            )
     if processes is None:
         return {pe_id: 1 for pe_id in order}
     if processes < 1:
@@ -235,7 +269,7 @@ def _assign_instances(
             raise GraphError(
                 f"PE {pe_id!r} has numprocesses={requested!r}; it must be an integer >= 1"
             )
-        if pe_id in sources or getattr(pe, "single", False):
+        if pe_id in sources or pe_id in global_only or getattr(pe, "single", False):
             fixed[pe_id] = 1
         elif getattr(pe, "stateful", False) and requested <= 1:
             # Declared stateful, with no grouping to route by: extra

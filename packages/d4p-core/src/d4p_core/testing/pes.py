@@ -16,6 +16,7 @@ __all__ = [
     "CountingProducer",
     "EvenOddPairer",
     "Failing",
+    "GlobalSum",
     "Hangs",
     "LengthFilter",
     "ModFilter",
@@ -200,6 +201,25 @@ class EvenOddPairer(GenericPE):
             for value in self.waiting[name]:
                 self.write("leftover", value)
         self.waiting = {"even": [], "odd": []}
+
+
+class GlobalSum(GenericPE):
+    """Grouping 'global'; writes ``[sum, count]`` of what it saw in
+    ``postprocess``, even when it saw nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._add_input("input", grouping="global")
+        self._add_output("output")
+        self.total = 0
+        self.seen = 0
+
+    def _process(self, inputs: dict[str, Any]) -> None:
+        self.total += inputs["input"]
+        self.seen += 1
+
+    def _postprocess(self) -> None:
+        self.write("output", [self.total, self.seen])
 
 
 class PartialSum(IterativePE):

@@ -15,6 +15,7 @@ from .pes import (
     BlockCounter,
     CountingProducer,
     EvenOddPairer,
+    GlobalSum,
     LengthFilter,
     ModFilter,
     MultiWriter,
@@ -149,11 +150,10 @@ def build_broadcast() -> WorkflowGraph:
 
 
 def build_global() -> WorkflowGraph:
-    """prod → a (5 instances) → Sequencer (5 instances, 'global')."""
+    """prod → a (5 instances) → Sequencer ('global': one instance)."""
     graph = WorkflowGraph()
     first, sequencer = PassThrough(), Sequencer()
     first.numprocesses = 5
-    sequencer.numprocesses = 5
     sequencer.inputconnections["input"]["grouping"] = "global"
     graph.connect(CountingProducer(), "output", first, "input")
     graph.connect(first, "output", sequencer, "input")
@@ -212,6 +212,14 @@ def build_even_odd() -> WorkflowGraph:
     graph.connect(numbers, "output", odds, "input")
     graph.connect(evens, "output", pairer, "even")
     graph.connect(odds, "output", pairer, "odd")
+    return graph
+
+
+def build_global_sum() -> WorkflowGraph:
+    """prod → GlobalSum ('global', writes in postprocess): given spare
+    processes, a further instance of GlobalSum would add a ``[0, 0]``."""
+    graph = WorkflowGraph()
+    graph.connect(CountingProducer(), "output", GlobalSum(), "input")
     return graph
 
 
@@ -379,6 +387,12 @@ CASES: tuple[ConformanceCase, ...] = (
         invariant="even_odd_pairs",
         compare_multisets=False,
         notes="pairs depend on arrival order; every number is used exactly once",
+    ),
+    ConformanceCase(
+        "global_sum",
+        build_global_sum,
+        expected={"GlobalSum1": {"output": [[sum(_numbers), N]]}},
+        notes="one instance, whatever the processes: no idle copy reports an empty sum",
     ),
     ConformanceCase(
         "postprocess_aggregate",
