@@ -203,3 +203,17 @@ def test_loading_a_file_twice_reuses_the_module(workflow: WorkflowFactory) -> No
     assert load_graph(str(path)) is first
     ids = [pe.id for pe in first.flat().pes]
     assert [pe.id for pe in load_graph(str(path)).flat().pes] == ids
+
+
+def test_a_graph_of_the_real_dispel4py_is_named_with_the_way_out() -> None:
+    # What a workflow module holds when the real dispel4py is installed (the
+    # compatibility layer then stands aside): its own WorkflowGraph class.
+    import types
+
+    real = type("WorkflowGraph", (), {"__module__": "dispel4py.workflow_graph"})
+    module = types.ModuleType("old_workflow")
+    module.graph = real()  # type: ignore[attr-defined]
+    with pytest.raises(GraphError, match=r"real dispel4py.*pip uninstall stream-d4py"):
+        find_graph(module)
+    with pytest.raises(GraphError, match="old_workflow.graph is a graph of the real dispel4py"):
+        find_graph(module, "graph")

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import sys
 from types import ModuleType
+from typing import Any
 
 from .errors import GraphError
 from .graph import WorkflowGraph, is_composite
@@ -85,6 +86,7 @@ def find_graph(module: ModuleType, attr: str | None = None) -> WorkflowGraph:
         if callable(value) and not isinstance(value, WorkflowGraph):
             value = value()
         if not isinstance(value, WorkflowGraph):
+            _refuse_real_dispel4py(label, {attr: value})
             raise GraphError(f"{label}:{attr} is a {type(value).__name__}, not a WorkflowGraph")
         return value
     graphs = {
@@ -103,6 +105,7 @@ def find_graph(module: ModuleType, attr: str | None = None) -> WorkflowGraph:
     for name, graph in candidates.items():
         unique.setdefault(id(graph), name)
     if not unique:
+        _refuse_real_dispel4py(label, vars(module))
         raise GraphError(f"module {label!r} defines no workflow graph (a top-level WorkflowGraph)")
     if len(unique) > 1:
         names = ", ".join(sorted(unique.values()))
@@ -110,6 +113,21 @@ def find_graph(module: ModuleType, attr: str | None = None) -> WorkflowGraph:
             f"module {label!r} defines several workflow graphs ({names}); choose one with -a/--attr"
         )
     return candidates[next(iter(unique.values()))]
+
+
+def _refuse_real_dispel4py(label: str, namespace: dict[str, Any]) -> None:
+    """A graph built with the real dispel4py package (installed here, so the
+    compatibility layer stood aside) cannot run on d4p: say so."""
+    for name, value in namespace.items():
+        kind = type(value)
+        if kind.__name__ == "WorkflowGraph" and kind.__module__.startswith("dispel4py"):
+            raise GraphError(
+                f"{label}.{name} is a graph of the real dispel4py package "
+                f"({kind.__module__}.WorkflowGraph), which is installed in this "
+                f"environment, so d4p's dispel4py compatibility layer stands aside. "
+                f"Run it in an environment without dispel4py (pip uninstall "
+                f"stream-d4py), or import from d4p_core instead of dispel4py"
+            )
 
 
 def load_graph(target: str, attr: str | None = None) -> WorkflowGraph:
