@@ -100,17 +100,35 @@ def _sources(spec: Any, name: str) -> dict[str, dict[str, Any]]:
 
 def test_global_input_forces_one_task() -> None:
     from d4p_core import WorkflowGraph
+    from d4p_core.testing.pes import CountingProducer, TwoInOneOut
+
+    # One 'global' input among others: the core plan keeps 3 instances (the
+    # other input spreads), but Storm's global grouping feeds one task only.
+    graph = WorkflowGraph()
+    sink = TwoInOneOut()
+    sink._add_input("input0", grouping="global")
+    sink.numprocesses = 3
+    graph.connect(CountingProducer(), "output", sink, "input0")
+    graph.connect(CountingProducer(), "output", sink, "input1")
+    assert Plan.build(graph, 6).instances[sink.id] == 3
+    plan = storm_plan(graph, 6)
+    assert plan.instances[sink.id] == 1
+    spec = build_topology(plan, "t")
+    assert spec.component(sink.id).parallelism == 1
+    groupings = sorted(s.grouping for s in spec.component(sink.id).inputs)
+    assert groupings == ["all", "all", "global", "shuffle"]  # an end-of-stream "all" per sender
+
+
+def test_an_all_global_pe_is_one_task() -> None:
+    from d4p_core import WorkflowGraph
     from d4p_core.testing.pes import CountingProducer, PassThrough
 
     graph = WorkflowGraph()
     sink = PassThrough()
     sink._add_input("input", grouping="global")
-    sink.numprocesses = 3
     graph.connect(CountingProducer(), "output", sink, "input")
-    assert Plan.build(graph, 6).instances[sink.id] == 3
-    plan = storm_plan(graph, 6)
-    assert plan.instances[sink.id] == 1
-    spec = build_topology(plan, "t")
+    assert Plan.build(graph, 6).instances[sink.id] == 1  # core's rule, every mapping
+    spec = build_topology(storm_plan(graph, 6), "t")
     assert spec.component(sink.id).parallelism == 1
     assert [s.grouping for s in spec.component(sink.id).inputs] == ["global", "all"]
 
