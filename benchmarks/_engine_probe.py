@@ -110,27 +110,12 @@ def run_d4p(pipeline: str, n: int, mapping: str, processes: int, block: bool) ->
 
 # -- stream-d4py ----------------------------------------------------------------
 def run_stream_d4py(pipeline: str, n: int) -> tuple[int, int]:
-    from dispel4py.base import ConsumerPE, IterativePE, ProducerPE
+    from dispel4py.base import ConsumerPE
     from dispel4py.new.simple_process import process_and_return
     from dispel4py.workflow_graph import WorkflowGraph
 
-    class Numbers(ProducerPE):  # type: ignore[misc]
-        def __init__(self) -> None:
-            ProducerPE.__init__(self)
-            self.next_value = 0
-
-        def _process(self, inputs: Any) -> int:
-            value = self.next_value
-            self.next_value += 1
-            return value
-
-    class Apply(IterativePE):  # type: ignore[misc]
-        def __init__(self, factor: int, offset: int) -> None:
-            IterativePE.__init__(self)
-            self.factor, self.offset = factor, offset
-
-        def _process(self, data: int) -> int:
-            return data * self.factor + self.offset
+    # The throughput workload's twins: the same code as d4p's Numbers/Apply.
+    from benchmarks.workflows.twins._pes import Apply, Numbers
 
     class Sink(ConsumerPE):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -147,10 +132,10 @@ def run_stream_d4py(pipeline: str, n: int) -> tuple[int, int]:
 
     if pipeline != "trivial":
         raise SystemExit("stream-d4py runs only the trivial pipeline here")
-    source, sink = Numbers(), Sink()
+    source, sink = Numbers(), Sink()  # type: ignore[no-untyped-call]
     graph = WorkflowGraph()
     previous: Any = source
-    for stage in [*(Apply(f, o) for f, o in TRIVIAL_STAGES), sink]:
+    for stage in [*(Apply(f, o) for f, o in TRIVIAL_STAGES), sink]:  # type: ignore[no-untyped-call]
         graph.connect(previous, "output", stage, "input")
         previous = stage
     outputs = process_and_return(graph, {source: n})

@@ -446,7 +446,7 @@ def test_a_pe_whose_inputs_are_all_global_gets_one_instance() -> None:
     plan = Plan.build(graph, 8)
     assert plan.instances[total.id] == 1
     assert plan.instances[spread.id] == 6  # the spare processes go to the others
-    assert plan.global_only(total.id) and not plan.global_only(spread.id)
+    assert plan.global_only == {total.id}
     assert f"{total.id}: 1 instance(s) [stateful, all inputs 'global': one instance]" in (
         plan.describe()
     )

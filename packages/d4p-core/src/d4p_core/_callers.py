@@ -92,10 +92,8 @@ def compile_call(inst: InstanceState) -> Call:
     kind = inst.kind = stock_kind(inst)
     if kind == "block":
         return _block_call(inst, generic)
-    if kind in ("value", "consumer"):
-        return _value_call(inst, generic, returns=kind == "value")
-    if kind == "producer":
-        return _producer_call(inst, generic)
+    if kind in ("value", "consumer", "producer"):
+        return _value_call(inst, generic, source=kind == "producer", returns=kind != "consumer")
     return generic
 
 
@@ -123,13 +121,16 @@ def _dict_call(inst: InstanceState) -> Call:
     return call
 
 
-def _value_call(inst: InstanceState, generic: Call, *, returns: bool) -> Call:
+def _value_call(inst: InstanceState, generic: Call, *, source: bool, returns: bool) -> Call:
+    """``_process(value)`` per value. ``source``: a ``ProducerPE``, whose
+    values are its input dicts (``input_name`` None); otherwise the values of
+    ``INPUT_NAME``. Any other input takes the dict contract."""
     pe = inst.pe
-    input_name: str = getattr(pe, "INPUT_NAME", "input")
+    direct: str | None = None if source else getattr(pe, "INPUT_NAME", "input")
     append = inst.pending[getattr(pe, "OUTPUT_NAME", "output")].append if returns else None
 
     def call(name: str | None, values: list[Any]) -> int:
-        if name != input_name:
+        if name != direct:
             return generic(name, values)
         fn = pe._process
         value: Any = None
@@ -143,29 +144,7 @@ def _value_call(inst: InstanceState, generic: Call, *, returns: bool) -> Call:
                     if result is not None:
                         append(result)
         except BaseException:
-            inst.failed_input = {name: value}
-            raise
-        return len(values)
-
-    return call
-
-
-def _producer_call(inst: InstanceState, generic: Call) -> Call:
-    pe = inst.pe
-    append = inst.pending[getattr(pe, "OUTPUT_NAME", "output")].append
-
-    def call(name: str | None, values: list[Any]) -> int:
-        if name is not None:
-            return generic(name, values)
-        fn = pe._process
-        value: Any = None
-        try:
-            for value in values:
-                result = fn(value)
-                if result is not None:
-                    append(result)
-        except BaseException:
-            inst.failed_input = value
+            inst.failed_input = value if name is None else {name: value}
             raise
         return len(values)
 

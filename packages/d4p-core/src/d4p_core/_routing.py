@@ -69,7 +69,8 @@ def split(
 ) -> Iterator[tuple[Address, list[Any]]]:
     """``(instance address, its part of values)`` for a GROUP_BY, BROADCAST or
     SHUFFLE target; each part is a new list. Round robin goes item by item:
-    instance ``shuffle_start + k`` gets items ``k, k + count, ...``."""
+    instance ``shuffle_start + k`` gets items ``k, k + count, ...``
+    (``shuffle_start`` is ignored by the other kinds)."""
     count = route.dst_instances
     if kind == GROUP_BY:
         grouping = route.grouping
@@ -83,7 +84,7 @@ def split(
                 yield (route.dst_pe, index), part
     elif kind == BROADCAST:
         for index in range(count):
-            yield (route.dst_pe, index), values.copy()
+            yield (route.dst_pe, index), values if index == count - 1 else values.copy()
     else:
         for k in range(min(count, len(values))):
             yield (route.dst_pe, (shuffle_start + k) % count), values[k::count]

@@ -31,7 +31,7 @@ from ._chains import compile_chains
 from ._failure import PEFailure, pe_failure
 from ._instances import InstanceState, instantiate
 from ._outbox import Outbox
-from ._routing import GROUP_BY, LOCAL, REMOTE, compile_targets, split
+from ._routing import GROUP_BY, LOCAL, REMOTE, SHUFFLE, compile_targets, split
 from .inputs import InputSpec
 from .pe import WRITER, GenericPE
 from .plan import Plan
@@ -289,7 +289,7 @@ class Executor:
         chain = inst.chain
         if chain is not None and input_name == chain.input_name:
             spent = chain.run(values, count_in)
-            self._chunk_done(inst, len(values), spent, perf_counter())
+            self._chunk_done(inst, len(values), spent, perf_counter(), chain.members)
             return
         size = len(values)
         if count_in:
@@ -307,20 +307,30 @@ class Executor:
             now = perf_counter()
             inst.busy += now - started
             inst.active = False
-        self._chunk_done(inst, size, inst.busy - busy, now)  # busy: without what it wrote
+        self._chunk_done(inst, size, inst.busy - busy, now, (inst,))  # busy: without writes
 
-    def _chunk_done(self, head: InstanceState, size: int, spent: float, now: float) -> None:
-        """Size the next chunk from this one's time; route what was emitted."""
+    def _chunk_done(
+        self,
+        head: InstanceState,
+        size: int,
+        spent: float,
+        now: float,
+        routed: Iterable[InstanceState],
+    ) -> None:
+        """Size ``head``'s next chunk from this one's time; route what the
+        instances that ran (``routed``) emitted."""
         if spent < _CHUNK_SECONDS:
             if size >= head.chunk and head.chunk < MAX_CHUNK:
                 head.chunk *= 2
         elif spent > 4 * _CHUNK_SECONDS and head.chunk > 1:
             head.chunk //= 2
-        if head.chain is None:
-            self._route_pending(head)
-        else:
-            for member in head.chain.members:
-                self._route_pending(member)
+        for inst in routed:
+            self._route_pending(inst)
+        self._send_if_late(now)
+
+    def _send_if_late(self, now: float) -> None:
+        """Inside a PE's call: send partial batches that waited too long
+        (unless the backend sends only between calls)."""
         if self._send_by_size and self._buffers and now - self._last_flush > self.max_delay:
             self.flush()
 
@@ -338,8 +348,7 @@ class Executor:
             writer.since = done = perf_counter()
             if inst.active:
                 inst.busy -= done - now
-            if self._send_by_size and self._buffers and done - self._last_flush > self.max_delay:
-                self.flush()
+            self._send_if_late(done)
 
         return route
 
@@ -356,11 +365,8 @@ class Executor:
 
     # -- routing --------------------------------------------------------------
     def _route_pending(self, inst: InstanceState) -> None:
-        for output, buffer in inst.pending.items():
-            if buffer:
-                block = buffer.copy()
-                buffer.clear()
-                self._route(inst, output, block)
+        for output in inst.pending:
+            self._route_output(inst, output)
 
     def _route_output(self, inst: InstanceState, output: str) -> None:
         buffer = inst.pending[output]
@@ -380,16 +386,18 @@ class Executor:
         if targets is None:
             self._on_results(inst.pe_id, output, block)
             return
-        shared = len(targets) > 1
-        for kind, target, input_name, position in targets:
-            values = block.copy() if shared else block
+        last = len(targets) - 1
+        for k, (kind, target, input_name, position) in enumerate(targets):
+            values = block if k == last else block.copy()  # each target owns its list
             if kind == LOCAL:
                 self._run(target, input_name, values)
             elif kind == REMOTE:
                 self._send(target, input_name, values)
             else:
-                start = inst.shuffle_next.get(position, inst.index % target.dst_instances)
-                inst.shuffle_next[position] = (start + len(values)) % target.dst_instances
+                start = 0
+                if kind == SHUFFLE:
+                    start = inst.shuffle_next.get(position, inst.index % target.dst_instances)
+                    inst.shuffle_next[position] = (start + len(values)) % target.dst_instances
                 try:
                     parts = list(split(kind, target, values, start))
                 except Exception as exc:  # a group-by key the item does not have

@@ -40,6 +40,7 @@ class Plan:
     * ``sources``: PEs with no incoming connection (always one instance);
     * ``stateful``: PEs whose state must not be split (a grouped input or a
       truthy ``stateful`` attribute); ``pinned`` adds the sources;
+    * ``global_only``: PEs whose inputs are all 'global' (one instance each);
     * ``partitions``: a fusion view — groups of PEs that can share a process
       (``graph.partitions`` when the user gave them, else linear chains).
     """
@@ -56,6 +57,7 @@ class Plan:
     partitions: tuple[tuple[str, ...], ...]
     processes: int | None = None
     names: Mapping[str, str] = field(default_factory=dict)
+    global_only: frozenset[str] = frozenset()
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -155,6 +157,7 @@ class Plan:
             partitions=partitions,
             processes=processes,
             names={i: pes[i].name for i in order},
+            global_only=frozenset(global_only),
         )
 
     @staticmethod
@@ -179,16 +182,6 @@ class Plan:
         """PEs that must run as fixed instances: stateful ones and sources."""
         return self.stateful | frozenset(self.sources)
 
-    def global_only(self, pe_id: str) -> bool:
-        """Whether every input of ``pe_id`` is 'global' (so it has one instance)."""
-        groupings = [
-            route.grouping
-            for routes in self.routes.values()
-            for route in routes
-            if route.dst_pe == pe_id
-        ]
-        return bool(groupings) and all(isinstance(g, Global) for g in groupings)
-
     @property
     def total_instances(self) -> int:
         return sum(self.instances.values())
@@ -207,7 +200,7 @@ class Plan:
                 flags.append("source")
             if pe_id in self.stateful:
                 flags.append("stateful")
-            if self.global_only(pe_id):
+            if pe_id in self.global_only:
                 flags.append("all inputs 'global': one instance")
             suffix = f" [{', '.join(flags)}]" if flags else ""
             lines.append(f"  {pe_id}: {self.instances[pe_id]} instance(s){suffix}")
