@@ -6,27 +6,35 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 PUBLIC_API: dict[str, set[str]] = {
     "d4p_core": {
-        "Address", "AutoscalePolicy", "BacklogPolicy", "BasePE", "Batch", "BlockPE", "Broadcast",
-        "CompositePE", "Connection", "ConsumerPE", "D4pError", "DynamicCoordinator",
-        "DynamicOptions", "Executor", "FailureInfo", "FlatGraph", "Fuse", "GROUPING",
-        "GenericPE", "Global", "GraphError", "GraphPayload", "GroupBy", "Grouping",
-        "InputError", "InputSpec", "Inputs", "IterativePE", "Mapping", "MappingInfo",
-        "MappingNotFoundError", "MultiOptions", "NAME", "Outputs", "PEFailure", "PEMetrics",
-        "Plan", "ProducerPE", "ProgressListener", "Route", "RunError", "RunResult",
-        "ScalingDecision", "ScalingSnapshot", "ServiceUnavailableError", "Shuffle",
-        "SimpleFunctionPE", "SimpleMapping", "SimpleOptions", "SpillTarget", "TYPE",
-        "Transport", "UnsupportedGraphError", "WRITER", "WorkflowGraph", "__version__",
-        "available_mappings", "create_iterative_chain", "find_graph", "grouping_from_spec",
-        "instantiate", "is_composite", "load_graph", "load_inputs_file", "load_mapping",
-        "load_module", "merge_metrics", "merge_outputs", "parse_inputs_json", "place",
-        "resolve_inputs", "run", "set_progress_listener", "stable_hash",
+        "AutoscalePolicy", "BacklogPolicy", "BasePE", "BlockPE", "Broadcast", "CompositePE",
+        "Connection", "ConsumerPE", "D4pError", "DynamicOptions", "GROUPING", "GenericPE",
+        "Global", "GraphError", "GroupBy", "Grouping", "InputError", "Inputs",
+        "IterativePE", "Mapping", "MappingInfo", "MappingNotFoundError", "MultiOptions",
+        "NAME", "Outputs", "PEMetrics", "ProducerPE", "ProgressListener", "RunError",
+        "RunResult", "ScalingDecision", "ScalingSnapshot", "ServiceUnavailableError",
+        "Shuffle", "SimpleFunctionPE", "SimpleOptions", "TYPE", "UnsupportedGraphError",
+        "WRITER", "WorkflowGraph", "__version__", "available_mappings",
+        "create_iterative_chain", "find_graph", "grouping_from_spec", "is_composite",
+        "load_graph", "load_inputs_file", "load_mapping", "load_module", "merge_outputs",
+        "parse_inputs_json", "run", "set_progress_listener",
+    },
+    "d4p_core.backend": {
+        "Address", "AutoscalePolicy", "BacklogPolicy", "Batch", "DynamicCoordinator",
+        "Executor", "FailureInfo", "FlatGraph", "Fuse", "GraphPayload", "InputSpec",
+        "Outputs", "PEFailure", "PEMetrics", "Plan", "ProgressTotals", "Route",
+        "ScalingDecision", "ScalingSnapshot", "SpillTarget", "Transport", "die_with_parent",
+        "dynamic_plan", "given_blocks", "instantiate", "iter_blocks", "merge_metrics",
+        "parent_gone", "parent_token", "place", "progress_listener", "refuse_stateful",
+        "resolve_inputs", "stable_hash",
     },
     "d4p_core.testing": {
         "CASES", "ConformanceCase", "INVARIANTS", "MappingConformance",
@@ -121,3 +129,25 @@ def test_public_callables_are_annotated(module_name: str) -> None:
 def test_package_ships_py_typed(package: str) -> None:
     _installed(package)
     assert resources.files(package).joinpath("py.typed").is_file()
+
+
+def test_every_private_core_module_is_banned_outside_core() -> None:
+    """Backends import core's public API and ``d4p_core.backend`` only; the
+    lint rule (ruff TID251, in the root pyproject.toml) that enforces it must
+    name every private module of d4p-core."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        tomllib = pytest.importorskip("tomli")
+
+    core = resources.files("d4p_core")
+    root = Path(str(core))
+    private = {
+        ".".join(("d4p_core", *path.relative_to(root).with_suffix("").parts))
+        for path in root.rglob("_*.py")
+        if path.name not in ("__init__.py", "__about__.py", "__main__.py")
+    }
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    config = tomllib.loads(pyproject.read_text())
+    banned = set(config["tool"]["ruff"]["lint"]["flake8-tidy-imports"]["banned-api"])
+    assert private - banned == set(), "add these to the banned-api list in pyproject.toml"

@@ -15,13 +15,13 @@ from d4p_core import (
     GroupBy,
     IterativePE,
     PEMetrics,
-    Plan,
     ProducerPE,
     RunResult,
     WorkflowGraph,
     available_mappings,
     run,
 )
+from d4p_core.backend import Plan
 
 if TYPE_CHECKING:
     from typing_extensions import assert_type

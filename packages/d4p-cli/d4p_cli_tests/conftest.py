@@ -27,7 +27,8 @@ import argparse
 import socket
 from typing import Any, ClassVar
 
-from d4p_core import Plan, SimpleMapping, SimpleOptions, UnsupportedGraphError
+from d4p_core import SimpleMapping, SimpleOptions, UnsupportedGraphError
+from d4p_core.backend import Plan
 
 
 class EchoMapping(SimpleMapping):

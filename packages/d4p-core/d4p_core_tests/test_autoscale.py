@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from d4p_core.autoscale import BacklogPolicy, ScalingSnapshot
+from d4p_core.mappings.dynamic.autoscale import BacklogPolicy, ScalingSnapshot
 
 
 def _feed(

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from d4p_core import ConsumerPE, IterativePE, ProducerPE, RunError, WorkflowGraph, run
-from d4p_core._chains import MEASURE_EVERY, compile_chains
-from d4p_core._instances import InstanceState
-from d4p_core.engine import Executor
-from d4p_core.plan import Plan
+from d4p_core.planning.plan import Plan
+from d4p_core.runtime._chains import MEASURE_EVERY, compile_chains
+from d4p_core.runtime._instances import InstanceState
+from d4p_core.runtime.engine import Executor
 
 
 class Count(ProducerPE):

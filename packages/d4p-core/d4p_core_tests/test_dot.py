@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from d4p_core import CompositePE, D4pError, WorkflowGraph
-from d4p_core._dot import render_dot
+from d4p_core.model._dot import render_dot
 from d4p_core_tests._pes import AddOne, Double, EvenOdd, Identity, Merge, NumberProducer
 
 HAS_DOT = shutil.which("dot") is not None

@@ -41,7 +41,7 @@ def fake_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     )
     (info / "entry_points.txt").write_text(
         "[d4p.mappings]\n"
-        "fake_simple = d4p_core.simple:SimpleMapping\n"
+        "fake_simple = d4p_core.mappings.simple:SimpleMapping\n"
         "fake_recording = d4p_core_tests.test_mapping:RecordingMapping\n",
         encoding="utf-8",
     )
@@ -102,7 +102,7 @@ def test_load_simple_from_the_installed_entry_point() -> None:
     assert load_mapping("simple") is mapping  # cached
     info = available_mappings()["simple"]
     assert info.distribution == "d4p-core"
-    assert info.value == "d4p_core.simple:SimpleMapping"
+    assert info.value == "d4p_core.mappings.simple:SimpleMapping"
     graph, pes = build_pipeline(OneProducer(), 1)
     assert d4p_core.run(graph, "simple", inputs=2).outputs == {pes[-1].id: {"output": [1, 2]}}
 
@@ -113,7 +113,7 @@ def test_entry_point_discovery(fake_distribution: None) -> None:
     info = found["fake_simple"]
     assert info.distribution == "d4p-fake-backend"
     assert info.version == "0.3"
-    assert info.value == "d4p_core.simple:SimpleMapping"
+    assert info.value == "d4p_core.mappings.simple:SimpleMapping"
     assert list(found) == sorted(found)
     mapping = load_mapping("fake_simple")
     assert isinstance(mapping, SimpleMapping)

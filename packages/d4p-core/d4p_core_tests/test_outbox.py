@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from d4p_core._outbox import Outbox
+from d4p_core.runtime._outbox import Outbox
 
 
 def _items(batches: list[Any]) -> list[tuple[str, Any]]:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from d4p_core import Plan, run
+from d4p_core import run
+from d4p_core.backend import Plan
 from d4p_core.testing import (
     CASES,
     INVARIANTS,

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from d4p_core import Plan
+from d4p_core.backend import Plan
 from d4p_storm.mapping import default_command
 from d4p_storm.topology import TopologySpec, build_topology
 

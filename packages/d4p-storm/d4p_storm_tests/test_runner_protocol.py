@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from d4p_core import GraphPayload, Plan, RunError, WorkflowGraph, resolve_inputs
+from d4p_core import RunError, WorkflowGraph
+from d4p_core.backend import GraphPayload, Plan, resolve_inputs
 from d4p_core.testing.pes import CountingProducer, Failing, PassThrough, WordCounter
 from d4p_storm._codec import decode, encode
 from d4p_storm._driver import Driver

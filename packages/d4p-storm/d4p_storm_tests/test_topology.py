@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]
 
-from d4p_core import Broadcast, Global, GroupBy, Plan, Shuffle
+from d4p_core import Broadcast, Global, GroupBy, Shuffle
+from d4p_core.backend import Plan
 from d4p_core.testing import CASES, ConformanceCase
 from d4p_storm import build_topology, storm_plan, to_flux, to_thrift, write_flux
 from d4p_storm._streams import data_stream, eos_stream, parse_stream

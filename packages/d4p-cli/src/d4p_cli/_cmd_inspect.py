@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from d4p_core import Plan, load_mapping
+from d4p_core import load_mapping
+from d4p_core.backend import Plan
 
 from ._parser import UsageParser, add_debug, add_target, positive_int
 from ._target import load_workflow

@@ -3,6 +3,11 @@
 ``import d4p_core`` loads only what a workflow is written with (PEs, graphs,
 groupings, errors, results and :func:`run`); the engine, the mappings and
 the rest of the API below load on first use.
+
+``__all__`` is the user API. What a backend builds on (engine, plan,
+placement, supervision) is :mod:`d4p_core.backend`; the engine names that
+0.1.0 exported here still resolve (not listed in ``__all__``) for the 0.1.x
+series.
 """
 
 from __future__ import annotations
@@ -12,9 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from .__about__ import __version__
 from ._run import run
-from .base import BasePE, ConsumerPE, IterativePE, ProducerPE, SimpleFunctionPE
-from .block import BlockPE
-from .composite import CompositePE, create_iterative_chain
 from .errors import (
     D4pError,
     GraphError,
@@ -24,38 +26,59 @@ from .errors import (
     ServiceUnavailableError,
     UnsupportedGraphError,
 )
-from .graph import Connection, FlatGraph, WorkflowGraph, is_composite
-from .grouping import Broadcast, Global, GroupBy, Grouping, Shuffle, grouping_from_spec
-from .pe import GROUPING, NAME, TYPE, WRITER, GenericPE
-from .result import FailureInfo, Outputs, PEMetrics, RunResult, merge_metrics, merge_outputs
+from .model.block import BlockPE
+from .model.composite import CompositePE, create_iterative_chain
+from .model.graph import Connection, WorkflowGraph, is_composite
+from .model.graph import FlatGraph as FlatGraph
+from .model.grouping import Broadcast, Global, GroupBy, Grouping, Shuffle, grouping_from_spec
+from .model.helpers import BasePE, ConsumerPE, IterativePE, ProducerPE, SimpleFunctionPE
+from .model.pe import GROUPING, NAME, TYPE, WRITER, GenericPE
+from .runtime.result import FailureInfo as FailureInfo
+from .runtime.result import Outputs, PEMetrics, RunResult, merge_outputs
+from .runtime.result import merge_metrics as merge_metrics
 
 if TYPE_CHECKING:
-    from ._dynamic_run import DynamicOptions
-    from ._stable_hash import stable_hash
-    from ._workers import GraphPayload
-    from .autoscale import AutoscalePolicy, BacklogPolicy, ScalingDecision, ScalingSnapshot
-    from .coordinator import DynamicCoordinator
-    from .engine import Executor, PEFailure, instantiate
-    from .inputs import Inputs, InputSpec, load_inputs_file, parse_inputs_json, resolve_inputs
+    from .inputs import Inputs, load_inputs_file, parse_inputs_json
+    from .inputs import InputSpec as InputSpec
+    from .inputs import resolve_inputs as resolve_inputs
     from .loader import find_graph, load_graph, load_module
     from .mapping import Mapping, MappingInfo, available_mappings, load_mapping
-    from .multi import MultiOptions
-    from .placement import Fuse, place
-    from .plan import Plan, Route
-    from .progress import ProgressListener, set_progress_listener
-    from .simple import SimpleMapping, SimpleOptions
-    from .transport import Address, Batch, SpillTarget, Transport
+    from .mappings.dynamic.autoscale import (
+        AutoscalePolicy,
+        BacklogPolicy,
+        ScalingDecision,
+        ScalingSnapshot,
+    )
+    from .mappings.dynamic.coordinator import DynamicCoordinator as DynamicCoordinator
+    from .mappings.dynamic.driver import DynamicOptions
+    from .mappings.multi import MultiOptions
+    from .mappings.simple import SimpleMapping as SimpleMapping
+    from .mappings.simple import SimpleOptions
+    from .model._stable_hash import stable_hash as stable_hash
+    from .planning.placement import Fuse as Fuse
+    from .planning.placement import place as place
+    from .planning.plan import Plan as Plan
+    from .planning.plan import Route as Route
+    from .runtime.engine import Executor as Executor
+    from .runtime.engine import PEFailure as PEFailure
+    from .runtime.engine import instantiate as instantiate
+    from .runtime.progress import ProgressListener, set_progress_listener
+    from .runtime.supervision import GraphPayload as GraphPayload
+    from .runtime.transport import Address as Address
+    from .runtime.transport import Batch as Batch
+    from .runtime.transport import SpillTarget as SpillTarget
+    from .runtime.transport import Transport as Transport
 
 _LAZY = {
-    "AutoscalePolicy": ".autoscale",
-    "BacklogPolicy": ".autoscale",
-    "ScalingDecision": ".autoscale",
-    "ScalingSnapshot": ".autoscale",
-    "DynamicCoordinator": ".coordinator",
-    "DynamicOptions": "._dynamic_run",
-    "Executor": ".engine",
-    "PEFailure": ".engine",
-    "instantiate": ".engine",
+    "AutoscalePolicy": ".mappings.dynamic.autoscale",
+    "BacklogPolicy": ".mappings.dynamic.autoscale",
+    "ScalingDecision": ".mappings.dynamic.autoscale",
+    "ScalingSnapshot": ".mappings.dynamic.autoscale",
+    "DynamicCoordinator": ".mappings.dynamic.coordinator",
+    "DynamicOptions": ".mappings.dynamic.driver",
+    "Executor": ".runtime.engine",
+    "PEFailure": ".runtime.engine",
+    "instantiate": ".runtime.engine",
     "InputSpec": ".inputs",
     "Inputs": ".inputs",
     "load_inputs_file": ".inputs",
@@ -68,21 +91,21 @@ _LAZY = {
     "MappingInfo": ".mapping",
     "available_mappings": ".mapping",
     "load_mapping": ".mapping",
-    "MultiOptions": ".multi",
-    "Fuse": ".placement",
-    "place": ".placement",
-    "Plan": ".plan",
-    "Route": ".plan",
-    "ProgressListener": ".progress",
-    "set_progress_listener": ".progress",
-    "SimpleMapping": ".simple",
-    "SimpleOptions": ".simple",
-    "stable_hash": "._stable_hash",
-    "Address": ".transport",
-    "Batch": ".transport",
-    "SpillTarget": ".transport",
-    "Transport": ".transport",
-    "GraphPayload": "._workers",
+    "MultiOptions": ".mappings.multi",
+    "Fuse": ".planning.placement",
+    "place": ".planning.placement",
+    "Plan": ".planning.plan",
+    "Route": ".planning.plan",
+    "ProgressListener": ".runtime.progress",
+    "set_progress_listener": ".runtime.progress",
+    "SimpleMapping": ".mappings.simple",
+    "SimpleOptions": ".mappings.simple",
+    "stable_hash": ".model._stable_hash",
+    "Address": ".runtime.transport",
+    "Batch": ".runtime.transport",
+    "SpillTarget": ".runtime.transport",
+    "Transport": ".runtime.transport",
+    "GraphPayload": ".runtime.supervision",
 }
 
 __all__ = [
@@ -90,31 +113,22 @@ __all__ = [
     "NAME",
     "TYPE",
     "WRITER",
-    "Address",
     "AutoscalePolicy",
     "BacklogPolicy",
     "BasePE",
-    "Batch",
     "BlockPE",
     "Broadcast",
     "CompositePE",
     "Connection",
     "ConsumerPE",
     "D4pError",
-    "DynamicCoordinator",
     "DynamicOptions",
-    "Executor",
-    "FailureInfo",
-    "FlatGraph",
-    "Fuse",
     "GenericPE",
     "Global",
     "GraphError",
-    "GraphPayload",
     "GroupBy",
     "Grouping",
     "InputError",
-    "InputSpec",
     "Inputs",
     "IterativePE",
     "Mapping",
@@ -122,12 +136,9 @@ __all__ = [
     "MappingNotFoundError",
     "MultiOptions",
     "Outputs",
-    "PEFailure",
     "PEMetrics",
-    "Plan",
     "ProducerPE",
     "ProgressListener",
-    "Route",
     "RunError",
     "RunResult",
     "ScalingDecision",
@@ -135,10 +146,7 @@ __all__ = [
     "ServiceUnavailableError",
     "Shuffle",
     "SimpleFunctionPE",
-    "SimpleMapping",
     "SimpleOptions",
-    "SpillTarget",
-    "Transport",
     "UnsupportedGraphError",
     "WorkflowGraph",
     "__version__",
@@ -146,20 +154,15 @@ __all__ = [
     "create_iterative_chain",
     "find_graph",
     "grouping_from_spec",
-    "instantiate",
     "is_composite",
     "load_graph",
     "load_inputs_file",
     "load_mapping",
     "load_module",
-    "merge_metrics",
     "merge_outputs",
     "parse_inputs_json",
-    "place",
-    "resolve_inputs",
     "run",
     "set_progress_listener",
-    "stable_hash",
 ]
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .graph import WorkflowGraph
     from .inputs import Inputs
     from .mapping import Mapping
-    from .result import RunResult
+    from .model.graph import WorkflowGraph
+    from .runtime.result import RunResult
 
 __all__ = ["run"]
 

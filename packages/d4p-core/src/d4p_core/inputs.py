@@ -14,8 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .errors import InputError
-from .graph import FlatGraph
-from .pe import GenericPE
+from .model.graph import FlatGraph
+from .model.pe import GenericPE
 
 __all__ = [
     "InputSpec",

@@ -10,7 +10,7 @@ from types import ModuleType
 from typing import Any
 
 from .errors import GraphError
-from .graph import WorkflowGraph, is_composite
+from .model.graph import WorkflowGraph, is_composite
 
 __all__ = ["file_modules", "find_graph", "load_file_module", "load_graph", "load_module"]
 

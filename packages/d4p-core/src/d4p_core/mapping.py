@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from .errors import MappingNotFoundError
-from .graph import WorkflowGraph
 from .inputs import Inputs
-from .plan import Plan
-from .result import RunResult
+from .model.graph import WorkflowGraph
+from .planning.plan import Plan
+from .runtime.result import RunResult
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -55,11 +55,11 @@ _PROVIDERS = {
 # d4p-core's own mappings (also registered as entry points, for discovery):
 # loading one by name needs no scan of the installed distributions' metadata.
 _BUILTIN = {
-    "simple": "d4p_core.simple:SimpleMapping",
-    "multi": "d4p_core.multi:MultiMapping",
-    "dyn_multi": "d4p_core.dynamic:DynMultiMapping",
-    "dyn_auto_multi": "d4p_core.dynamic:DynAutoMultiMapping",
-    "hybrid_multi": "d4p_core.dynamic:HybridMultiMapping",
+    "simple": "d4p_core.mappings.simple:SimpleMapping",
+    "multi": "d4p_core.mappings.multi:MultiMapping",
+    "dyn_multi": "d4p_core.mappings.dynamic.local:DynMultiMapping",
+    "dyn_auto_multi": "d4p_core.mappings.dynamic.local:DynAutoMultiMapping",
+    "hybrid_multi": "d4p_core.mappings.dynamic.local:HybridMultiMapping",
 }
 
 

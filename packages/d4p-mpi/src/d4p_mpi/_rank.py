@@ -21,14 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from d4p_core import (
+from d4p_core import PEMetrics
+from d4p_core.backend import (
     Address,
     Batch,
     Executor,
     FailureInfo,
     InputSpec,
     PEFailure,
-    PEMetrics,
     Plan,
     instantiate,
 )

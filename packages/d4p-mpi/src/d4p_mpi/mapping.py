@@ -27,16 +27,18 @@ from typing import Any, ClassVar
 
 from d4p_core import (
     D4pError,
-    FlatGraph,
-    Fuse,
-    GraphPayload,
     Inputs,
     PEMetrics,
-    Plan,
     RunError,
     RunResult,
     ServiceUnavailableError,
     WorkflowGraph,
+)
+from d4p_core.backend import (
+    FlatGraph,
+    Fuse,
+    GraphPayload,
+    Plan,
     merge_metrics,
     place,
     resolve_inputs,

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from d4p_core import Address, Batch
+from d4p_core.backend import Address, Batch
 
 from ._codec import ForgedMessage
 from ._keys import GROUP

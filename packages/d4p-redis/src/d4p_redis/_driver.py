@@ -13,15 +13,8 @@ from typing import Any
 
 import redis
 
-from d4p_core import (
-    D4pError,
-    FailureInfo,
-    GraphPayload,
-    Outputs,
-    RunError,
-    ServiceUnavailableError,
-)
-from d4p_core._lifetime import parent_token
+from d4p_core import D4pError, Outputs, RunError, ServiceUnavailableError
+from d4p_core.backend import FailureInfo, GraphPayload, parent_token
 
 from ._codec import Codec, ForgedMessage, auth_key_from
 from ._join import local_main

@@ -17,19 +17,14 @@ import time
 from collections import deque
 from typing import Any
 
-from d4p_core import (
+from d4p_core import AutoscalePolicy, Inputs, PEMetrics, RunError, RunResult, WorkflowGraph
+from d4p_core.backend import (
     Address,
-    AutoscalePolicy,
     DynamicCoordinator,
-    Inputs,
-    PEMetrics,
-    RunError,
-    RunResult,
-    WorkflowGraph,
+    dynamic_plan,
     merge_metrics,
     resolve_inputs,
 )
-from d4p_core._dynamic_run import dynamic_plan
 
 from ._driver import Driver, graph_payload, open_run
 from ._join import SOURCE

@@ -16,9 +16,16 @@ import pickle
 import time
 from typing import Any
 
-from d4p_core import Address, Batch, Executor, GenericPE, PEFailure, instantiate
-from d4p_core.engine import given_blocks
-from d4p_core.inputs import iter_blocks
+from d4p_core import GenericPE
+from d4p_core.backend import (
+    Address,
+    Batch,
+    Executor,
+    PEFailure,
+    given_blocks,
+    instantiate,
+    iter_blocks,
+)
 
 from ._channel import Channel, Entry
 from ._session import RunSpec

@@ -7,18 +7,8 @@ from __future__ import annotations
 import os
 import time
 
-from d4p_core import (
-    Address,
-    Inputs,
-    PEMetrics,
-    Plan,
-    RunError,
-    RunResult,
-    WorkflowGraph,
-    merge_metrics,
-    place,
-    resolve_inputs,
-)
+from d4p_core import Inputs, PEMetrics, RunError, RunResult, WorkflowGraph
+from d4p_core.backend import Address, Plan, merge_metrics, place, resolve_inputs
 
 from ._driver import graph_payload, open_run
 from ._options import RedisOptions

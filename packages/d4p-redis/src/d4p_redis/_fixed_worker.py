@@ -13,7 +13,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from d4p_core import Address, Batch, Executor, GenericPE, instantiate
+from d4p_core import GenericPE
+from d4p_core.backend import Address, Batch, Executor, instantiate
 
 from ._channel import Channel, Entry
 from ._session import RunSpec

@@ -23,8 +23,8 @@ from typing import Any
 
 import redis
 
-from d4p_core import D4pError, GenericPE, PEFailure, ServiceUnavailableError
-from d4p_core._lifetime import die_with_parent, parent_gone
+from d4p_core import D4pError, GenericPE, ServiceUnavailableError
+from d4p_core.backend import PEFailure, die_with_parent, parent_gone
 
 from ._channel import Channel, Stop
 from ._codec import Codec, ForgedMessage, auth_key_from

@@ -6,7 +6,8 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
-from d4p_core import AutoscalePolicy, D4pError, Fuse
+from d4p_core import AutoscalePolicy, D4pError
+from d4p_core.backend import Fuse
 
 from ._codec import ENV_AUTH_KEY
 from ._server import ENV_URL

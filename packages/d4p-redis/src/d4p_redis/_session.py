@@ -12,7 +12,8 @@ from typing import Any
 
 import redis
 
-from d4p_core import Address, GenericPE, GraphPayload, InputSpec, Plan
+from d4p_core import GenericPE
+from d4p_core.backend import Address, GraphPayload, InputSpec, Plan
 
 from . import _scripts
 from ._codec import Codec

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, ClassVar
 
-from d4p_core import BacklogPolicy, D4pError, Inputs, Plan, RunResult, WorkflowGraph
-from d4p_core._dynamic_run import dynamic_plan, refuse_stateful
+from d4p_core import BacklogPolicy, D4pError, Inputs, RunResult, WorkflowGraph
+from d4p_core.backend import Plan, dynamic_plan, refuse_stateful
 
 from ._dynamic_run import run_dynamic
 from ._fixed_run import run_fixed

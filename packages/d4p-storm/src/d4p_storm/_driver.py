@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from d4p_core import Address, FailureInfo, Outputs, PEMetrics, RunError
+from d4p_core import Outputs, PEMetrics, RunError
+from d4p_core.backend import Address, FailureInfo
 
 from ._report import read_frame
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from d4p_core import GraphPayload, InputSpec, Plan
+from d4p_core.backend import GraphPayload, InputSpec, Plan
 
 from ._codec import decode, encode
 

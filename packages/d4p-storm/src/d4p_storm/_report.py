@@ -13,7 +13,7 @@ import socket
 import struct
 from typing import Any
 
-from d4p_core import Address
+from d4p_core.backend import Address
 
 __all__ = ["Reporter", "read_frame", "write_frame"]
 

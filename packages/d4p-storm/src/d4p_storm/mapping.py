@@ -28,17 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from d4p_core import (
-    D4pError,
-    GraphPayload,
-    Inputs,
-    PEMetrics,
-    Plan,
-    RunResult,
-    WorkflowGraph,
-    merge_metrics,
-    resolve_inputs,
-)
+from d4p_core import D4pError, Inputs, PEMetrics, RunResult, WorkflowGraph
+from d4p_core.backend import GraphPayload, Plan, merge_metrics, resolve_inputs
 
 from ._driver import Driver
 from ._job import JOB_KEY, StormJob

@@ -30,7 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from d4p_core import Address, Batch, Executor, GroupBy, PEFailure, Plan, stable_hash
+from d4p_core import GroupBy
+from d4p_core.backend import Address, Batch, Executor, PEFailure, Plan, stable_hash
 
 from ._codec import decode, encode
 from ._job import StormJob

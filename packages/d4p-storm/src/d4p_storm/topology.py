@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from d4p_core import Broadcast, FlatGraph, Global, GroupBy, Plan, Shuffle, WorkflowGraph
+from d4p_core import Broadcast, Global, GroupBy, Shuffle, WorkflowGraph
+from d4p_core.backend import FlatGraph, Plan
 
 from ._streams import BATCH_FIELD, EOS_FIELD, KEY_FIELD, data_stream, eos_stream
 from ._thrift import storm

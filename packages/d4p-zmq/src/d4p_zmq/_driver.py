@@ -29,19 +29,17 @@ from typing import Any
 
 import zmq
 
-from d4p_core import (
+from d4p_core import Outputs, PEMetrics, RunError, ServiceUnavailableError
+from d4p_core.backend import (
     Address,
     FailureInfo,
     GraphPayload,
     InputSpec,
-    Outputs,
-    PEMetrics,
     Plan,
-    RunError,
-    ServiceUnavailableError,
+    ProgressTotals,
+    parent_token,
+    progress_listener,
 )
-from d4p_core._lifetime import parent_token
-from d4p_core.progress import ProgressTotals, progress_listener
 
 from ._auth import AUTH_KEY_ENV, Curve
 from ._node import local_worker

@@ -21,8 +21,16 @@ from urllib.parse import urlsplit
 
 import zmq
 
-from d4p_core import Address, Batch, D4pError, Executor, GraphPayload, PEFailure, instantiate
-from d4p_core._lifetime import die_with_parent
+from d4p_core import D4pError
+from d4p_core.backend import (
+    Address,
+    Batch,
+    Executor,
+    GraphPayload,
+    PEFailure,
+    die_with_parent,
+    instantiate,
+)
 
 from ._auth import Curve
 from ._protocol import HANDSHAKE_FAILURES, Aborted, Assignment, dumps, heartbeat, monitor_events

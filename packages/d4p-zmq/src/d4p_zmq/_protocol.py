@@ -26,7 +26,7 @@ from typing import Any
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from d4p_core import Address, InputSpec, Plan
+from d4p_core.backend import Address, InputSpec, Plan
 
 __all__ = [
     "HANDSHAKE_FAILURES",

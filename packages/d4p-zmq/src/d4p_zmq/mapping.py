@@ -18,20 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from d4p_core import (
-    Address,
-    D4pError,
-    Fuse,
-    GraphPayload,
-    Inputs,
-    PEMetrics,
-    Plan,
-    RunResult,
-    WorkflowGraph,
-    merge_metrics,
-    place,
-    resolve_inputs,
-)
+from d4p_core import D4pError, Inputs, PEMetrics, RunResult, WorkflowGraph
+from d4p_core.backend import Address, Fuse, GraphPayload, Plan, merge_metrics, place, resolve_inputs
 
 from ._auth import AUTH_KEY_ENV, new_auth_key, resolve_auth_key
 from ._driver import Driver, DriverConfig

@@ -18,16 +18,19 @@ _PACKAGES = ("dispel4py", "dispel4py.new")
 # dispel4py module -> [(d4p module, names it provides)]
 _EXPORTS: dict[str, list[tuple[str, Sequence[str]]]] = {
     "dispel4py.core": [
-        ("d4p_core.pe", ("GenericPE", "NAME", "TYPE", "GROUPING", "WRITER", "DESCRIPTION", "META")),
+        (
+            "d4p_core.model.pe",
+            ("GenericPE", "NAME", "TYPE", "GROUPING", "WRITER", "DESCRIPTION", "META"),
+        ),
     ],
     "dispel4py.base": [
-        ("d4p_core.pe", ("GenericPE", "NAME", "TYPE", "GROUPING")),
-        ("d4p_core.graph", ("WorkflowGraph",)),
+        ("d4p_core.model.pe", ("GenericPE", "NAME", "TYPE", "GROUPING")),
+        ("d4p_core.model.graph", ("WorkflowGraph",)),
         (
-            "d4p_core.base",
+            "d4p_core.model.helpers",
             ("BasePE", "ConsumerPE", "IterativePE", "ProducerPE", "SimpleFunctionPE"),
         ),
-        ("d4p_core.composite", ("CompositePE", "create_iterative_chain")),
+        ("d4p_core.model.composite", ("CompositePE", "create_iterative_chain")),
     ],
     "dispel4py.workflow_graph": [
         ("d4p_core.compat._workflow_graph", ("WorkflowGraph", "draw", "drawDot", "write_image")),

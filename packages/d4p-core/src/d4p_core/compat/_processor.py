@@ -11,9 +11,9 @@ import json
 import os
 from typing import Any
 
-from ..graph import WorkflowGraph
 from ..loader import load_graph
-from ..pe import GenericPE
+from ..model.graph import WorkflowGraph
+from ..model.pe import GenericPE
 
 __all__ = ["create_arg_parser", "create_inputs", "get_inputs", "load_graph_and_inputs"]
 

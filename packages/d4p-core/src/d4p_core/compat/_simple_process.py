@@ -9,11 +9,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import InputError
-from ..graph import WorkflowGraph
 from ..inputs import Inputs
-from ..pe import GenericPE
-from ..result import Outputs
-from ..simple import SimpleMapping, SimpleOptions
+from ..mappings.simple import SimpleMapping, SimpleOptions
+from ..model.graph import WorkflowGraph
+from ..model.pe import GenericPE
+from ..runtime.result import Outputs
 
 __all__ = ["process", "process_and_return"]
 

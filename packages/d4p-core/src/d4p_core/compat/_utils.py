@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._stable_hash import stable_hash
-from ..graph import WorkflowGraph
 from ..loader import find_graph
 from ..loader import load_graph as _load_graph
+from ..model._stable_hash import stable_hash
+from ..model.graph import WorkflowGraph
 
 __all__ = ["findWorkflowGraph", "load_graph", "make_hash"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from ..graph import WorkflowGraph
+from ..model.graph import WorkflowGraph
 
 __all__ = ["WorkflowGraph", "draw", "drawDot", "write_image"]
 

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..result import Outputs
+from ..runtime.result import Outputs
 
 __all__ = [
     "INVARIANTS",

@@ -20,10 +20,10 @@ import pytest
 
 from .._run import run
 from ..errors import RunError, UnsupportedGraphError
-from ..graph import WorkflowGraph
 from ..mapping import Mapping, load_mapping
-from ..plan import Plan
-from ..result import RunResult
+from ..model.graph import WorkflowGraph
+from ..planning.plan import Plan
+from ..runtime.result import RunResult
 from .checks import INVARIANTS, assert_same_multisets
 from .pes import CountingProducer, Failing, PassThrough
 from .workflows import CASES, ConformanceCase

@@ -7,9 +7,9 @@ import random
 import time
 from typing import Any
 
-from ..base import IterativePE, ProducerPE
-from ..block import BlockPE
-from ..pe import GenericPE
+from ..model.block import BlockPE
+from ..model.helpers import IterativePE, ProducerPE
+from ..model.pe import GenericPE
 
 __all__ = [
     "BlockCounter",

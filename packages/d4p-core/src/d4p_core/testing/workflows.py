@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..base import IterativePE
-from ..composite import create_iterative_chain
-from ..graph import WorkflowGraph
 from ..inputs import Inputs
+from ..model.composite import create_iterative_chain
+from ..model.graph import WorkflowGraph
+from ..model.helpers import IterativePE
 from .pes import (
     BlockCounter,
     CountingProducer,

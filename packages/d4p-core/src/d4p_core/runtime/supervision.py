@@ -29,10 +29,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ._lifetime import die_with_parent, parent_gone, parent_token
-from .errors import D4pError, GraphError, RunError
-from .loader import file_modules, load_file_module
-from .pe import GenericPE
+from ..errors import D4pError, GraphError, RunError
+from ..loader import file_modules, load_file_module
+from ..model.pe import GenericPE
+from .lifetime import die_with_parent, parent_gone, parent_token
 from .result import FailureInfo, Outputs
 
 __all__ = [
@@ -165,7 +165,7 @@ class GraphPayload:
 
     def load(self) -> dict[str, GenericPE]:
         if self.compat:
-            from .compat import install
+            from ..compat import install
 
             install()
         for root in self.import_roots:

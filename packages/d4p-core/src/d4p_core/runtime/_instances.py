@@ -6,8 +6,8 @@ import pickle
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .pe import GenericPE
-from .plan import Plan
+from ..model.pe import GenericPE
+from ..planning.plan import Plan
 from .transport import Address
 
 __all__ = [
@@ -53,7 +53,7 @@ class InstanceState:
 
     ``pending`` holds, per declared output, what the PE emitted (returned or
     written) and the engine has not routed yet; ``call`` runs a block of
-    values through the PE (see :mod:`d4p_core._callers`); ``chunk`` is how
+    values through the PE (see :mod:`d4p_core.runtime._callers`); ``chunk`` is how
     many values it is handed at once, adapted so a chunk takes a few
     milliseconds whatever the PE costs per item.
     """

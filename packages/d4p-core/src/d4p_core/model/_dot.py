@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 
-from .errors import D4pError
+from ..errors import D4pError
 from .graph import Connection, Node, WorkflowGraph
 from .pe import GenericPE
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .grouping import Broadcast, Global, GroupBy
-from .plan import Route
+from ..model.grouping import Broadcast, Global, GroupBy
+from ..planning.plan import Route
 from .transport import Address
 
 __all__ = [

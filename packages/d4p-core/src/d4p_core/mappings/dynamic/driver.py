@@ -14,17 +14,17 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from ._dynamic_worker import DynamicWorkerSpec, dynamic_worker_main
-from ._workers import GraphPayload, WorkerGroup, check_process_options
+from ...errors import D4pError, UnsupportedGraphError
+from ...inputs import Inputs, resolve_inputs
+from ...model.graph import WorkflowGraph
+from ...planning.plan import Plan
+from ...runtime.engine import Address
+from ...runtime.progress import ProgressTotals, progress_listener
+from ...runtime.result import Outputs, PEMetrics, RunResult, merge_metrics
+from ...runtime.supervision import GraphPayload, WorkerGroup, check_process_options
 from .autoscale import AutoscalePolicy
 from .coordinator import DynamicCoordinator
-from .engine import Address
-from .errors import D4pError, UnsupportedGraphError
-from .graph import WorkflowGraph
-from .inputs import Inputs, resolve_inputs
-from .plan import Plan
-from .progress import ProgressTotals, progress_listener
-from .result import Outputs, PEMetrics, RunResult, merge_metrics
+from .worker import DynamicWorkerSpec, dynamic_worker_main
 
 __all__ = ["DynamicOptions", "dynamic_plan", "run_dynamic"]
 

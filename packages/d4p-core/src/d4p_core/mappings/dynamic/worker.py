@@ -31,7 +31,10 @@ from multiprocessing.connection import wait
 from time import perf_counter
 from typing import Any
 
-from ._workers import (
+from ...inputs import InputSpec, iter_blocks
+from ...planning.plan import Plan
+from ...runtime.engine import Address, Batch, Executor, given_blocks, instantiate
+from ...runtime.supervision import (
     Aborted,
     ControlReporter,
     GraphPayload,
@@ -39,9 +42,6 @@ from ._workers import (
     guarded_worker,
     should_stop,
 )
-from .engine import Address, Batch, Executor, given_blocks, instantiate
-from .inputs import InputSpec, iter_blocks
-from .plan import Plan
 
 __all__ = ["DynamicWorkerSpec", "dynamic_worker_main"]
 

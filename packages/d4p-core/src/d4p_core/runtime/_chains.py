@@ -155,7 +155,7 @@ def _link(inst: InstanceState) -> InstanceState | None:
 
 def compile_chains(instances: list[InstanceState]) -> None:
     """Give every instance that heads a chain of two or more its ``chain``
-    (after :func:`~d4p_core._callers.compile_call` set each one's ``kind``)."""
+    (after :func:`~d4p_core.runtime._callers.compile_call` set each one's ``kind``)."""
     for head in instances:
         if head.kind not in ("value", "producer"):
             continue

@@ -9,7 +9,7 @@ routes those lists once per block: no dict, clock read or counter per item.
 * Stock per-item PEs whose ``process`` is not overridden (``IterativePE``,
   ``SimpleFunctionPE``, ``ConsumerPE``, ``ProducerPE``) are called as
   ``_process(value)`` in a tight loop, with no input or output dict.
-* A :class:`~d4p_core.block.BlockPE` gets the whole block in one
+* A :class:`~d4p_core.model.block.BlockPE` gets the whole block in one
   ``process_block(values)`` call (as a source, one empty dict per call it
   stands for; given input blocks ``{"input": v}`` are unwrapped to ``v``).
 * Every other PE keeps dispel4py's contract exactly: ``process({input:
@@ -28,9 +28,9 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
+from ..model.block import BlockPE
+from ..model.helpers import ConsumerPE, IterativePE, ProducerPE
 from ._instances import InstanceState
-from .base import ConsumerPE, IterativePE, ProducerPE
-from .block import BlockPE
 
 __all__ = ["Call", "PendingWriter", "compile_call", "stock_kind", "undeclared_output"]
 

@@ -1,0 +1,69 @@
+"""The backend facade: everything a mapping package may import from core.
+
+A backend (``d4p-mpi``, ``d4p-redis``, ``d4p-zmq``, ``d4p-storm`` or a new
+one) supplies a transport and where its processes run; the engine, planning,
+placement, payloads, supervision and option plumbing come from here. This
+module is the contract between core and backends: it is covered by the
+public-API test, and importing ``d4p_core._*`` (or a private name of a
+sub-package) from outside core is refused by a lint rule. See
+``docs/backends.md`` ("Writing a backend").
+"""
+
+from __future__ import annotations
+
+from .inputs import InputSpec, iter_blocks, resolve_inputs
+from .mappings.dynamic.autoscale import (
+    AutoscalePolicy,
+    BacklogPolicy,
+    ScalingDecision,
+    ScalingSnapshot,
+)
+from .mappings.dynamic.coordinator import DynamicCoordinator
+from .mappings.dynamic.driver import dynamic_plan, refuse_stateful
+from .model._stable_hash import stable_hash
+from .model.graph import FlatGraph
+from .planning.placement import Fuse, place
+from .planning.plan import Plan, Route
+from .runtime.engine import Executor, PEFailure, given_blocks, instantiate
+from .runtime.lifetime import die_with_parent, parent_gone, parent_token
+from .runtime.progress import ProgressTotals, progress_listener
+from .runtime.result import FailureInfo, Outputs, PEMetrics, merge_metrics
+from .runtime.supervision import GraphPayload
+from .runtime.transport import Address, Batch, SpillTarget, Transport
+
+__all__ = [
+    "Address",
+    "AutoscalePolicy",
+    "BacklogPolicy",
+    "Batch",
+    "DynamicCoordinator",
+    "Executor",
+    "FailureInfo",
+    "FlatGraph",
+    "Fuse",
+    "GraphPayload",
+    "InputSpec",
+    "Outputs",
+    "PEFailure",
+    "PEMetrics",
+    "Plan",
+    "ProgressTotals",
+    "Route",
+    "ScalingDecision",
+    "ScalingSnapshot",
+    "SpillTarget",
+    "Transport",
+    "die_with_parent",
+    "dynamic_plan",
+    "given_blocks",
+    "instantiate",
+    "iter_blocks",
+    "merge_metrics",
+    "parent_gone",
+    "parent_token",
+    "place",
+    "progress_listener",
+    "refuse_stateful",
+    "resolve_inputs",
+    "stable_hash",
+]

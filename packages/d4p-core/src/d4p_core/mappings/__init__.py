@@ -1,0 +1,1 @@
+"""The mappings d4p-core provides."""

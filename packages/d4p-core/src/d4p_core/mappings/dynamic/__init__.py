@@ -1,0 +1,1 @@
+"""The dynamic mappings: workers sharing a task queue."""

@@ -1,0 +1,75 @@
+"""The ``simple`` mapping: the whole graph in this process, one instance per
+PE, streaming item by item. It is the reference every mapping is compared with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import D4pError
+from ..inputs import Inputs, resolve_inputs
+from ..model.graph import WorkflowGraph
+from ..planning.plan import Plan
+from ..runtime.engine import Executor, PEFailure, instantiate
+from ..runtime.progress import progress_listener
+from ..runtime.result import Outputs, RunResult
+
+__all__ = ["SimpleMapping", "SimpleOptions"]
+
+
+@dataclass(frozen=True)
+class SimpleOptions:
+    """``simple`` has no options (``processes`` is accepted and ignored)."""
+
+
+class SimpleMapping:
+    name: ClassVar[str] = "simple"
+    supports_stateful: ClassVar[bool] = True
+    description: ClassVar[str] = "sequential, in this process, one instance per PE (the reference)"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        pass
+
+    def options_from_args(self, args: argparse.Namespace) -> SimpleOptions:
+        return SimpleOptions()
+
+    def options_from_kwargs(self, processes: int | None, **kwargs: Any) -> SimpleOptions:
+        if kwargs:
+            raise D4pError(f"the simple mapping takes no options, got: {', '.join(sorted(kwargs))}")
+        return SimpleOptions()
+
+    def check(self, plan: Plan) -> None:
+        pass
+
+    def run(self, graph: WorkflowGraph, inputs: Inputs, options: SimpleOptions) -> RunResult:
+        started = time.perf_counter()
+        flat = graph.flat()
+        plan = Plan.build(flat)
+        provided = resolve_inputs(flat, inputs, plan.sources)
+        outputs: Outputs = {}
+
+        def collect(pe_id: str, output: str, values: list[Any]) -> None:
+            outputs.setdefault(pe_id, {}).setdefault(output, []).extend(values)
+
+        executor = Executor(
+            plan,
+            instantiate(flat.by_id(), [(pe_id, 0) for pe_id in plan.pe_ids]),
+            on_results=collect,
+            on_progress=progress_listener(),
+        )
+        try:
+            executor.start()
+            executor.feed(provided)
+        except PEFailure as failure:
+            raise failure.info.to_error() from None
+        assert executor.done, "simple: every instance must have ended"
+        executor.report_progress()
+        return RunResult(
+            mapping=self.name,
+            outputs=outputs,
+            metrics=executor.metrics(),
+            elapsed_seconds=time.perf_counter() - started,
+        )

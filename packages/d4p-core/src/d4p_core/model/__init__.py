@@ -1,0 +1,1 @@
+"""The workflow model: PEs, graphs, groupings, composites."""

@@ -1,0 +1,1 @@
+"""Planning: how many instances each PE gets and where they run."""

@@ -1,0 +1,1 @@
+"""The runtime every mapping shares: engine, transport, results, supervision."""
