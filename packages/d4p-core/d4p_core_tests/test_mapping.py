@@ -71,6 +71,9 @@ class RecordingMapping:
     def check(self, plan: Plan) -> None:
         pass
 
+    def plan(self, graph: WorkflowGraph, options: dict[str, Any]) -> Plan:
+        return Plan.build(graph)
+
     def run(self, graph: WorkflowGraph, inputs: Inputs, options: dict[str, Any]) -> RunResult:
         self.calls.append((graph, inputs, options))
         return RunResult(mapping=self.name, extra={"options": options})

@@ -22,6 +22,8 @@ from .runtime.result import RunResult
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
+    from .mappings.base import PlacedRun
+
 __all__ = [
     "ENTRY_POINT_GROUP",
     "Mapping",
@@ -82,6 +84,10 @@ class Mapping(Protocol[OptionsT]):
 
     def check(self, plan: Plan) -> None:
         """Raise UnsupportedGraphError when this mapping cannot run ``plan``."""
+
+    def plan(self, graph: WorkflowGraph, options: OptionsT) -> Plan | PlacedRun:
+        """What :meth:`run` runs with ``options``: the plan, placed on
+        processes where the mapping places them (``d4p inspect -m``)."""
 
     def run(self, graph: WorkflowGraph, inputs: Inputs, options: OptionsT) -> RunResult:
         """Run ``graph`` on ``inputs`` and return its results."""

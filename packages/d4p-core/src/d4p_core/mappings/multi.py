@@ -9,34 +9,23 @@ producer is held back by a slow consumer.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import multiprocessing.queues
-import os
 import queue
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import D4pError
-from ..inputs import Inputs, InputSpec, resolve_inputs
-from ..model.graph import WorkflowGraph
-from ..planning.placement import Fuse, place
+from ..inputs import InputSpec
+from ..planning.placement import Fuse
 from ..planning.plan import Plan
-from ..runtime.engine import Address, Batch, Executor, instantiate
-from ..runtime.progress import ProgressTotals, progress_listener
-from ..runtime.result import Outputs, PEMetrics, RunResult, merge_metrics
-from ..runtime.supervision import (
-    ControlReporter,
-    GraphPayload,
-    WorkerGroup,
-    add_process_arguments,
-    blocking_get,
-    blocking_put,
-    check_process_options,
-    guarded_worker,
-)
+from ..runtime.engine import Executor, instantiate
+from ..runtime.payload import GraphPayload
+from ..runtime.transport import Address, Batch
+from ._workers import WorkerGroup, blocking_get, blocking_put, guarded_worker, queue_reporter
+from .base import FixedPlacementMapping, PlacedRun, RunOutcome
+from .options import START_METHODS, check_process_options, option
 
 __all__ = ["MultiMapping", "MultiOptions"]
 
@@ -53,10 +42,14 @@ class MultiOptions:
     """
 
     processes: int | None = None
-    start_method: str | None = None
-    batch_size: int = 256
-    queue_size: int = 16
-    fuse: Fuse = "auto"
+    start_method: str | None = option(None, "multiprocessing start method", choices=START_METHODS)
+    batch_size: int = option(256, "items per message")
+    queue_size: int = option(16, "messages buffered per worker before senders wait")
+    fuse: Fuse = option(
+        "auto",
+        "fuse chains of PEs into one process (auto: when processes are too few)",
+        choices=("auto", "always", "never"),
+    )
 
     def __post_init__(self) -> None:
         check_process_options(
@@ -107,7 +100,7 @@ def _worker_main(
     control: multiprocessing.queues.Queue[Any],
     abort: Any,
 ) -> None:
-    reporter = ControlReporter(control, spec.index, abort)
+    reporter = queue_reporter(control, spec.index, abort)
 
     def body() -> None:
         pes = spec.payload.load()
@@ -133,107 +126,45 @@ def _worker_main(
             return message
 
         executor.serve(next_message)
-        reporter.send("done", executor.instance_metrics())
+        reporter.done(executor.instance_metrics())
 
-    guarded_worker(reporter, inboxes, body)
-
-
-def _context(start_method: str | None) -> multiprocessing.context.BaseContext:
-    return multiprocessing.get_context(start_method)
+    guarded_worker(reporter, inboxes, control, body)
 
 
-class MultiMapping:
+class MultiMapping(FixedPlacementMapping[MultiOptions]):
     """Fixed assignment of PE instances to processes (dispel4py ``multi``)."""
 
     name: ClassVar[str] = "multi"
     supports_stateful: ClassVar[bool] = True
     description: ClassVar[str] = "one process per PE instance (or fused chain) on this machine"
+    options_class: ClassVar[type[MultiOptions]] = MultiOptions
 
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        add_process_arguments(parser, batch_size=256, queue_size=16, unit="message")
-        parser.add_argument(
-            "--fuse",
-            choices=("auto", "always", "never"),
-            default="auto",
-            help="fuse chains of PEs into one process (auto: when processes are too few)",
+    def execute(self, placed: PlacedRun, options: MultiOptions) -> RunOutcome:
+        context = multiprocessing.get_context(options.start_method)
+        payload = GraphPayload.create(placed.flat.by_id(), context.get_start_method())
+        inboxes = [context.Queue(maxsize=options.queue_size) for _ in placed.partitions]
+        group = WorkerGroup(
+            context,
+            _worker_main,
+            describe=lambda i: f"worker {i} ({placed.describe_partition(i)})",
         )
-
-    def options_from_args(self, args: argparse.Namespace) -> MultiOptions:
-        return MultiOptions(
-            processes=getattr(args, "processes", None),
-            start_method=args.start_method,
-            batch_size=args.batch_size,
-            queue_size=args.queue_size,
-            fuse=args.fuse,
-        )
-
-    def options_from_kwargs(self, processes: int | None, **kwargs: Any) -> MultiOptions:
-        try:
-            return MultiOptions(processes=processes, **kwargs)
-        except TypeError as exc:
-            raise D4pError(f"invalid option for multi: {exc}") from None
-
-    def check(self, plan: Plan) -> None:
-        pass
-
-    def run(self, graph: WorkflowGraph, inputs: Inputs, options: MultiOptions) -> RunResult:
-        started = time.perf_counter()
-        processes = options.processes or os.cpu_count() or 1
-        flat = graph.flat()
-        plan = Plan.build(flat, max(processes, Plan.minimum_processes(flat)))
-        self.check(plan)
-        blocks = place(plan, processes, options.fuse)
-        provided = resolve_inputs(flat, inputs, plan.sources)
-        context = _context(options.start_method)
-        payload = GraphPayload.create(flat.by_id(), context.get_start_method())
-        owner = {address: index for index, block in enumerate(blocks) for address in block}
-        listener = progress_listener()
-        inboxes = [context.Queue(maxsize=options.queue_size) for _ in blocks]
         specs = [
             _WorkerSpec(
                 index=index,
                 hosted=block,
-                provided={pe: spec for pe, spec in provided.items() if (pe, 0) in block},
-                plan=plan,
-                owner=owner,
+                provided=placed.provided_for(index),
+                plan=placed.plan,
+                owner=placed.owner,
                 payload=payload,
                 batch_size=options.batch_size,
-                report_progress=listener is not None,
+                report_progress=group.sink.wants_progress,
             )
-            for index, block in enumerate(blocks)
+            for index, block in enumerate(placed.partitions)
         ]
-        group = WorkerGroup(
-            context,
-            _worker_main,
-            [(spec, inboxes) for spec in specs],
-            describe=lambda i: "hosting " + ", ".join(f"{pe}[{n}]" for pe, n in blocks[i]),
-        )
-        outputs: Outputs = {}
-        per_instance: dict[Address, PEMetrics] = {}
-
-        def on_done(index: int, metrics: dict[Address, PEMetrics]) -> None:
-            per_instance.update(metrics)
-
-        totals = ProgressTotals(listener) if listener is not None else None
-
-        def on_message(kind: str, index: int, counts: Any) -> None:
-            if kind == "progress" and totals is not None:
-                totals.update(index, counts)
-
         try:
-            group.run(outputs, on_done, on_message)
+            group.run([(spec, inboxes) for spec in specs])
         finally:
             for inbox in inboxes:
                 inbox.close()
                 inbox.cancel_join_thread()
-        instance_metrics: dict[str, dict[int, PEMetrics]] = {}
-        for (pe_id, index), metrics in sorted(per_instance.items()):
-            instance_metrics.setdefault(pe_id, {})[index] = metrics
-        return RunResult(
-            mapping=self.name,
-            outputs=outputs,
-            metrics=merge_metrics({a[0]: m} for a, m in per_instance.items()),
-            instance_metrics=instance_metrics,
-            elapsed_seconds=time.perf_counter() - started,
-            extra={"placement": [list(block) for block in blocks]},
-        )
+        return RunOutcome(group.sink.outputs, group.sink.metrics)

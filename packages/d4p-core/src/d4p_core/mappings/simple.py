@@ -4,18 +4,17 @@ PE, streaming item by item. It is the reference every mapping is compared with.
 
 from __future__ import annotations
 
-import argparse
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ..errors import D4pError
 from ..inputs import Inputs, resolve_inputs
 from ..model.graph import WorkflowGraph
 from ..planning.plan import Plan
 from ..runtime.engine import Executor, PEFailure, instantiate
 from ..runtime.progress import progress_listener
 from ..runtime.result import Outputs, RunResult
+from .base import MappingBase
 
 __all__ = ["SimpleMapping", "SimpleOptions"]
 
@@ -25,24 +24,14 @@ class SimpleOptions:
     """``simple`` has no options (``processes`` is accepted and ignored)."""
 
 
-class SimpleMapping:
+class SimpleMapping(MappingBase[SimpleOptions]):
     name: ClassVar[str] = "simple"
     supports_stateful: ClassVar[bool] = True
     description: ClassVar[str] = "sequential, in this process, one instance per PE (the reference)"
+    options_class: ClassVar[type[SimpleOptions]] = SimpleOptions
 
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        pass
-
-    def options_from_args(self, args: argparse.Namespace) -> SimpleOptions:
-        return SimpleOptions()
-
-    def options_from_kwargs(self, processes: int | None, **kwargs: Any) -> SimpleOptions:
-        if kwargs:
-            raise D4pError(f"the simple mapping takes no options, got: {', '.join(sorted(kwargs))}")
-        return SimpleOptions()
-
-    def check(self, plan: Plan) -> None:
-        pass
+    def plan(self, graph: WorkflowGraph, options: SimpleOptions) -> Plan:
+        return Plan.build(graph)
 
     def run(self, graph: WorkflowGraph, inputs: Inputs, options: SimpleOptions) -> RunResult:
         started = time.perf_counter()

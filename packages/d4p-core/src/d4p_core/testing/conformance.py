@@ -97,32 +97,26 @@ class MappingConformance:
     def get_mapping(self) -> Mapping[Any]:
         return load_mapping(self.mapping)
 
-    def processes_for(self, graph: WorkflowGraph) -> int | None:
-        """Processes to give a graph: ``processes``, raised to what it needs."""
-        if self.processes is None:
-            return None
-        return max(self.processes, Plan.minimum_processes(graph))
+    def mapping_options(self) -> Any:
+        """The options the suite runs the mapping with (``processes`` and
+        ``options``), as the mapping builds them."""
+        return self.get_mapping().options_from_kwargs(self.processes, **self.options)
 
     def plan_for(self, graph: WorkflowGraph) -> Plan:
-        """The plan the mapping runs (instance counts decide broadcast copies)."""
-        own_plan = getattr(self.get_mapping(), "plan", None)
-        if callable(own_plan):
-            try:
-                plan: Plan = own_plan(graph)
-                return plan
-            except UnsupportedGraphError:
-                return Plan.build(graph)
-        processes = self.processes_for(graph)
-        if processes is None:
+        """The plan the mapping runs (instance counts decide broadcast
+        copies), from the mapping itself, as ``d4p inspect -m`` shows it."""
+        try:
+            planned = self.get_mapping().plan(graph, self.mapping_options())
+        except UnsupportedGraphError:
             return Plan.build(graph)
-        return Plan.build(graph, max(processes, Plan.minimum_processes(graph)))
+        return planned if isinstance(planned, Plan) else planned.plan
 
     def run_graph(self, graph: WorkflowGraph, inputs: Any) -> RunResult:
         return run(
             graph,
             self.get_mapping(),
             inputs=inputs,
-            processes=self.processes_for(graph),
+            processes=self.processes,
             **self.options,
         )
 

@@ -66,6 +66,13 @@ class DynamicCoordinator:
         self._last_tick = self._start
 
     # -- reports from workers -----------------------------------------------
+    def on_report(self, kind: str, index: int, payload: Any) -> None:
+        """Every report a worker sends (after core's report sink saw it)."""
+        if kind == "done":
+            self.on_done(index, payload)
+        elif kind in ("closed", "idle"):
+            self.on_message(kind, index, payload)
+
     def on_done(self, index: int, metrics: dict[Address, PEMetrics]) -> None:
         self.instance_metrics.extend(metrics.items())
         if index == self.workers:
@@ -137,3 +144,11 @@ class DynamicCoordinator:
         """Seconds workers spent active (taking shared work), summed."""
         now = time.perf_counter()
         return self._active_total + sum(now - since for since in self._active_since.values())
+
+    def summary(self) -> dict[str, Any]:
+        """What a run reports in ``RunResult.extra`` about its workers."""
+        return {
+            "workers": self.workers,
+            "worker_seconds": self.worker_seconds(),
+            "autoscaling": [vars(decision) for decision in self.decisions],
+        }

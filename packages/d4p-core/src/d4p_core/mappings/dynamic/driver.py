@@ -1,5 +1,5 @@
-"""Coordinator of the dynamic mappings: starts the source process and the
-workers, and ends the run exactly.
+"""The local dynamic mappings' run: starts the source process and the
+workers over multiprocessing queues, and ends the run exactly.
 
 When the sources are done and nothing is in flight, the PEs are closed one
 at a time in topological order: every worker runs ``postprocess`` on its copy
@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ...errors import D4pError, UnsupportedGraphError
-from ...inputs import Inputs, resolve_inputs
-from ...model.graph import WorkflowGraph
-from ...planning.plan import Plan
-from ...runtime.engine import Address
-from ...runtime.progress import ProgressTotals, progress_listener
-from ...runtime.result import Outputs, PEMetrics, RunResult, merge_metrics
-from ...runtime.supervision import GraphPayload, WorkerGroup, check_process_options
+from ...errors import D4pError
+from ...runtime.payload import GraphPayload
+from .._workers import WorkerGroup
+from ..base import RunOutcome
+from ..options import START_METHODS, check_process_options, option
 from .autoscale import AutoscalePolicy
+from .base import DynamicLayout, DynamicRun
 from .coordinator import DynamicCoordinator
 from .worker import DynamicWorkerSpec, dynamic_worker_main
 
-__all__ = ["DynamicOptions", "dynamic_plan", "run_dynamic"]
+__all__ = ["DynamicOptions", "run_local"]
 
 
 @dataclass(frozen=True)
@@ -37,20 +34,20 @@ class DynamicOptions:
     one more process, which mostly waits on the bounded queue, so ``-n``
     equal to the number of cores keeps every core on PE work; ``batch_size``:
     the fewest items per task (tasks of cheap items grow, up to 64 times
-    that, to take about 5 ms each); ``queue_size``: tasks buffered in the shared queue (and
-    per inbox) before senders wait;
-    ``spill_above``: a worker's local backlog beyond which it hands work to
-    others; ``min_workers``/``max_workers``/``policy``: autoscaling only.
+    that, to take about 5 ms each); ``queue_size``: tasks buffered in the
+    shared queue (and per inbox) before senders wait; ``spill_above``: a
+    worker's local backlog beyond which it hands work to others;
+    ``min_workers``/``max_workers``/``policy``: autoscaling only.
     """
 
     processes: int | None = None
-    start_method: str | None = None
-    batch_size: int = 16
-    queue_size: int = 64
-    spill_above: int = 256
-    min_workers: int | None = None
-    max_workers: int | None = None
-    policy: AutoscalePolicy | None = field(default=None, compare=False)
+    start_method: str | None = option(None, "multiprocessing start method", choices=START_METHODS)
+    batch_size: int = option(16, "the fewest items per task")
+    queue_size: int = option(64, "tasks buffered per queue before senders wait")
+    spill_above: int = option(256, "a worker's backlog beyond which it hands work to others")
+    min_workers: int | None = option(None, "fewest active workers (1)")
+    max_workers: int | None = option(None, "most active workers (-n)")
+    policy: AutoscalePolicy | None = None
 
     def __post_init__(self) -> None:
         check_process_options(
@@ -66,56 +63,9 @@ class DynamicOptions:
                 raise D4pError(f"{name} must be at least 1, not {value}")
 
 
-def refuse_stateful(plan: Plan, mapping: str) -> None:
-    """Raise UnsupportedGraphError naming the PEs that keep state."""
-    stateful = [pe for pe in plan.pe_ids if pe in plan.stateful and pe not in plan.sources]
-    if not stateful:
-        return
-    reasons = []
-    for pe_id in stateful:
-        groupings = {
-            f"{route.dst_input}: {route.grouping}"
-            for routes in plan.routes.values()
-            for route in routes
-            if route.dst_pe == pe_id and str(route.grouping) != "shuffle"
-        }
-        reasons.append(f"{pe_id} ({', '.join(sorted(groupings)) or 'stateful = True'})")
-    family = mapping.rsplit("_", 1)[-1]  # dyn_auto_redis -> redis
-    raise UnsupportedGraphError(
-        f"{mapping} runs only stateless PEs, but these keep state: {'; '.join(reasons)}. "
-        f"Use '{family}' or 'hybrid_{family}', which give each stateful PE fixed instances"
-    )
-
-
-def dynamic_plan(graph: WorkflowGraph, mapping: str, *, pinned: bool) -> Plan:
-    """One logical instance per stateless PE; stateful PEs refused, or (with
-    ``pinned``) given their declared number of instances."""
-    flat = graph.flat()
-    probe = Plan.build(flat)
-    if not pinned:
-        refuse_stateful(probe, mapping)
-    pes = flat.by_id()
-    counts = {
-        pe_id: max(1, int(getattr(pes[pe_id], "numprocesses", 1) or 1))
-        for pe_id in probe.pe_ids
-        if pe_id in probe.stateful and pe_id not in probe.sources
-    }
-    return Plan.build(flat, instances=counts)
-
-
-def run_dynamic(
-    mapping: str,
-    graph: WorkflowGraph,
-    inputs: Inputs,
-    options: DynamicOptions,
-    *,
-    pinned: bool,
-    autoscale: AutoscalePolicy | None,
-) -> RunResult:
-    started = time.perf_counter()
-    plan = dynamic_plan(graph, mapping, pinned=pinned)
-    flat = graph.flat()
-    provided = resolve_inputs(flat, inputs, plan.sources)
+def run_local(work: DynamicRun, options: DynamicOptions) -> RunOutcome:
+    """Run ``work`` on worker processes of this machine sharing one task queue."""
+    plan, autoscale = work.plan, work.policy
     workers = options.processes or os.cpu_count() or 1
     max_workers = options.max_workers if options.max_workers is not None else workers
     min_workers = options.min_workers if options.min_workers is not None else 1
@@ -124,65 +74,38 @@ def run_dynamic(
             f"min_workers ({min_workers}) is more than the workers available ({max_workers})"
         )
     workers = max_workers
-
-    stateless = [pe for pe in plan.pe_ids if pe not in plan.sources and pe not in plan.stateful]
-    pinned_instances = [
-        (pe, i)
-        for pe in plan.pe_ids
-        if pe in plan.stateful and pe not in plan.sources
-        for i in range(plan.instances[pe])
-    ]
-    pinned_owner: dict[Address, int] = {
-        address: n % workers for n, address in enumerate(pinned_instances)
-    }
+    layout = DynamicLayout.build(plan, workers)
     context = multiprocessing.get_context(options.start_method)
-    payload = GraphPayload.create(flat.by_id(), context.get_start_method())
+    payload = GraphPayload.create(work.flat.by_id(), context.get_start_method())
     initial = autoscale.initial(min_workers, max_workers) if autoscale else workers
-    listener = progress_listener()
-    totals = ProgressTotals(listener) if listener is not None else None
-    specs = [
-        DynamicWorkerSpec(
-            index=w,
-            role="worker",
-            hosted=tuple((pe, 0) for pe in stateless)
-            + tuple(a for a, owner in pinned_owner.items() if owner == w),
-            provided={},
-            plan=plan,
-            pinned_owner=pinned_owner,
-            payload=payload,
-            batch_size=options.batch_size,
-            spill_above=options.spill_above,
-            start_active=w < initial,
-            report_progress=listener is not None,
-        )
-        for w in range(workers)
-    ]
-    specs.append(
-        DynamicWorkerSpec(
-            index=workers,
-            role="source",
-            hosted=tuple((pe, 0) for pe in plan.sources),
-            provided=provided,
-            plan=plan,
-            pinned_owner=pinned_owner,
-            payload=payload,
-            batch_size=options.batch_size,
-            spill_above=options.spill_above,
-            start_active=True,
-            report_progress=listener is not None,
-        )
+    group = WorkerGroup(
+        context,
+        dynamic_worker_main,
+        describe=lambda i: "the sources" if i == workers else f"worker {i}",
     )
+
+    def spec(index: int, role: str, hosted: tuple[tuple[str, int], ...]) -> DynamicWorkerSpec:
+        return DynamicWorkerSpec(
+            index=index,
+            role=role,
+            hosted=hosted,
+            provided=work.provided if role == "source" else {},
+            plan=plan,
+            pinned_owner=layout.pinned_owner,
+            payload=payload,
+            batch_size=options.batch_size,
+            spill_above=options.spill_above,
+            start_active=role == "source" or index < initial,
+            report_progress=group.sink.wants_progress,
+        )
+
+    specs = [spec(w, "worker", layout.hosted_by(w)) for w in range(workers)]
+    specs.append(spec(workers, "source", tuple((pe, 0) for pe in plan.sources)))
     shared = context.Queue(maxsize=options.queue_size)
     inboxes = [context.Queue(maxsize=options.queue_size) for _ in range(workers)]
     in_flight = context.Value("q", 0)
     completed = context.Value("q", 0, lock=False)  # guarded by in_flight's lock
     item_cost = context.Value("d", 0.0, lock=False)  # seconds per item, see _TaskSizer
-    group = WorkerGroup(
-        context,
-        dynamic_worker_main,
-        [(spec, shared, inboxes, in_flight, completed, item_cost) for spec in specs],
-        describe=lambda i: "the sources" if i == workers else f"worker {i}",
-    )
     coordinator = DynamicCoordinator(
         plan,
         workers,
@@ -193,16 +116,10 @@ def run_dynamic(
         min_workers=min_workers,
         initial=initial,
     )
-    outputs: Outputs = {}
     try:
         group.run(
-            outputs,
-            coordinator.on_done,
-            lambda kind, index, payload: (
-                totals.update(index, payload)
-                if kind == "progress" and totals is not None
-                else coordinator.on_message(kind, index, payload)
-            ),
+            [(s, shared, inboxes, in_flight, completed, item_cost) for s in specs],
+            coordinator.on_report,
             coordinator.on_tick,
             poll=autoscale.interval if autoscale else 0.2,
         )
@@ -210,27 +127,8 @@ def run_dynamic(
         for q in [shared, *inboxes]:
             q.close()
             q.cancel_join_thread()
-    makespan = time.perf_counter() - started
-    per_instance = coordinator.instance_metrics
-    return RunResult(
-        mapping=mapping,
-        outputs=outputs,
-        metrics=merge_metrics({pe: m} for (pe, _), m in per_instance),
-        instance_metrics=_by_instance(per_instance),
-        elapsed_seconds=makespan,
-        extra={
-            "workers": workers,
-            "worker_seconds": coordinator.worker_seconds(),
-            "autoscaling": [vars(d) for d in coordinator.decisions],
-            "pinned": {f"{pe}[{i}]": owner for (pe, i), owner in pinned_owner.items()},
-        },
+    return RunOutcome(
+        group.sink.outputs,
+        group.sink.metrics,
+        extra={**coordinator.summary(), "pinned": layout.describe()},
     )
-
-
-def _by_instance(items: list[tuple[Address, PEMetrics]]) -> dict[str, dict[int, PEMetrics]]:
-    # Stateless PEs run one copy per worker: number the copies per PE.
-    result: dict[str, dict[int, PEMetrics]] = {}
-    for (pe_id, _), metrics in items:
-        copies = result.setdefault(pe_id, {})
-        copies[len(copies)] = metrics
-    return result

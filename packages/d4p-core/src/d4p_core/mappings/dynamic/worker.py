@@ -34,14 +34,9 @@ from typing import Any
 from ...inputs import InputSpec, iter_blocks
 from ...planning.plan import Plan
 from ...runtime.engine import Address, Batch, Executor, given_blocks, instantiate
-from ...runtime.supervision import (
-    Aborted,
-    ControlReporter,
-    GraphPayload,
-    blocking_put,
-    guarded_worker,
-    should_stop,
-)
+from ...runtime.payload import GraphPayload
+from ...runtime.supervision import BatchingReporter, Report
+from .._workers import Aborted, blocking_put, guarded_worker, queue_reporter, should_stop
 
 __all__ = ["DynamicWorkerSpec", "dynamic_worker_main"]
 
@@ -220,10 +215,10 @@ def dynamic_worker_main(
     control: MPQueue[Any],
     abort: Any,
 ) -> None:
-    reporter = ControlReporter(control, spec.index, abort)
+    reporter = queue_reporter(control, spec.index, abort)
 
     def report_idle() -> None:
-        blocking_put(control, ("idle", spec.index, None), abort)
+        blocking_put(control, (Report.IDLE, spec.index, None), abort)
 
     counter = _Counter(in_flight, completed, report_idle)
     sizer = _TaskSizer(item_cost, spec.batch_size)
@@ -235,7 +230,7 @@ def dynamic_worker_main(
         else:
             _run_worker(_Channels(spec, shared, inboxes, counter, sizer, reporter, abort), hosted)
 
-    guarded_worker(reporter, [shared, *inboxes], body)
+    guarded_worker(reporter, [shared, *inboxes], control, body)
 
 
 @dataclass(frozen=True)
@@ -247,7 +242,7 @@ class _Channels:
     inboxes: list[MPQueue[Any]]
     counter: _Counter
     sizer: _TaskSizer
-    reporter: ControlReporter
+    reporter: BatchingReporter
     abort: Any
 
 
@@ -281,7 +276,7 @@ def _run_sources(channels: _Channels, hosted: dict[Address, Any]) -> None:
             transport.send((pe_id, 0), given_blocks([block]))
     executor.feed(spec.provided)  # also runs the sources' postprocess
     executor.flush()
-    reporter.send("done", executor.instance_metrics())
+    reporter.done(executor.instance_metrics())
 
 
 def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
@@ -327,7 +322,7 @@ def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
             if command == "close":
                 executor.close(argument)
                 executor.flush()
-                reporter.send("closed", argument)
+                reporter.send(Report.CLOSED, argument)
             elif command == "park":
                 active = False
             elif command == "wake":
@@ -341,4 +336,4 @@ def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
         executor.flush()
         sizer.observe(perf_counter() - started, sum(len(values) for _, values in batch))
         counter.task_done()
-    reporter.send("done", executor.instance_metrics())
+    reporter.done(executor.instance_metrics())

@@ -1,0 +1,188 @@
+"""The multiprocessing transport shared by ``multi`` and the dynamic
+mappings: bounded queues that give up when the run is aborted, a control
+queue carrying every worker's reports, and :class:`WorkerGroup`, which runs
+the workers under core's supervision (:mod:`d4p_core.runtime.supervision`).
+
+The parent ends the run exactly when every worker reported ``done``. A PE
+failure, a crash or a worker killed from outside sets the shared abort event,
+and every child is stopped before the parent raises — nothing is left
+running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import multiprocessing.context
+import multiprocessing.queues
+import queue
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..runtime.engine import PEFailure
+from ..runtime.lifetime import parent_gone
+from ..runtime.supervision import BatchingReporter, LocalProcesses, Report, ReportSink
+
+__all__ = [
+    "Aborted",
+    "WorkerGroup",
+    "blocking_get",
+    "blocking_put",
+    "guarded_worker",
+    "queue_reporter",
+    "should_stop",
+]
+
+_POLL = 0.2  # seconds between checks for an abort while blocked (failures only)
+
+
+class Aborted(BaseException):
+    """The run was aborted (another worker failed); stop quietly.
+
+    A BaseException, so that the engine never mistakes it for a PE failure
+    when it interrupts a send made inside a PE call.
+    """
+
+
+def should_stop(abort: Any) -> bool:
+    """True when the run was aborted or the parent process is gone (a worker
+    must never outlive its run, even if the parent was killed)."""
+    return abort.is_set() or parent_gone()
+
+
+def blocking_put(target: multiprocessing.queues.Queue[Any], item: Any, abort: Any) -> None:
+    """``put`` that waits for room (back-pressure) but gives up on abort.
+
+    Checked on every batch, not only when blocked: an orphaned producer
+    that never waits must still stop."""
+    if should_stop(abort):
+        raise Aborted
+    while True:
+        try:
+            target.put(item, timeout=_POLL)
+            return
+        except queue.Full:
+            if should_stop(abort):
+                raise Aborted from None
+
+
+def blocking_get(source: multiprocessing.queues.Queue[Any], abort: Any) -> Any:
+    """``get`` that waits for an item but gives up on abort."""
+    if should_stop(abort):
+        raise Aborted
+    while True:
+        try:
+            return source.get(timeout=_POLL)
+        except queue.Empty:
+            if should_stop(abort):
+                raise Aborted from None
+
+
+def queue_reporter(
+    control: multiprocessing.queues.Queue[Any], index: int, abort: Any
+) -> BatchingReporter:
+    """A worker's reporter over the control queue."""
+
+    def send(kind: Report, payload: Any) -> None:
+        blocking_put(control, (kind, index, payload), abort)
+
+    return BatchingReporter(send)
+
+
+def guarded_worker(
+    reporter: BatchingReporter,
+    queues: Iterable[multiprocessing.queues.Queue[Any]],
+    control: multiprocessing.queues.Queue[Any],
+    body: Callable[[], None],
+) -> None:
+    """Run a worker's body and report how it ended: a PE failure, an abort
+    (quietly) or a crash. Never block process exit on unread queue data."""
+    queues = list(queues)
+    try:
+        body()
+    except PEFailure as failure:
+        _quiet_exit(queues)  # the control queue still delivers the report
+        with contextlib.suppress(Aborted):
+            reporter.failed(failure.info)
+    except Aborted:
+        # Nobody reads anything any more, results included.
+        _quiet_exit([*queues, control])
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        _quiet_exit(queues)
+        reporter.crashed(exc)
+
+
+def _quiet_exit(queues: Iterable[multiprocessing.queues.Queue[Any]]) -> None:
+    for q in queues:
+        q.cancel_join_thread()
+
+
+class WorkerGroup:
+    """Starts worker processes and supervises them until all are done.
+
+    ``target(*worker_args[i], control, abort)`` runs in worker ``i``;
+    ``describe(i)`` names it in error messages.
+    """
+
+    def __init__(
+        self,
+        context: multiprocessing.context.BaseContext,
+        target: Callable[..., None],
+        describe: Callable[[int], str],
+    ) -> None:
+        self.control: multiprocessing.queues.Queue[Any] = context.Queue()
+        self.abort = context.Event()
+        self.sink = ReportSink(describe)
+        self._target = target
+        self._processes = LocalProcesses(context)
+
+    def run(
+        self,
+        worker_args: Iterable[tuple[Any, ...]],
+        on_report: Callable[[Report, int, Any], None] | None = None,
+        on_tick: Callable[[], None] | None = None,
+        poll: float = _POLL,
+    ) -> None:
+        """Run the workers to completion; raise RunError on any failure.
+        Every report goes to :attr:`sink`, then to ``on_report``."""
+        sink = self.sink
+        worker_args = list(worker_args)
+        try:
+            for index, args in enumerate(worker_args):
+                self._processes.start(
+                    self._target, *args, self.control, self.abort, name=f"d4p-worker-{index}"
+                )
+            next_check = time.monotonic() + _POLL
+            while len(sink.finished) < len(worker_args):
+                if on_tick is not None:
+                    on_tick()
+                if time.monotonic() >= next_check:
+                    # Also while reports keep coming: a dead worker must be
+                    # noticed even if the others are busy talking.
+                    lost = self._processes.lost(sink.finished)  # type: ignore[arg-type]
+                    if lost is not None:
+                        raise sink.lost(*lost)
+                    next_check = time.monotonic() + _POLL
+                try:
+                    kind, index, payload = self.control.get(timeout=poll)
+                except queue.Empty:
+                    continue
+                kind = sink.handle(kind, index, payload)
+                if on_report is not None:
+                    on_report(kind, index, payload)
+        except BaseException:
+            self.abort.set()
+            self._processes.stop(graceful=False)
+            self._close()
+            raise
+        self._processes.stop(graceful=True)
+        self._close()
+
+    def send(self, target: multiprocessing.queues.Queue[Any], message: Any) -> None:
+        """Send a command to a worker (gives up if the run is aborted)."""
+        blocking_put(target, message, self.abort)
+
+    def _close(self) -> None:
+        self.control.close()
+        self.control.cancel_join_thread()

@@ -1,0 +1,182 @@
+"""What every mapping shares, as base classes (the template method of Beam's
+runners).
+
+:class:`MappingBase` derives the command-line options and the keyword
+options from the mapping's options dataclass (see
+:mod:`d4p_core.mappings.options`) and gives the default plan.
+:class:`FixedPlacementMapping` adds the fixed-placement preamble every
+process-per-partition mapping runs (flatten, plan, place, resolve inputs) and
+assembles the :class:`~d4p_core.RunResult`; a backend implements only
+:meth:`~FixedPlacementMapping.execute`: start the placed partitions on its
+transport and collect their reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar, Generic, TypeVar
+
+from ..inputs import Inputs, InputSpec, resolve_inputs
+from ..model.graph import FlatGraph, WorkflowGraph
+from ..planning.placement import Fuse, place
+from ..planning.plan import Plan
+from ..runtime.result import FailureInfo, Outputs, PEMetrics, RunResult, merge_metrics
+from ..runtime.transport import Address
+from .options import add_option_arguments, options_from_args, options_from_kwargs
+
+__all__ = [
+    "FixedPlacementMapping",
+    "MappingBase",
+    "PlacedRun",
+    "RunOutcome",
+    "instance_metrics",
+]
+
+OptionsT = TypeVar("OptionsT")
+
+
+class MappingBase(ABC, Generic[OptionsT]):
+    """A mapping whose options are one dataclass, ``options_class``.
+
+    Subclasses set ``name``, ``description``, ``supports_stateful`` and
+    ``options_class`` and implement :meth:`run`; they may refine
+    :meth:`check` and :meth:`plan`.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    supports_stateful: ClassVar[bool] = True
+    options_class: ClassVar[type[Any]]
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        add_option_arguments(parser, self.options_class)
+
+    def options_from_args(self, args: argparse.Namespace) -> OptionsT:
+        options: OptionsT = options_from_args(self.options_class, args)
+        return options
+
+    def options_from_kwargs(self, processes: int | None, **kwargs: Any) -> OptionsT:
+        options: OptionsT = options_from_kwargs(self.options_class, self.name, processes, kwargs)
+        return options
+
+    def check(self, plan: Plan) -> None:
+        """Raise :class:`~d4p_core.UnsupportedGraphError` when this mapping
+        cannot run ``plan`` (every plan by default)."""
+
+    def plan(self, graph: WorkflowGraph, options: OptionsT) -> Plan | PlacedRun:
+        """What :meth:`run` will run, as ``d4p inspect -m`` shows it."""
+        plan = Plan.build(graph, getattr(options, "processes", None))
+        self.check(plan)
+        return plan
+
+    @abstractmethod
+    def run(self, graph: WorkflowGraph, inputs: Inputs, options: OptionsT) -> RunResult:
+        """Run ``graph`` on ``inputs`` and return its results."""
+
+
+@dataclass(frozen=True)
+class PlacedRun:
+    """A plan placed on processes: what a fixed-placement mapping runs.
+
+    ``partitions[i]`` is the tuple of PE instances process ``i`` hosts;
+    ``provided`` the inputs of the sources (empty until :meth:`with_inputs`).
+    """
+
+    flat: FlatGraph
+    plan: Plan
+    partitions: tuple[tuple[Address, ...], ...]
+    provided: dict[str, InputSpec] = field(default_factory=dict)
+
+    @cached_property
+    def owner(self) -> dict[Address, int]:
+        """The process hosting each instance."""
+        return {address: i for i, block in enumerate(self.partitions) for address in block}
+
+    def provided_for(self, index: int) -> dict[str, InputSpec]:
+        """The source inputs process ``index`` feeds (sources have instance 0)."""
+        hosted = self.partitions[index]
+        return {pe: spec for pe, spec in self.provided.items() if (pe, 0) in hosted}
+
+    def describe_partition(self, index: int) -> str:
+        """``"hosting a[0], b[0]"``: how failure messages name a process."""
+        return "hosting " + ", ".join(f"{pe}[{n}]" for pe, n in self.partitions[index])
+
+    def with_inputs(self, inputs: Inputs) -> PlacedRun:
+        provided = resolve_inputs(self.flat, inputs, self.plan.sources)
+        return PlacedRun(self.flat, self.plan, self.partitions, provided)
+
+    def describe(self) -> str:
+        lines = [self.plan.describe(), f"placement: {len(self.partitions)} process(es)"]
+        for index, block in enumerate(self.partitions):
+            lines.append(f"  process {index}: " + ", ".join(f"{pe}[{n}]" for pe, n in block))
+        return "\n".join(lines)
+
+
+@dataclass
+class RunOutcome:
+    """What :meth:`FixedPlacementMapping.execute` returns: the results, the
+    metrics of every instance, and what the backend adds to ``extra``."""
+
+    outputs: Outputs
+    metrics: list[tuple[Address, PEMetrics]]
+    extra: dict[str, Any] = field(default_factory=dict)
+    errors: list[FailureInfo] = field(default_factory=list)
+
+
+def instance_metrics(
+    per_instance: Iterable[tuple[Address, PEMetrics]],
+) -> tuple[dict[str, PEMetrics], dict[str, dict[int, PEMetrics]]]:
+    """Per-PE totals and per-instance metrics, from every instance's metrics."""
+    items = sorted(per_instance)
+    by_instance: dict[str, dict[int, PEMetrics]] = {}
+    for (pe_id, index), metrics in items:
+        by_instance.setdefault(pe_id, {})[index] = metrics
+    return merge_metrics({address[0]: m} for address, m in items), by_instance
+
+
+class FixedPlacementMapping(MappingBase[OptionsT]):
+    """A mapping that places PE instances on a fixed set of processes.
+
+    :meth:`run` is the template: plan and place once (:meth:`plan`, the same
+    placement ``d4p inspect -m`` prints), resolve the inputs, call
+    :meth:`execute`, and assemble the result. Options are expected to have
+    ``processes`` (``None``: one per CPU) and ``fuse``.
+    """
+
+    def processes(self, options: OptionsT) -> int:
+        """How many processes the run has."""
+        requested: int | None = getattr(options, "processes", None)
+        return requested or os.cpu_count() or 1
+
+    def plan(self, graph: WorkflowGraph, options: OptionsT) -> PlacedRun:
+        processes = self.processes(options)
+        flat = graph.flat()
+        plan = Plan.build(flat, max(processes, Plan.minimum_processes(flat)))
+        self.check(plan)
+        fuse: Fuse = getattr(options, "fuse", "auto")
+        return PlacedRun(flat, plan, place(plan, processes, fuse))
+
+    def run(self, graph: WorkflowGraph, inputs: Inputs, options: OptionsT) -> RunResult:
+        started = time.perf_counter()
+        placed = self.plan(graph, options).with_inputs(inputs)
+        outcome = self.execute(placed, options)
+        metrics, by_instance = instance_metrics(outcome.metrics)
+        return RunResult(
+            mapping=self.name,
+            outputs=outcome.outputs,
+            metrics=metrics,
+            instance_metrics=by_instance,
+            elapsed_seconds=time.perf_counter() - started,
+            errors=outcome.errors,
+            extra={"placement": [list(block) for block in placed.partitions], **outcome.extra},
+        )
+
+    @abstractmethod
+    def execute(self, placed: PlacedRun, options: OptionsT) -> RunOutcome:
+        """Run every partition of ``placed`` to completion on this backend."""
