@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from .runtime.engine import PEFailure as PEFailure
     from .runtime.engine import instantiate as instantiate
     from .runtime.progress import ProgressListener, set_progress_listener
-    from .runtime.supervision import GraphPayload as GraphPayload
+    from .runtime.payload import GraphPayload as GraphPayload
     from .runtime.transport import Address as Address
     from .runtime.transport import Batch as Batch
     from .runtime.transport import SpillTarget as SpillTarget
@@ -105,7 +105,7 @@ _LAZY = {
     "Batch": ".runtime.transport",
     "SpillTarget": ".runtime.transport",
     "Transport": ".runtime.transport",
-    "GraphPayload": ".runtime.supervision",
+    "GraphPayload": ".runtime.payload",
 }
 
 __all__ = [

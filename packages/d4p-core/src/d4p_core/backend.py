@@ -12,53 +12,104 @@ sub-package) from outside core is refused by a lint rule. See
 from __future__ import annotations
 
 from .inputs import InputSpec, iter_blocks, resolve_inputs
+from .mappings.base import (
+    FixedPlacementMapping,
+    MappingBase,
+    PlacedRun,
+    RunOutcome,
+    instance_metrics,
+)
 from .mappings.dynamic.autoscale import (
     AutoscalePolicy,
     BacklogPolicy,
     ScalingDecision,
     ScalingSnapshot,
 )
+from .mappings.dynamic.base import (
+    DynamicLayout,
+    DynamicMappingBase,
+    DynamicRun,
+    copy_metrics,
+    dynamic_plan,
+    refuse_stateful,
+)
 from .mappings.dynamic.coordinator import DynamicCoordinator
-from .mappings.dynamic.driver import dynamic_plan, refuse_stateful
+from .mappings.options import START_METHODS, check_process_options, option
 from .model._stable_hash import stable_hash
 from .model.graph import FlatGraph
 from .planning.placement import Fuse, place
 from .planning.plan import Plan, Route
 from .runtime.engine import Executor, PEFailure, given_blocks, instantiate
 from .runtime.lifetime import die_with_parent, parent_gone, parent_token
+from .runtime.payload import GraphPayload
 from .runtime.progress import ProgressTotals, progress_listener
 from .runtime.result import FailureInfo, Outputs, PEMetrics, merge_metrics
-from .runtime.supervision import GraphPayload
+from .runtime.supervision import (
+    ABORT_GRACE,
+    EXIT_GRACE_CHECKS,
+    RESULTS_PER_REPORT,
+    STOP_GRACE,
+    BatchingReporter,
+    LocalProcesses,
+    Report,
+    ReportSink,
+    crash_text,
+    exit_description,
+    worker_crashed,
+    worker_lost,
+)
 from .runtime.transport import Address, Batch, SpillTarget, Transport
 
 __all__ = [
+    "ABORT_GRACE",
+    "EXIT_GRACE_CHECKS",
+    "RESULTS_PER_REPORT",
+    "START_METHODS",
+    "STOP_GRACE",
     "Address",
     "AutoscalePolicy",
     "BacklogPolicy",
     "Batch",
+    "BatchingReporter",
     "DynamicCoordinator",
+    "DynamicLayout",
+    "DynamicMappingBase",
+    "DynamicRun",
     "Executor",
     "FailureInfo",
+    "FixedPlacementMapping",
     "FlatGraph",
     "Fuse",
     "GraphPayload",
     "InputSpec",
+    "LocalProcesses",
+    "MappingBase",
     "Outputs",
     "PEFailure",
     "PEMetrics",
+    "PlacedRun",
     "Plan",
     "ProgressTotals",
+    "Report",
+    "ReportSink",
     "Route",
+    "RunOutcome",
     "ScalingDecision",
     "ScalingSnapshot",
     "SpillTarget",
     "Transport",
+    "check_process_options",
+    "copy_metrics",
+    "crash_text",
     "die_with_parent",
     "dynamic_plan",
+    "exit_description",
     "given_blocks",
+    "instance_metrics",
     "instantiate",
     "iter_blocks",
     "merge_metrics",
+    "option",
     "parent_gone",
     "parent_token",
     "place",
@@ -66,4 +117,6 @@ __all__ = [
     "refuse_stateful",
     "resolve_inputs",
     "stable_hash",
+    "worker_crashed",
+    "worker_lost",
 ]
