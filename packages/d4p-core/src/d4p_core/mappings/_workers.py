@@ -22,7 +22,7 @@ from typing import Any
 
 from ..runtime.engine import PEFailure
 from ..runtime.lifetime import parent_gone
-from ..runtime.supervision import BatchingReporter, LocalProcesses, Report, ReportSink
+from ..runtime.supervision import Aborted, BatchingReporter, LocalProcesses, Report, ReportSink
 
 __all__ = [
     "Aborted",
@@ -35,14 +35,6 @@ __all__ = [
 ]
 
 _POLL = 0.2  # seconds between checks for an abort while blocked (failures only)
-
-
-class Aborted(BaseException):
-    """The run was aborted (another worker failed); stop quietly.
-
-    A BaseException, so that the engine never mistakes it for a PE failure
-    when it interrupts a send made inside a PE call.
-    """
 
 
 def should_stop(abort: Any) -> bool:

@@ -39,6 +39,7 @@ __all__ = [
     "EXIT_GRACE_CHECKS",
     "RESULTS_PER_REPORT",
     "STOP_GRACE",
+    "Aborted",
     "BatchingReporter",
     "LocalProcesses",
     "Report",
@@ -64,6 +65,15 @@ TERMINATE_GRACE = 3.0
 EXIT_GRACE_CHECKS = 25
 """Liveness checks a worker that exited cleanly (status 0) without reporting
 ``done`` gets, for its last reports to arrive, before it counts as lost."""
+
+
+class Aborted(BaseException):
+    """The run was aborted (another worker failed, or the driver is gone);
+    stop quietly.
+
+    A BaseException, so that the engine never mistakes it for a PE failure
+    when it interrupts a send made inside a PE call.
+    """
 
 
 class Report(str, enum.Enum):

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .checks import INVARIANTS, assert_same_multisets, freeze, multiset
+from .processes import child_processes
 from .workflows import CASES, ConformanceCase, case_by_name
 
 if TYPE_CHECKING:
-    from .conformance import MappingConformance, build_failing, child_processes
+    from .conformance import MappingConformance, build_failing
 
 __all__ = [
     "CASES",
@@ -28,7 +29,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # The base class imports pytest; load it only when asked for.
-    if name in ("MappingConformance", "build_failing", "child_processes"):
+    if name in ("MappingConformance", "build_failing"):
         from . import conformance
 
         return getattr(conformance, name)

@@ -12,8 +12,6 @@ and checks the failure cases.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from typing import Any, ClassVar
 
 import pytest
@@ -26,6 +24,7 @@ from ..planning.plan import Plan
 from ..runtime.result import RunResult
 from .checks import INVARIANTS, assert_same_multisets
 from .pes import CountingProducer, Failing, PassThrough
+from .processes import child_processes
 from .workflows import CASES, ConformanceCase
 
 __all__ = ["MappingConformance", "build_failing", "child_processes"]
@@ -44,42 +43,6 @@ def build_failing(phase: str) -> WorkflowGraph:
     graph.connect(first, "output", failing, "input")
     graph.connect(failing, "output", last, "input")
     return graph
-
-
-def _multiprocessing_helpers() -> set[int]:
-    """Pids of multiprocessing's own long-lived helpers (resource tracker,
-    forkserver): they serve the whole session and are not workers."""
-    helpers: set[int] = set()
-    from multiprocessing import forkserver, resource_tracker
-
-    tracker_pid = getattr(getattr(resource_tracker, "_resource_tracker", None), "_pid", None)
-    server_pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
-    for pid in (tracker_pid, server_pid):
-        if isinstance(pid, int):
-            helpers.add(pid)
-    return helpers
-
-
-def child_processes() -> list[int]:
-    """Pids of live child processes of this process, other than
-    multiprocessing's helpers (Linux; elsewhere multiprocessing's children)."""
-    me = os.getpid()
-    helpers = _multiprocessing_helpers()
-    if os.path.isdir("/proc"):
-        children: list[int] = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            # fields[0] is the state, fields[1] the parent pid; zombies do not count.
-            if int(fields[1]) == me and fields[0] != "Z" and int(entry) not in helpers:
-                children.append(int(entry))
-        return children
-    return [p.pid for p in multiprocessing.active_children() if p.pid is not None]
 
 
 def _case_id(case: ConformanceCase) -> str:
