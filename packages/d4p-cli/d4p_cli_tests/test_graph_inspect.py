@@ -69,6 +69,24 @@ def test_inspect_with_processes_and_mapping(d4p: Runner) -> None:
     assert "mapping multi: can run this plan" in completed.stdout
 
 
+def test_inspect_shows_the_placement_the_mapping_runs(d4p: Runner) -> None:
+    # -n 2 is fewer processes than the plan's 4 instances: multi fuses chains,
+    # and inspect shows the partitions run uses, not a refusal.
+    completed = d4p("inspect", WORDCOUNT, "-n", "2", "-m", "multi")
+    assert completed.returncode == 0, completed.stderr
+    assert "placement: 2 process(es)" in completed.stdout
+    processes = [line for line in completed.stdout.splitlines() if "  process " in line]
+    assert len(processes) == 2
+    hosted = ", ".join(line.split(": ", 1)[1] for line in processes)
+    assert "RandomWord0[0]" in hosted and "CountWords1[0]" in hosted
+
+
+def test_inspect_dynamic_mapping_refuses_state(d4p: Runner) -> None:
+    completed = d4p("inspect", WORDCOUNT, "-m", "dyn_multi")
+    assert completed.returncode == ExitCode.UNSUPPORTED_GRAPH
+    assert "CountWords1" in error_line(completed.stderr)
+
+
 def test_inspect_unsupported(d4p_with_test_mappings: Runner) -> None:
     completed = d4p_with_test_mappings("inspect", WORDCOUNT, "-m", "test_echo")
     assert completed.returncode == ExitCode.UNSUPPORTED_GRAPH

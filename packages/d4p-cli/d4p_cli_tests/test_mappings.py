@@ -43,10 +43,18 @@ def test_entry_point_of_another_distribution(d4p_with_test_mappings: Runner) -> 
     echo = by_name["test_echo"]
     assert echo["distribution"] == "d4p-cli-test-mapping"
     assert echo["version"] == "0.1.0"
-    # read from the module's source, which was not imported
     assert echo["supports_stateful"] is False
     assert echo["description"] == "test-only mapping from a temporary distribution"
     assert "simple" in by_name
+
+
+def test_every_mapping_says_yes_or_no(d4p: Runner) -> None:
+    completed = d4p("mappings", "--json")
+    assert completed.returncode == 0, completed.stderr
+    entries = json.loads(completed.stdout)
+    assert entries, "no mapping listed"
+    assert {entry["name"]: entry["error"] for entry in entries if entry["error"]} == {}
+    assert all(isinstance(entry["supports_stateful"], bool) for entry in entries)
 
 
 def test_load_reads_the_classes(d4p_with_test_mappings: Runner) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from d4p_core import load_mapping
-from d4p_core.backend import Plan
+from d4p_core.backend import PlacedRun, Plan
 
 from ._parser import UsageParser, add_debug, add_target, positive_int
 from ._target import load_workflow
@@ -31,16 +31,19 @@ def inspect_command(argv: list[str], *, prog: str) -> int:
         "-m",
         "--mapping",
         metavar="MAPPING",
-        help="also check that this mapping can run the plan (exit 6 if not)",
+        help="the plan this mapping runs with -n N, placed on processes as it places "
+        "them (exit 6 if it cannot run the workflow)",
     )
     add_debug(parser)
     args = parser.parse_args(argv)
     mapping = load_mapping(args.mapping) if args.mapping is not None else None
     graph = load_workflow(args.target, args.attr)
-    plan = Plan.build(graph, args.processes)
+    if mapping is None:
+        planned: Plan | PlacedRun = Plan.build(graph, args.processes)
+    else:
+        planned = mapping.plan(graph, mapping.options_from_kwargs(args.processes))
     sys.stdout.write(f"workflow: {args.target}\n")
-    sys.stdout.write(plan.describe() + "\n")
+    sys.stdout.write(planned.describe() + "\n")
     if mapping is not None:
-        mapping.check(plan)
         sys.stdout.write(f"mapping {mapping.name}: can run this plan\n")
     return 0

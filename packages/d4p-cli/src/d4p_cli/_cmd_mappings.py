@@ -1,7 +1,8 @@
-"""``d4p mappings``: the installed mappings, from entry-point metadata."""
+"""``d4p mappings``: the installed mappings, read from their classes."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -14,7 +15,7 @@ __all__ = ["mappings_command"]
 
 
 def _stateful(value: bool | None) -> str:
-    return "?" if value is None else ("yes" if value else "no")
+    return "-" if value is None else ("yes" if value else "no")
 
 
 def _table(rows: list[MappingDetails]) -> str:
@@ -40,19 +41,16 @@ def _table(rows: list[MappingDetails]) -> str:
 def mappings_command(argv: list[str], *, prog: str) -> int:
     parser = UsageParser(
         prog=prog,
-        description="List the installed mappings (entry-point group d4p.mappings).",
-        epilog="Without --load no backend is imported: STATEFUL and DESCRIPTION come from "
-        "d4p-core's classes or are read from the mapping's source, '?' when unknown.",
+        description="List the installed mappings (entry-point group d4p.mappings); "
+        "each is loaded to read whether it runs stateful PEs and its description.",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list")
-    parser.add_argument(
-        "--load",
-        action="store_true",
-        help="import every mapping to read its attributes exactly (imports backends)",
-    )
+    # Accepted for scripts written for 0.1.0, where it made the listing load
+    # the mappings; every listing loads them now.
+    parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     add_debug(parser)
     args = parser.parse_args(argv)
-    rows = [details(info, load=args.load) for info in available_mappings().values()]
+    rows = [details(info) for info in available_mappings().values()]
     if args.json:
         sys.stdout.write(json.dumps([row.as_dict() for row in rows], indent=2) + "\n")
     elif rows:

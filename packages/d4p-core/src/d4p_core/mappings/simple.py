@@ -31,7 +31,9 @@ class SimpleMapping(MappingBase[SimpleOptions]):
     options_class: ClassVar[type[SimpleOptions]] = SimpleOptions
 
     def plan(self, graph: WorkflowGraph, options: SimpleOptions) -> Plan:
-        return Plan.build(graph)
+        plan = Plan.build(graph)  # one instance per PE, whatever -n says
+        self.check(plan)
+        return plan
 
     def run(self, graph: WorkflowGraph, inputs: Inputs, options: SimpleOptions) -> RunResult:
         started = time.perf_counter()
