@@ -4,6 +4,7 @@ refuse the stateful workflows; hybrid_multi runs them on pinned instances)."""
 from __future__ import annotations
 
 from d4p_core.testing import MappingConformance
+from d4p_core.testing.conformance import PORTABILITY_CASES
 
 
 class TestDynMultiConformance(MappingConformance):
@@ -15,6 +16,7 @@ class TestDynMultiConformanceSpawn(MappingConformance):
     mapping = "dyn_multi"
     processes = 3
     options = {"start_method": "spawn"}
+    quick_cases = PORTABILITY_CASES
 
 
 class TestDynAutoMultiConformance(MappingConformance):
@@ -31,3 +33,4 @@ class TestHybridMultiConformanceSpawn(MappingConformance):
     mapping = "hybrid_multi"
     processes = 3
     options = {"start_method": "spawn"}
+    quick_cases = PORTABILITY_CASES

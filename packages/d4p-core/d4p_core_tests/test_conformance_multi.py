@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from d4p_core.testing import MappingConformance
+from d4p_core.testing.conformance import PORTABILITY_CASES
 
 
 class TestMultiConformance(MappingConformance):
@@ -14,6 +15,7 @@ class TestMultiConformanceSpawn(MappingConformance):
     mapping = "multi"
     processes = 4
     options = {"start_method": "spawn"}
+    quick_cases = PORTABILITY_CASES
 
 
 class TestMultiConformanceFewProcesses(MappingConformance):
@@ -22,6 +24,3 @@ class TestMultiConformanceFewProcesses(MappingConformance):
     mapping = "multi"
     processes = 2
     options = {"start_method": "forkserver"}
-
-    def processes_for(self, graph: object) -> int | None:
-        return self.processes

@@ -6,28 +6,44 @@
         mapping = "multi"
         processes = 4
 
-runs every conformance workflow on the mapping, compares it with ``simple``
-and checks the failure cases.
+runs every conformance workflow on the mapping, compares it with ``simple``,
+and checks one small test per clause of the mapping contract (lifecycle,
+inputs, failure, purity). A subclass configures the suite with class
+attributes only (``mapping``, ``processes``, ``options``, ``quick_cases``);
+overriding a test of this class is refused unless the override is marked
+``xfail`` or ``skip`` with a reason (``test_no_silent_overrides``).
+
+``quick_cases``: the workflows the fast test tier runs (the others are marked
+``slow`` by core's pytest plugin). Set it to :data:`PORTABILITY_CASES` for a
+second run of a mapping under ``spawn`` or ``forkserver``: routing does not
+depend on the start method, what travels to the workers does.
 """
 
 from __future__ import annotations
 
+import pickle
 from typing import Any, ClassVar
 
 import pytest
 
 from .._run import run
-from ..errors import RunError, UnsupportedGraphError
+from ..errors import InputError, RunError, UnsupportedGraphError
 from ..mapping import Mapping, load_mapping
 from ..model.graph import WorkflowGraph
 from ..planning.plan import Plan
 from ..runtime.result import RunResult
 from .checks import INVARIANTS, assert_same_multisets
-from .pes import CountingProducer, Failing, PassThrough
+from .pes import CountingProducer, Failing, LifecycleProbe, PassThrough
 from .processes import child_processes
-from .workflows import CASES, ConformanceCase
+from .workflows import CASES, ConformanceCase, case_by_name
 
-__all__ = ["MappingConformance", "build_failing", "child_processes"]
+__all__ = ["PORTABILITY_CASES", "MappingConformance", "build_failing", "child_processes"]
+
+PORTABILITY_CASES = frozenset(
+    {"pipeline", "composite_chain", "word_count", "postprocess_aggregate", "block_pes"}
+)
+"""Workflows that exercise what a start method changes: PEs, functions and
+composites pickled to fresh interpreters, grouping, postprocess output."""
 
 
 def build_failing(phase: str) -> WorkflowGraph:
@@ -55,6 +71,7 @@ class MappingConformance:
     mapping: ClassVar[str] = "simple"
     processes: ClassVar[int | None] = None
     options: ClassVar[dict[str, Any]] = {}
+    quick_cases: ClassVar[frozenset[str] | None] = None
 
     # -- hooks ---------------------------------------------------------------
     def get_mapping(self) -> Mapping[Any]:
@@ -125,6 +142,69 @@ class MappingConformance:
             assert error.input_repr is not None
             assert "3" in error.input_repr
         assert not child_processes(), "processes were left running after a failure"
+
+    # -- one test per clause of the contract --------------------------------
+    @pytest.mark.timeout(60)
+    def test_lifecycle_once_per_instance(self) -> None:
+        """Troubleshooting: every instance (or dynamic worker copy) runs
+        ``preprocess`` once before its data and ``postprocess`` once after
+        all its upstream instances ended; what ``postprocess`` writes is a
+        result like any other."""
+        graph = WorkflowGraph()
+        probe = LifecycleProbe(numprocesses=2)
+        graph.connect(CountingProducer(), "output", probe, "input")
+        result = self.run_graph(graph, 12)
+        reports = result.outputs[probe.id]["output"]
+        assert reports, "postprocess wrote nothing"
+        assert all(preprocessed == 1 for preprocessed, _ in reports), reports
+        assert sum(items for _, items in reports) == 12, reports
+
+    @pytest.mark.timeout(60)
+    def test_inputs_as_a_list_of_dicts(self) -> None:
+        """Troubleshooting: ``inputs={pe: [dict, ...]}`` calls the root PE
+        once per dict, with that dict as its inputs."""
+        graph = WorkflowGraph()
+        first, second = PassThrough(), PassThrough()
+        graph.connect(first, "output", second, "input")
+        result = self.run_graph(graph, {first.id: [{"input": i} for i in range(5)]})
+        assert sorted(result.outputs[second.id]["output"]) == [0, 1, 2, 3, 4]
+
+    @pytest.mark.timeout(60)
+    def test_unknown_input_name_is_refused(self) -> None:
+        """Troubleshooting: naming a PE the graph does not have is an
+        InputError listing the valid names, before anything starts."""
+        graph = build_failing("process")
+        with pytest.raises(InputError) as refused:
+            self.run_graph(graph, {"NoSuchPE": 3})
+        assert "CountingProducer0" in str(refused.value)
+        assert not child_processes(), "a refused run left processes behind"
+
+    @pytest.mark.timeout(60)
+    def test_run_leaves_the_graph_unchanged(self) -> None:
+        """Troubleshooting: a mapping runs on copies of the PEs; the caller's
+        graph (PE attributes such as counters) is the same after the run."""
+        graph = case_by_name("pipeline").build()  # its source counts calls
+        before = {pe.id: pickle.dumps(pe) for pe in graph.flat().by_id().values()}
+        self.run_graph(graph, 10)
+        after = {pe.id: pickle.dumps(pe) for pe in graph.flat().by_id().values()}
+        assert after == before
+
+    def test_no_silent_overrides(self) -> None:
+        """A subclass may not replace a test of the suite unless it marks the
+        override ``xfail`` or ``skip`` with a reason (the gap stays visible)."""
+        silent = []
+        for name, base in vars(MappingConformance).items():
+            if not name.startswith("test_") or name == "test_no_silent_overrides":
+                continue
+            override = getattr(type(self), name)
+            if override is base:
+                continue
+            marks = [m for m in getattr(override, "pytestmark", []) if m.name in ("xfail", "skip")]
+            if not any(m.kwargs.get("reason") or m.args for m in marks):
+                silent.append(name)
+        assert not silent, (
+            f"{type(self).__name__} overrides {silent} without xfail/skip(reason=...)"
+        )
 
     def test_result_metrics(self) -> None:
         graph = CASES[0].build()

@@ -19,6 +19,7 @@ __all__ = [
     "GlobalSum",
     "Hangs",
     "LengthFilter",
+    "LifecycleProbe",
     "ModFilter",
     "MultiWriter",
     "NumberProducer",
@@ -235,6 +236,27 @@ class PartialSum(IterativePE):
 
     def _postprocess(self) -> None:
         self.write("output", self.total)
+
+
+class LifecycleProbe(IterativePE):
+    """Counts its ``preprocess`` calls and the items it processed; writes
+    ``(preprocess calls, items)`` once, in ``postprocess``. Stateless: on a
+    dynamic mapping every worker's copy reports for itself."""
+
+    def __init__(self, numprocesses: int = 1) -> None:
+        super().__init__()
+        self.numprocesses = numprocesses
+        self.preprocessed = 0
+        self.items = 0
+
+    def _preprocess(self) -> None:
+        self.preprocessed += 1
+
+    def _process(self, data: Any) -> None:
+        self.items += 1
+
+    def _postprocess(self) -> None:
+        self.write("output", (self.preprocessed, self.items))
 
 
 class Total(GenericPE):

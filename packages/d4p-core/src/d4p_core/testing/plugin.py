@@ -1,0 +1,60 @@
+"""d4p's pytest plugin (registered as a ``pytest11`` entry point, so any
+test session with d4p-core installed has it).
+
+* Marks ``slow`` the conformance workflows a :class:`MappingConformance`
+  subclass leaves out of its ``quick_cases``, so a fast tier
+  (``-m "not slow"``) runs a portability subset of the spawn/forkserver
+  suites and the full tier runs everything.
+* Fixtures that fail a test which leaves something behind:
+  ``no_leftover_processes`` (running children of the test process) and
+  ``no_leftover_temp_files`` (new entries in the temporary directory).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+from .processes import child_processes, wait_gone
+
+__all__ = ["no_leftover_processes", "no_leftover_temp_files"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: long-running tests, left out of the fast tier")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    from .conformance import MappingConformance
+
+    for item in items:
+        cls = getattr(item, "cls", None)
+        if cls is None or not issubclass(cls, MappingConformance) or cls.quick_cases is None:
+            continue
+        callspec = getattr(item, "callspec", None)
+        case = callspec.params.get("case") if callspec is not None else None
+        if case is not None and case.name not in cls.quick_cases:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def no_leftover_processes() -> Iterator[None]:
+    """Fail the test if it leaves a child process running (after a short
+    grace for processes that are already ending)."""
+    before = set(child_processes())
+    yield
+    left = wait_gone(set(child_processes()) - before, timeout=5)
+    assert not left, f"the test left processes running: {left}"
+
+
+@pytest.fixture
+def no_leftover_temp_files() -> Iterator[None]:
+    """Fail the test if it leaves new entries in the temporary directory."""
+    root = tempfile.gettempdir()
+    before = set(os.listdir(root))
+    yield
+    added = sorted(set(os.listdir(root)) - before)
+    assert not added, f"the test left entries in {root}: {added}"
