@@ -50,21 +50,6 @@ class Payload(ProducerPE):
         return f"{self.n:010d}" * 20
 
 
-class SlowCounter(ConsumerPE):
-    """Consumes slowly (a little CPU per item) and counts in postprocess."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._add_output("output")
-        self.count = 0
-
-    def _process(self, data: Any) -> None:
-        self.count += sum(range(1500)) > 0
-
-    def _postprocess(self) -> None:
-        self.write("output", self.count)
-
-
 class Busy(IterativePE):
     """Burns ``milliseconds`` of CPU per item."""
 
@@ -88,9 +73,44 @@ def build_chain(middle: IterativePE) -> WorkflowGraph:
     return graph
 
 
-def build_backpressure() -> WorkflowGraph:
+class ReportingPayload(Payload):
+    """:class:`Payload` that publishes how many items it has made (a file,
+    rewritten atomically every 256 items), so a test can watch it stall."""
+
+    def __init__(self, progress_file: str) -> None:
+        super().__init__()
+        self.progress_file = progress_file
+
+    def _process(self, inputs: Any) -> str:
+        if self.n % 256 == 0:
+            partial = f"{self.progress_file}.part"
+            with open(partial, "w", encoding="utf-8") as handle:
+                handle.write(str(self.n))
+            os.replace(partial, self.progress_file)
+        return super()._process(inputs)
+
+
+class GatedCounter(ConsumerPE):
+    """Counts its items, but takes none until the file ``gate`` exists."""
+
+    def __init__(self, gate: str) -> None:
+        super().__init__()
+        self._add_output("output")
+        self.gate = gate
+        self.count = 0
+
+    def _process(self, data: Any) -> None:
+        while not self.count and not os.path.exists(self.gate):
+            time.sleep(0.01)
+        self.count += 1
+
+    def _postprocess(self) -> None:
+        self.write("output", self.count)
+
+
+def build_gated_backpressure(progress_file: str, gate: str) -> WorkflowGraph:
     graph = WorkflowGraph()
-    graph.connect(Payload(), "output", SlowCounter(), "input")
+    graph.connect(ReportingPayload(progress_file), "output", GatedCounter(gate), "input")
     return graph
 
 

@@ -23,6 +23,7 @@ from d4p_core import (
     WorkflowGraph,
     create_iterative_chain,
 )
+from d4p_core.testing import processes
 
 __all__ = [
     "AddOne",
@@ -299,15 +300,8 @@ def run_simple(graph: WorkflowGraph, inputs: Any = None) -> RunResult:
 
 def subprocess_env(**extra: str) -> dict[str, str]:
     """Environment for a fresh interpreter that can import d4p_core and these tests."""
-    src = os.path.dirname(os.path.dirname(os.path.abspath(d4p_core.__file__)))
     tests_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ)
-    paths = [src, tests_root]
-    if env.get("PYTHONPATH"):
-        paths.append(env["PYTHONPATH"])
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    env.update(extra)
-    return env
+    return processes.subprocess_env(tests_root, **extra)
 
 
 PYTHON = sys.executable

@@ -18,6 +18,7 @@ import pytest
 import d4p_core
 from d4p_core import GraphError, RunError, run
 from d4p_core.testing import child_processes
+from d4p_core.testing.processes import children_of, subprocess_env, wait_gone
 
 from ._mp_pes import Busy, KillSelfOn, SleepOn, build_chain
 
@@ -121,37 +122,60 @@ def test_workflow_file_by_path_under_spawn(mapping: str, tmp_path: Path) -> None
     assert json.loads(completed.stdout) == [1, 4, 9, 16, 25, 36]
 
 
+TESTS_ROOT = str(Path(__file__).resolve().parent.parent)
+
 BACKPRESSURE = textwrap.dedent(
     """
-    import json, resource
+    import json, sys
     from d4p_core import run
-    from d4p_core_tests._mp_pes import build_backpressure
-    result = run(build_backpressure(), MAPPING, inputs=1_000_000, processes=3)
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"count": result.outputs["SlowCounter1"]["output"], "peak_kib": peak_kib}))
+    from d4p_core_tests._mp_pes import build_gated_backpressure
+    graph = build_gated_backpressure(sys.argv[1], sys.argv[2])
+    result = run(graph, MAPPING, inputs=TOTAL, processes=3)
+    print(json.dumps(result.outputs["GatedCounter1"]["output"]))
     """
 )
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("mapping", ["multi", "dyn_multi"])
-def test_backpressure_bounds_memory(mapping: str) -> None:
-    """1M items of 200 bytes (> 200 MB if they piled up) in front of a slow
-    consumer: the bounded queues keep every process small."""
-    tests_root = Path(__file__).resolve().parent.parent
-    completed = subprocess.run(
-        [sys.executable, "-c", BACKPRESSURE.replace("MAPPING", repr(mapping))],
-        capture_output=True,
+def test_backpressure_holds_a_fast_producer(mapping: str, tmp_path: Path) -> None:
+    """A consumer that takes nothing holds the producer back: it stalls after
+    what the bounded queues and batches can hold (a small fraction of the
+    run), and once the consumer goes on every item arrives exactly once."""
+    total = 1_000_000
+    progress, gate = tmp_path / "made", tmp_path / "gate"
+    driver = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            BACKPRESSURE.replace("MAPPING", repr(mapping)).replace("TOTAL", str(total)),
+            str(progress),
+            str(gate),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=900,
-        check=False,
-        cwd=tests_root,
+        env=subprocess_env(TESTS_ROOT),
     )
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout)
-    assert sum(report["count"]) == 1_000_000
-    assert report["peak_kib"] < 120 * 1024, report
+    try:
+        made, unchanged_polls = -1, 0
+        while unchanged_polls < 20:  # the producer made nothing new for 20 polls: it waits
+            assert driver.poll() is None, driver.communicate()[1]
+            time.sleep(0.05)
+            now = int(progress.read_text()) if progress.exists() else 0
+            unchanged_polls = unchanged_polls + 1 if now == made and now > 0 else 0
+            made = now
+        # Bounded by queue_size x batch_size per hop (multi: 16 x 256) or by the
+        # shared queue's tasks (dyn_multi: 64 tasks of at most 64 x 16 items).
+        assert made < total // 5, f"the producer ran ahead by {made} items"
+        gate.touch()
+        stdout, stderr = driver.communicate(timeout=240)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.communicate()
+    assert driver.returncode == 0, stderr
+    assert sum(json.loads(stdout)) == total
 
 
 ORPHAN_PARENT = textwrap.dedent(
@@ -163,20 +187,6 @@ ORPHAN_PARENT = textwrap.dedent(
 )
 
 
-def _live_children(pid: int) -> list[int]:
-    children = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                children.append(int(entry))
-    return children
-
-
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc")
 @pytest.mark.parametrize("stuck", [False, True], ids=["between-tasks", "in-a-pe-that-hangs"])
 @pytest.mark.parametrize("mapping", PROCESS_MAPPINGS)
@@ -186,28 +196,24 @@ def test_workers_stop_when_the_parent_is_killed(mapping: str, stuck: bool, tmp_p
     # tells it (PR_SET_PDEATHSIG). The parent is killed only once the PE hangs.
     if stuck and not sys.platform.startswith("linux"):
         pytest.skip("only Linux ends a worker whose PE never returns")
-    tests_root = Path(__file__).resolve().parent.parent
     marker = tmp_path / "stuck" if stuck else None
     script = ORPHAN_PARENT.replace("MAPPING", repr(mapping)).replace(
         "MARKER", repr(None if marker is None else str(marker))
     )
-    parent = subprocess.Popen([sys.executable, "-c", script], cwd=tests_root)
+    parent = subprocess.Popen([sys.executable, "-c", script], env=subprocess_env(TESTS_ROOT))
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and (
-            len(_live_children(parent.pid)) < 3 or (marker is not None and not marker.exists())
+            len(children_of(parent.pid)) < 3 or (marker is not None and not marker.exists())
         ):
             time.sleep(0.1)
         assert marker is None or marker.exists(), "the PE never started to hang"
-        workers = _live_children(parent.pid)
+        workers = children_of(parent.pid)
         assert workers, "the run did not start its workers"
     finally:
         parent.kill()
         parent.wait()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{w}") for w in workers):
-        time.sleep(0.1)
-    alive = [w for w in workers if os.path.exists(f"/proc/{w}")]
+    alive = wait_gone(workers, timeout=10)
     for pid in alive:  # do not leave them behind if the assertion fails
         os.kill(pid, signal.SIGKILL)
     assert not alive, f"workers outlived their killed parent: {alive}"
