@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..errors import GraphError
-from ..runtime.engine import Address
+from ..model.types import Address
 from .plan import Plan
 
 __all__ = ["Fuse", "place"]

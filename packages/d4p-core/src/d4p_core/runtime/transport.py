@@ -4,15 +4,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
+
+from ..model.types import Address, Batch
 
 __all__ = ["Address", "Batch", "SpillTarget", "Transport"]
-
-Address = tuple[str, int]
-"""``(pe_id, instance)``: one PE instance of a plan."""
-
-Batch = list[tuple[str, Any]]
-"""Items for one instance: ``[(input_name, value), ...]`` in sending order."""
 
 
 class Transport(Protocol):
