@@ -20,8 +20,7 @@ class TestZmqTcp(MappingConformance):
 
 
 class TestZmqIpcTwoProcesses(MappingConformance):
+    """Fewer processes than instances: chains are fused."""
+
     mapping = "zmq_multi"
     processes = 2
-
-    def processes_for(self, graph: object) -> int | None:
-        return self.processes  # fewer processes than instances: chains are fused

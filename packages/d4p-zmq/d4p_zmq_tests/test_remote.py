@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import subprocess
 import sys
 import time
@@ -15,7 +16,8 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from d4p_core import D4pError, RunError, run
-from d4p_core.testing import assert_same_multisets, child_processes
+from d4p_core.testing import assert_same_multisets
+from d4p_core.testing.processes import child_processes, subprocess_env
 from d4p_core.testing.workflows import build_word_count
 from d4p_zmq import AUTH_KEY_ENV, new_auth_key
 
@@ -25,9 +27,7 @@ KEY = new_auth_key()
 
 
 def _worker(endpoint: str, key: str, *extra: str) -> subprocess.Popen[str]:
-    env = dict(os.environ)
-    env[AUTH_KEY_ENV] = key
-    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    env = subprocess_env(**{AUTH_KEY_ENV: key})
     command = [sys.executable, "-m", "d4p_zmq.worker", "--connect", endpoint]
     command += ["--bind-host", "127.0.0.1", "--timeout", "20", *extra]
     return subprocess.Popen(
@@ -87,8 +87,11 @@ def test_a_killed_remote_worker_ends_the_run() -> None:
             auth_key=KEY,
             announce=lambda endpoint: workers.extend(_worker(endpoint, KEY) for _ in range(2)),
         )
-    assert "SelfKill1" in str(failure.value)
-    assert "lost its connection" in str(failure.value)
+    assert re.fullmatch(
+        r"remote worker \d on \S+ \(hosting [^)]*SelfKill1\[0\][^)]*\) lost its connection "
+        r"\(killed, or its host is unreachable\) before finishing",
+        str(failure.value),
+    ), failure.value
     assert time.monotonic() - started < 30
     _reap(workers)  # the other remote worker was told to stop, and did
     assert all(w.returncode is not None for w in workers)

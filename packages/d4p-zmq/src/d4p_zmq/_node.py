@@ -14,7 +14,6 @@ import pickle
 import socket
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,21 +22,20 @@ import zmq
 
 from d4p_core import D4pError
 from d4p_core.backend import (
+    Aborted,
     Address,
     Batch,
+    BatchingReporter,
     Executor,
     GraphPayload,
     PEFailure,
-    die_with_parent,
     instantiate,
 )
 
 from ._auth import Curve
-from ._protocol import HANDSHAKE_FAILURES, Aborted, Assignment, dumps, heartbeat, monitor_events
+from ._protocol import HANDSHAKE_FAILURES, Assignment, dumps, heartbeat, monitor_events
 
-__all__ = ["JoinError", "serve"]
-
-_RESULTS_PER_MESSAGE = 1024
+__all__ = ["JoinError", "local_worker", "serve"]
 
 
 class JoinError(D4pError):
@@ -136,27 +134,6 @@ class _Control:
                 return
             except zmq.Again:
                 self.wait(self.socket, zmq.POLLOUT, None)
-
-
-class _Reporter:
-    """Results go to the driver in batches."""
-
-    def __init__(self, control: _Control) -> None:
-        self._control = control
-        self._results: list[tuple[str, str, Any]] = []
-
-    def result(self, pe_id: str, output: str, value: Any) -> None:
-        self._results.append((pe_id, output, value))
-        if len(self._results) >= _RESULTS_PER_MESSAGE:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._results:
-            batch, self._results = self._results, []
-            self._control.send("results", batch)
-
-    def progress(self, counts: dict[str, int]) -> None:
-        self._control.send("progress", counts)
 
 
 class _PushTransport:
@@ -262,6 +239,7 @@ def serve(
     control = _Control(context, connect, curve)
     pull: zmq.Socket[bytes] | None = None
     transport: _PushTransport | None = None
+    reporter = BatchingReporter(control.send)  # reports travel on the control socket
     status = 1
     linger = 0
     try:
@@ -280,7 +258,6 @@ def serve(
         transport = _PushTransport(
             context, control, assignment, pickle.loads(endpoints_frame), curve
         )
-        reporter = _Reporter(control)
         executor = Executor(
             assignment.plan,
             instantiate(pes, assignment.hosted),
@@ -306,8 +283,7 @@ def serve(
         executor.start()
         executor.feed(assignment.provided)  # only this worker's sources' inputs
         executor.serve(next_message)
-        reporter.flush()
-        control.send("done", executor.instance_metrics())
+        reporter.done(executor.instance_metrics())
         # Stay until every worker is done: then everything sent from here
         # was received, and the sockets can close without lingering.
         control.expect("bye", None)
@@ -315,15 +291,16 @@ def serve(
     except PEFailure as failure:
         status = 2
         linger = 5000  # the report still reaches the driver
-        _last_word(control, "failed", failure.info)
+        with contextlib.suppress(Exception, Aborted):  # the driver may be gone
+            reporter.failed(failure.info)
     except Aborted:
         status = 0
     except JoinError:
         raise
     except BaseException as exc:
-        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         linger = 5000
-        _last_word(control, "crashed", f"{type(exc).__name__}: {exc}\n{text}")
+        with contextlib.suppress(Aborted):
+            reporter.crashed(exc)
         if not isinstance(exc, Exception):
             raise
     finally:
@@ -336,22 +313,15 @@ def serve(
     return status
 
 
-def _last_word(control: _Control, kind: str, payload: Any) -> None:
-    """Report a failure without waiting for a driver that may be gone."""
-    with contextlib.suppress(Exception, Aborted):
-        control.socket.send_multipart([kind.encode(), dumps(payload)], zmq.NOBLOCK)
-
-
-def local_worker(channel: Any, slot: int, parent: int | None) -> None:
+def local_worker(channel: Any, slot: int) -> None:
     """Entry point of a worker process the driver starts on this machine.
 
     The driver starts its workers before it creates any ZeroMQ context
     (forking a process with ZeroMQ's threads running is unsafe), then sends
     the endpoint and auth key down ``channel``; a closed channel means the
-    run ended before it started. ``parent`` is the driver's ``parent_token``:
-    the worker ends with the driver even while a PE never returns.
+    run ended before it started. Core's ``LocalProcesses`` started it tied to
+    the driver: it ends with the driver even while a PE never returns.
     """
-    die_with_parent(parent)
     try:
         endpoint, auth_key = channel.recv()
     except (EOFError, OSError):

@@ -4,9 +4,9 @@ Control messages travel between each worker's DEALER and the driver's
 ROUTER as ``[kind, pickled payload]``:
 
 * worker → driver: ``hello`` (slot or None, pid, host), ``bound`` (the
-  endpoint of the worker's PULL socket), ``results`` (a list of
-  ``(pe_id, output, value)``), ``progress``, ``done`` (instance metrics),
-  ``failed`` (a :class:`~d4p_core.FailureInfo`), ``crashed`` (a traceback);
+  endpoint of the worker's PULL socket), then core's reports
+  (:class:`~d4p_core.backend.Report`: ``results``, ``progress``, ``done``,
+  ``failed``, ``crashed``), which the driver hands to core's ``ReportSink``;
 * driver → worker: ``assign`` (two frames: the :class:`~d4p_core.GraphPayload`
   and an :class:`Assignment`), ``go`` (every worker's endpoint), ``reject``
   (a reason) and ``abort``.
@@ -32,7 +32,6 @@ __all__ = [
     "HANDSHAKE_FAILURES",
     "HEARTBEAT_IVL_MS",
     "HEARTBEAT_TIMEOUT_MS",
-    "Aborted",
     "Assignment",
     "dumps",
     "heartbeat",
@@ -49,13 +48,6 @@ HANDSHAKE_FAILURES = (
     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
     | zmq.EVENT_HANDSHAKE_FAILED_AUTH
 )
-
-
-class Aborted(BaseException):
-    """The driver aborted the run or went away: stop quietly.
-
-    A BaseException, so the engine never mistakes it for a PE failure when it
-    interrupts a send made inside a PE call."""
 
 
 @dataclass(frozen=True)

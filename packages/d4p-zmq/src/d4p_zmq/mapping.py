@@ -1,82 +1,86 @@
-"""The ``zmq_multi`` mapping: fixed assignment of PE instances to processes
-that exchange batches over ZeroMQ, on one machine or several.
-
-The plan sizes the instances and :func:`~d4p_core.place` puts them on
-processes exactly as for ``multi``; each process runs core's
-:class:`~d4p_core.Executor` (``serve``) with a ZeroMQ transport. Local runs
-use ``ipc://`` endpoints in a private temporary directory; ``--transport
-tcp`` uses authenticated (CURVE) tcp connections, which also lets workers on
-other machines join (``--remote-workers K``).
+"""The ``zmq_multi`` mapping: PE instances placed on processes exactly as for
+``multi`` (core's :class:`~d4p_core.backend.FixedPlacementMapping`), joined by
+ZeroMQ (:mod:`d4p_zmq._driver`, :mod:`d4p_zmq._node`). Local runs use
+``ipc://`` endpoints in a private temporary directory; ``--transport tcp``
+uses authenticated (CURVE) connections and lets workers on other machines
+join (``--remote-workers K``).
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from d4p_core import D4pError, Inputs, PEMetrics, RunResult, WorkflowGraph
-from d4p_core.backend import Address, Fuse, GraphPayload, Plan, merge_metrics, place, resolve_inputs
+from d4p_core import D4pError
+from d4p_core.backend import (
+    START_METHODS,
+    FixedPlacementMapping,
+    Fuse,
+    PlacedRun,
+    RunOutcome,
+    check_process_options,
+    option,
+)
 
-from ._auth import AUTH_KEY_ENV, new_auth_key, resolve_auth_key
-from ._driver import Driver, DriverConfig
+from ._auth import AUTH_KEY_ENV, resolve_auth_key
+from ._driver import Driver
 
 __all__ = ["ZmqMultiMapping", "ZmqOptions"]
 
 _TRANSPORTS = ("ipc", "tcp")
-_START_METHODS = ("fork", "spawn", "forkserver")
+_FUSE = ("auto", "always", "never")
 
 
 @dataclass(frozen=True)
 class ZmqOptions:
-    """Options of ``zmq_multi``.
-
-    ``processes``: processes in all (local and remote; default: CPU count);
-    ``transport``: ``ipc`` (default, this machine only) or ``tcp`` (the
-    default with remote workers); ``start_method``: how local worker
-    processes start (multiprocessing's; default: the platform's); ``batch_size``: items per message;
-    ``queue_size``: messages buffered per socket (ZeroMQ high-water mark)
-    before a sender waits; ``fuse``: as for ``multi``; ``remote_workers``: how
-    many of the processes are workers started elsewhere with ``python -m
-    d4p_zmq.worker --connect ...`` (they take the last partitions);
-    ``bind``: the driver's tcp endpoint (default ``tcp://127.0.0.1:0``, or
-    ``tcp://0.0.0.0:0`` with remote workers; port 0: any free port);
-    ``advertise``: the host name workers reach this machine at; ``auth_key``:
-    the tcp auth key (default: ``$D4P_ZMQ_AUTH_KEY``, else a new random key);
-    ``worker_timeout``: seconds to wait for the workers to join;
-    ``announce``: called with the driver's endpoint once it listens for
-    remote workers (library use).
-    """
+    """Options of ``zmq_multi``; ``processes`` counts local and remote
+    workers (default: CPU count), remote ones take the last partitions.
+    ``announce`` (library use) is called with the driver's endpoint once it
+    listens for remote workers."""
 
     processes: int | None = None
-    transport: str | None = None
-    start_method: str | None = None
-    batch_size: int = 256
-    queue_size: int = 16
-    fuse: Fuse = "auto"
-    remote_workers: int = 0
-    bind: str | None = None
-    advertise: str | None = None
-    auth_key: str | None = field(default=None, repr=False)
-    worker_timeout: float = 60.0
+    transport: str | None = option(
+        None, "ipc (this machine; the default) or tcp (authenticated)", choices=_TRANSPORTS
+    )
+    start_method: str | None = option(None, "how local workers start", choices=START_METHODS)
+    batch_size: int = option(256, "items per message")
+    queue_size: int = option(16, "messages buffered per socket before senders wait")
+    fuse: Fuse = option(
+        "auto",
+        "fuse chains of PEs into one process (auto: when processes are too few)",
+        choices=_FUSE,
+    )
+    remote_workers: int = option(
+        0,
+        "K of the processes are remote workers that join with "
+        "'python -m d4p_zmq.worker --connect ...' (implies --transport tcp)",
+        metavar="K",
+    )
+    bind: str | None = option(
+        None,
+        "where the driver listens (default: any free port; all interfaces with remote workers)",
+        metavar="tcp://HOST:PORT",
+    )
+    advertise: str | None = option(None, "this machine's name for workers", metavar="HOST")
+    auth_key: str | None = option(
+        None,
+        f"tcp auth key shared with remote workers (default: ${AUTH_KEY_ENV}, "
+        "else a new random one, printed for the workers)",
+        repr=False,
+    )
+    worker_timeout: float = option(60.0, "seconds to wait for the workers to join")
     announce: Callable[[str], None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        if self.processes is not None and self.processes < 1:
-            raise D4pError(f"processes must be at least 1, not {self.processes}")
-        for name in ("batch_size", "queue_size"):
-            if getattr(self, name) < 1:
-                raise D4pError(f"{name} must be at least 1, not {getattr(self, name)}")
-        if self.fuse not in ("auto", "always", "never"):
+        check_process_options(
+            self.processes,
+            self.start_method,
+            batch_size=self.batch_size,
+            queue_size=self.queue_size,
+        )
+        if self.fuse not in _FUSE:
             raise D4pError(f"fuse must be auto, always or never, not {self.fuse!r}")
-        if self.start_method is not None and self.start_method not in _START_METHODS:
-            raise D4pError(
-                f"unknown start method {self.start_method!r}; use one of "
-                + ", ".join(_START_METHODS)
-            )
         if self.transport is not None and self.transport not in _TRANSPORTS:
             raise D4pError(f"transport must be ipc or tcp, not {self.transport!r}")
         if self.remote_workers < 0:
@@ -89,146 +93,24 @@ class ZmqOptions:
             raise D4pError(f"worker_timeout must be positive, not {self.worker_timeout}")
         resolve_auth_key(self.auth_key)
 
-    @property
-    def effective_transport(self) -> str:
-        if self.transport is not None:
-            return self.transport
-        return "tcp" if self.remote_workers or self.bind else "ipc"
 
-
-class ZmqMultiMapping:
+class ZmqMultiMapping(FixedPlacementMapping[ZmqOptions]):
     """Fixed assignment of PE instances to processes joined by ZeroMQ."""
 
     name: ClassVar[str] = "zmq_multi"
-    supports_stateful: ClassVar[bool] = True
     description: ClassVar[str] = (
         "one process per PE instance (or fused chain), ZeroMQ between them; several machines"
     )
+    options_class: ClassVar[type[ZmqOptions]] = ZmqOptions
 
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--transport",
-            choices=_TRANSPORTS,
-            help="ipc (default; this machine) or tcp (authenticated; several machines)",
-        )
-        parser.add_argument(
-            "--start-method", choices=_START_METHODS, help="how local workers start"
-        )
-        parser.add_argument("--batch-size", type=int, default=256, help="items per message (256)")
-        parser.add_argument(
-            "--queue-size",
-            type=int,
-            default=16,
-            help="messages buffered per socket before senders wait (16)",
-        )
-        parser.add_argument(
-            "--fuse",
-            choices=("auto", "always", "never"),
-            default="auto",
-            help="fuse chains of PEs into one process (auto: when processes are too few)",
-        )
-        parser.add_argument(
-            "--remote-workers",
-            type=int,
-            default=0,
-            metavar="K",
-            help="K of the processes are remote workers that join with "
-            "'python -m d4p_zmq.worker --connect ...' (implies --transport tcp)",
-        )
-        parser.add_argument(
-            "--bind",
-            metavar="tcp://HOST:PORT",
-            help="where the driver listens (default: any free port; all interfaces "
-            "with remote workers)",
-        )
-        parser.add_argument("--advertise", metavar="HOST", help="this machine's name for workers")
-        parser.add_argument(
-            "--auth-key",
-            help=f"tcp auth key shared with remote workers (default: ${AUTH_KEY_ENV}, "
-            "else a new random one, printed for the workers)",
-        )
-        parser.add_argument(
-            "--worker-timeout",
-            type=float,
-            default=60.0,
-            help="seconds to wait for the workers to join (60)",
-        )
-
-    def options_from_args(self, args: argparse.Namespace) -> ZmqOptions:
-        return ZmqOptions(
-            processes=getattr(args, "processes", None),
-            transport=args.transport,
-            start_method=args.start_method,
-            batch_size=args.batch_size,
-            queue_size=args.queue_size,
-            fuse=args.fuse,
-            remote_workers=args.remote_workers,
-            bind=args.bind,
-            advertise=args.advertise,
-            auth_key=args.auth_key,
-            worker_timeout=args.worker_timeout,
-        )
-
-    def options_from_kwargs(self, processes: int | None, **kwargs: Any) -> ZmqOptions:
-        try:
-            return ZmqOptions(processes=processes, **kwargs)
-        except TypeError as exc:
-            raise D4pError(f"invalid option for zmq_multi: {exc}") from None
-
-    def check(self, plan: Plan) -> None:
-        pass
-
-    def run(self, graph: WorkflowGraph, inputs: Inputs, options: ZmqOptions) -> RunResult:
-        started = time.perf_counter()
-        processes = options.processes or os.cpu_count() or 1
-        flat = graph.flat()
-        plan = Plan.build(flat, max(processes, Plan.minimum_processes(flat)))
-        self.check(plan)
-        blocks = place(plan, processes, options.fuse)
-        if options.remote_workers > len(blocks):
-            raise D4pError(
-                f"{options.remote_workers} remote workers were asked for but the placement "
-                f"has only {len(blocks)} partitions; use -n {options.remote_workers} or more"
-            )
-        provided = resolve_inputs(flat, inputs, plan.sources)
-        transport = options.effective_transport
-        auth_key = resolve_auth_key(options.auth_key) if transport == "tcp" else None
-        generated = transport == "tcp" and auth_key is None
-        if generated:
-            auth_key = new_auth_key()
-        driver = Driver(
-            DriverConfig(
-                plan=plan,
-                blocks=blocks,
-                provided=provided,
-                payload=GraphPayload.create(flat.by_id(), "spawn"),
-                transport=transport,
-                batch_size=options.batch_size,
-                hwm=options.queue_size,
-                remote_workers=options.remote_workers,
-                bind=options.bind,
-                advertise=options.advertise,
-                auth_key=auth_key,
-                key_generated=generated,
-                worker_timeout=options.worker_timeout,
-                announce=options.announce,
-                start_method=options.start_method,
-            )
-        )
+    def execute(self, placed: PlacedRun, options: ZmqOptions) -> RunOutcome:
+        driver = Driver(placed, options)
         driver.run()
-        per_instance: dict[Address, PEMetrics] = driver.metrics
-        instance_metrics: dict[str, dict[int, PEMetrics]] = {}
-        for (pe_id, index), metrics in sorted(per_instance.items()):
-            instance_metrics.setdefault(pe_id, {})[index] = metrics
-        return RunResult(
-            mapping=self.name,
-            outputs=driver.outputs,
-            metrics=merge_metrics({a[0]: m} for a, m in per_instance.items()),
-            instance_metrics=instance_metrics,
-            elapsed_seconds=time.perf_counter() - started,
+        return RunOutcome(
+            driver.sink.outputs,
+            driver.sink.metrics,
             extra={
-                "placement": [list(block) for block in blocks],
-                "transport": transport,
+                "transport": driver.transport,
                 "endpoint": driver.endpoint,
                 "rejected_connections": driver.rejected,
                 "workers": driver.workers,
