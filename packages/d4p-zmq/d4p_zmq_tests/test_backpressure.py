@@ -7,12 +7,13 @@ resident set of itself and of its (waited-for) worker processes."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from d4p_core.testing.processes import subprocess_env
 
 SCRIPT = """
 import json, resource, sys
@@ -34,14 +35,12 @@ ALLOWED_GROWTH_KB = 64 * 1024  # an eighth of the ~500 MB one million items take
 
 
 def _measure(count: int, queue_size: int = 16) -> dict[str, int]:
-    env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[1])  # d4p_zmq_tests' parent
-    env["PYTHONPATH"] = os.pathsep.join([package_root, *(p for p in sys.path if p)])
     completed = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(count), str(queue_size)],
         capture_output=True,
         text=True,
-        env=env,
+        env=subprocess_env(package_root),
         timeout=600,
         check=False,
     )

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from d4p_core import run
-from d4p_core.testing import assert_same_multisets, child_processes
+from d4p_core.testing import assert_same_multisets
+from d4p_core.testing.processes import child_processes, children_of, subprocess_env, wait_gone
 from d4p_core.testing.workflows import build_grouped_split_merge, build_word_count
 
 
@@ -70,7 +71,6 @@ def test_pes_defined_in_the_users_script(tmp_path: Path) -> None:
 
 ENDLESS_DRIVER = """
 import sys
-sys.path[:0] = sys.argv[2:]
 from d4p_core import WorkflowGraph, run
 from d4p_core.testing.pes import CountingProducer, Hangs
 from d4p_zmq_tests._pes import build_flood
@@ -80,28 +80,6 @@ if sys.argv[1] != "flood":  # the marker file the hanging PE creates
     run(graph, "zmq_multi", inputs=10**9, processes=2)
 run(build_flood(10**9, 100), "zmq_multi", processes=2)
 """
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
@@ -116,14 +94,8 @@ def test_workers_end_when_the_driver_is_killed(workload: str, tmp_path: Path) ->
     marker = tmp_path / "stuck" if workload == "hangs" else None
     package_root = str(Path(__file__).resolve().parents[1])
     driver = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            ENDLESS_DRIVER,
-            "flood" if marker is None else str(marker),
-            package_root,
-            *(p for p in sys.path if p),
-        ]
+        [sys.executable, "-c", ENDLESS_DRIVER, "flood" if marker is None else str(marker)],
+        env=subprocess_env(package_root),
     )
     try:
         deadline = time.monotonic() + 30
@@ -131,17 +103,14 @@ def test_workers_end_when_the_driver_is_killed(workload: str, tmp_path: Path) ->
         while time.monotonic() < deadline and (
             len(workers) < 2 or (marker is not None and not marker.exists())
         ):
-            workers = _children(driver.pid)
+            workers = children_of(driver.pid)
             time.sleep(0.05)
         assert len(workers) >= 2, "the driver did not start its workers"
         assert marker is None or marker.exists(), "the PE never started to hang"
     finally:
         driver.send_signal(signal.SIGKILL)
         driver.wait()
-    deadline = time.monotonic() + 30
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    left = [pid for pid in workers if _alive(pid)]
+    left = wait_gone(workers, timeout=30)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, "workers outlived their killed driver"
