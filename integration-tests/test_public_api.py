@@ -37,7 +37,7 @@ PUBLIC_API: dict[str, set[str]] = {
         "resolve_inputs", "stable_hash",
     },
     "d4p_core.testing": {
-        "CASES", "ConformanceCase", "INVARIANTS", "MappingConformance",
+        "CASES", "ConformanceCase", "INVARIANTS", "MappingConformance", "PORTABILITY_CASES",
         "assert_same_multisets", "build_failing", "case_by_name", "child_processes", "freeze",
         "multiset",
     },

@@ -3,8 +3,7 @@ refuse the stateful workflows; hybrid_multi runs them on pinned instances)."""
 
 from __future__ import annotations
 
-from d4p_core.testing import MappingConformance
-from d4p_core.testing.conformance import PORTABILITY_CASES
+from d4p_core.testing import PORTABILITY_CASES, MappingConformance
 
 
 class TestDynMultiConformance(MappingConformance):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from d4p_core.testing import MappingConformance
-from d4p_core.testing.conformance import PORTABILITY_CASES
+from d4p_core.testing import PORTABILITY_CASES, MappingConformance
 
 
 class TestMultiConformance(MappingConformance):

@@ -47,7 +47,7 @@ class MultiOptions:
     queue_size: int = option(16, "messages buffered per worker before senders wait")
     fuse: Fuse = option(
         "auto",
-        "fuse chains of PEs into one process (auto: when processes are too few)",
+        "fuse chains of PEs into one process: auto (when processes are too few), always, never",
         choices=("auto", "always", "never"),
     )
 

@@ -11,11 +11,12 @@ from .processes import child_processes
 from .workflows import CASES, ConformanceCase, case_by_name
 
 if TYPE_CHECKING:
-    from .conformance import MappingConformance, build_failing
+    from .conformance import PORTABILITY_CASES, MappingConformance, build_failing
 
 __all__ = [
     "CASES",
     "INVARIANTS",
+    "PORTABILITY_CASES",
     "ConformanceCase",
     "MappingConformance",
     "assert_same_multisets",
@@ -29,7 +30,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # The base class imports pytest; load it only when asked for.
-    if name in ("MappingConformance", "build_failing"):
+    if name in ("MappingConformance", "PORTABILITY_CASES", "build_failing"):
         from . import conformance
 
         return getattr(conformance, name)
