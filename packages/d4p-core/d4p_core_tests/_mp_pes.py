@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import os
-import signal
 import time
 from typing import Any
 
 from d4p_core import ConsumerPE, GenericPE, IterativePE, ProducerPE, WorkflowGraph
 from d4p_core.testing.pes import CountingProducer, Hangs, PassThrough
-
-
-class KillSelfOn(IterativePE):
-    """SIGKILLs its own process when it sees ``value`` (a crashed worker)."""
-
-    def __init__(self, value: int = 5) -> None:
-        super().__init__()
-        self.value = value
-
-    def _process(self, data: Any) -> Any:
-        if data == self.value:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return data
 
 
 class SleepOn(IterativePE):
@@ -129,18 +115,6 @@ def build_slow_source(stuck_marker: str | None = None) -> WorkflowGraph:
     last = PassThrough() if stuck_marker is None else Hangs(stuck_marker)
     graph.connect(SlowSource(), "output", last, "input")
     return graph
-
-
-class Burst(ProducerPE):
-    """Writes ``n`` numbers in a single call."""
-
-    def __init__(self, n: int = 1000) -> None:
-        super().__init__()
-        self.n = n
-
-    def _process(self, inputs: Any) -> None:
-        for i in range(self.n):
-            self.write("output", i)
 
 
 class Fan(IterativePE):

@@ -18,9 +18,10 @@ import pytest
 import d4p_core
 from d4p_core import GraphError, RunError, run
 from d4p_core.testing import child_processes
+from d4p_core.testing.pes import KillSelfOn
 from d4p_core.testing.processes import children_of, subprocess_env, wait_gone
 
-from ._mp_pes import Busy, KillSelfOn, SleepOn, build_chain
+from ._mp_pes import Busy, SleepOn, build_chain
 
 PROCESS_MAPPINGS = ["multi", "dyn_multi", "dyn_auto_multi", "hybrid_multi"]
 

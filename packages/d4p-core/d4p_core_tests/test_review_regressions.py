@@ -7,10 +7,10 @@ import pytest
 import d4p_core
 from d4p_core import Plan, RunError, WorkflowGraph, run
 from d4p_core.testing import child_processes
-from d4p_core.testing.pes import CountingProducer, PassThrough
+from d4p_core.testing.pes import Burst, CountingProducer, KillSelfOn, PassThrough
 from d4p_core.testing.workflows import build_postprocess_aggregate, build_word_count
 
-from ._mp_pes import Burst, Fan, KillSelfOn, Pair, PoolUser, StatefulTotal, Ticker
+from ._mp_pes import Fan, Pair, PoolUser, StatefulTotal, Ticker
 
 
 def test_hybrid_never_hands_a_pinned_pes_work_to_another_worker() -> None:

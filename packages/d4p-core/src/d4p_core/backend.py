@@ -34,7 +34,14 @@ from .mappings.dynamic.base import (
     refuse_stateful,
 )
 from .mappings.dynamic.coordinator import DynamicCoordinator
-from .mappings.options import START_METHODS, check_process_options, option
+from .mappings.options import (
+    FUSE_CHOICES,
+    START_METHODS,
+    check_process_options,
+    fuse_option,
+    option,
+    start_method_option,
+)
 from .model._stable_hash import stable_hash
 from .model.graph import FlatGraph
 from .planning.placement import Fuse, place
@@ -56,6 +63,7 @@ from .runtime.supervision import (
     ReportSink,
     crash_text,
     exit_description,
+    run_worker_command,
     worker_crashed,
     worker_lost,
 )
@@ -64,6 +72,7 @@ from .runtime.transport import Address, Batch, SpillTarget, Transport
 __all__ = [
     "ABORT_GRACE",
     "EXIT_GRACE_CHECKS",
+    "FUSE_CHOICES",
     "RESULTS_PER_REPORT",
     "START_METHODS",
     "STOP_GRACE",
@@ -106,6 +115,7 @@ __all__ = [
     "die_with_parent",
     "dynamic_plan",
     "exit_description",
+    "fuse_option",
     "given_blocks",
     "instance_metrics",
     "instantiate",
@@ -118,7 +128,9 @@ __all__ = [
     "progress_listener",
     "refuse_stateful",
     "resolve_inputs",
+    "run_worker_command",
     "stable_hash",
+    "start_method_option",
     "worker_crashed",
     "worker_lost",
 ]

@@ -152,7 +152,7 @@ class WorkerGroup:
                 if time.monotonic() >= next_check:
                     # Also while reports keep coming: a dead worker must be
                     # noticed even if the others are busy talking.
-                    lost = self._processes.lost(sink.finished)  # type: ignore[arg-type]
+                    lost = self._processes.lost(sink.finished)
                     if lost is not None:
                         raise sink.lost(*lost)
                     next_check = time.monotonic() + _POLL

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ..errors import D4pError
 from ..inputs import InputSpec
 from ..planning.placement import Fuse
 from ..planning.plan import Plan
@@ -25,7 +24,7 @@ from ..runtime.payload import GraphPayload
 from ..runtime.transport import Address, Batch
 from ._workers import WorkerGroup, blocking_get, blocking_put, guarded_worker, queue_reporter
 from .base import FixedPlacementMapping, PlacedRun, RunOutcome
-from .options import START_METHODS, check_process_options, option
+from .options import check_process_options, fuse_option, option, start_method_option
 
 __all__ = ["MultiMapping", "MultiOptions"]
 
@@ -42,24 +41,19 @@ class MultiOptions:
     """
 
     processes: int | None = None
-    start_method: str | None = option(None, "multiprocessing start method", choices=START_METHODS)
+    start_method: str | None = start_method_option()
     batch_size: int = option(256, "items per message")
     queue_size: int = option(16, "messages buffered per worker before senders wait")
-    fuse: Fuse = option(
-        "auto",
-        "fuse chains of PEs into one process: auto (when processes are too few), always, never",
-        choices=("auto", "always", "never"),
-    )
+    fuse: Fuse = fuse_option()
 
     def __post_init__(self) -> None:
         check_process_options(
             self.processes,
             self.start_method,
             batch_size=self.batch_size,
+            fuse=self.fuse,
             queue_size=self.queue_size,
         )
-        if self.fuse not in ("auto", "always", "never"):
-            raise D4pError(f"fuse must be auto, always or never, not {self.fuse!r}")
 
 
 class _QueueTransport:

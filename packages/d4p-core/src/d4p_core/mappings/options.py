@@ -24,15 +24,19 @@ from typing import Any
 from ..errors import D4pError
 
 __all__ = [
+    "FUSE_CHOICES",
     "START_METHODS",
     "add_option_arguments",
     "check_process_options",
+    "fuse_option",
     "option",
     "options_from_args",
     "options_from_kwargs",
+    "start_method_option",
 ]
 
 START_METHODS = ("fork", "spawn", "forkserver")
+FUSE_CHOICES = ("auto", "always", "never")
 
 
 def option(
@@ -61,6 +65,20 @@ def option(
         "show_default": show_default,
     }
     return dataclasses.field(default=default, metadata=metadata, repr=repr)
+
+
+def start_method_option() -> Any:
+    """The ``start_method`` option of a mapping that starts local processes."""
+    return option(None, "multiprocessing start method", choices=START_METHODS)
+
+
+def fuse_option() -> Any:
+    """The ``fuse`` option of a fixed-placement mapping."""
+    return option(
+        "auto",
+        "fuse chains of PEs into one process: auto (when processes are too few), always, never",
+        choices=FUSE_CHOICES,
+    )
 
 
 def _cli_fields(
@@ -142,14 +160,19 @@ def options_from_kwargs(
     return options_class(**kwargs)
 
 
-def check_process_options(processes: int | None, start_method: str | None, **sizes: int) -> None:
-    """Validate the options every process-based mapping shares."""
+def check_process_options(
+    processes: int | None, start_method: str | None, *, fuse: str | None = None, **sizes: int
+) -> None:
+    """Validate the options every process-based mapping shares: ``processes``,
+    ``start_method``, ``fuse`` (when given) and sizes that must be positive."""
     if processes is not None and processes < 1:
         raise D4pError(f"processes must be at least 1, not {processes}")
     if start_method is not None and start_method not in START_METHODS:
         raise D4pError(
             f"unknown start method {start_method!r}; use one of {', '.join(START_METHODS)}"
         )
+    if fuse is not None and fuse not in FUSE_CHOICES:
+        raise D4pError(f"fuse must be auto, always or never, not {fuse!r}")
     for name, value in sizes.items():
         if value < 1:
             raise D4pError(f"{name} must be at least 1, not {value}")

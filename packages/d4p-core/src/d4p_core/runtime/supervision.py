@@ -23,12 +23,13 @@ import enum
 import multiprocessing.context
 import multiprocessing.process
 import signal
+import sys
 import time
 import traceback
-from collections.abc import Callable, Collection, Hashable
+from collections.abc import Callable, Container
 from typing import Any
 
-from ..errors import RunError
+from ..errors import D4pError, RunError
 from .lifetime import die_with_parent, parent_token
 from .progress import ProgressTotals, progress_listener
 from .result import FailureInfo, Outputs, PEMetrics
@@ -46,6 +47,7 @@ __all__ = [
     "ReportSink",
     "crash_text",
     "exit_description",
+    "run_worker_command",
     "worker_crashed",
     "worker_lost",
 ]
@@ -131,7 +133,7 @@ class ReportSink:
     def __init__(self, describe: Callable[[Any], str]) -> None:
         self.outputs: Outputs = {}
         self.metrics: list[tuple[Address, PEMetrics]] = []
-        self.finished: set[Hashable] = set()
+        self.finished: set[Any] = set()
         self._describe = describe
         listener = progress_listener()
         self._totals = ProgressTotals(listener) if listener is not None else None
@@ -247,7 +249,7 @@ class LocalProcesses:
         self.processes.append(process)
         return len(self.processes) - 1
 
-    def lost(self, finished: Collection[int]) -> tuple[int, str] | None:
+    def lost(self, finished: Container[int]) -> tuple[int, str] | None:
         """The first worker (index, how it ended) that exited before it
         finished, if any. A clean exit (status 0) gets
         :data:`EXIT_GRACE_CHECKS` calls for its last reports to arrive."""
@@ -279,3 +281,16 @@ class LocalProcesses:
             if process.is_alive():
                 process.kill()
                 process.join(timeout=TERMINATE_GRACE)
+
+
+def run_worker_command(prog: str, main: Callable[[], int]) -> int:
+    """Run a worker command's ``main`` (``python -m d4p_<backend>.worker``):
+    a :class:`~d4p_core.D4pError` becomes one ``PROG: error: ...`` line on
+    stderr and its exit code; Ctrl-C exits with 130, quietly."""
+    try:
+        return main()
+    except D4pError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130

@@ -3,7 +3,9 @@ import them and they pickle under ``spawn``)."""
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import time
 from typing import Any
 
@@ -13,11 +15,13 @@ from ..model.pe import GenericPE
 
 __all__ = [
     "BlockCounter",
+    "Burst",
     "CountingProducer",
     "EvenOddPairer",
     "Failing",
     "GlobalSum",
     "Hangs",
+    "KillSelfOn",
     "LengthFilter",
     "LifecycleProbe",
     "ModFilter",
@@ -257,6 +261,32 @@ class LifecycleProbe(IterativePE):
 
     def _postprocess(self) -> None:
         self.write("output", (self.preprocessed, self.items))
+
+
+class Burst(ProducerPE):
+    """Writes ``n`` numbers (0..n-1) in a single call."""
+
+    def __init__(self, n: int = 1000) -> None:
+        super().__init__()
+        self.n = n
+
+    def _process(self, inputs: Any) -> None:
+        for i in range(self.n):
+            self.write("output", i)
+
+
+class KillSelfOn(IterativePE):
+    """Passes items on; on item ``value`` its process dies from SIGKILL (a
+    worker killed from outside, for the supervision tests)."""
+
+    def __init__(self, value: int = 5) -> None:
+        super().__init__()
+        self.value = value
+
+    def _process(self, data: Any) -> Any:
+        if data == self.value:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return data
 
 
 class Total(GenericPE):

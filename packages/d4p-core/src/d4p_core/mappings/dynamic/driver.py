@@ -17,7 +17,7 @@ from ...errors import D4pError
 from ...runtime.payload import GraphPayload
 from .._workers import WorkerGroup
 from ..base import RunOutcome
-from ..options import START_METHODS, check_process_options, option
+from ..options import check_process_options, option, start_method_option
 from .autoscale import AutoscalePolicy
 from .base import DynamicLayout, DynamicRun
 from .coordinator import DynamicCoordinator
@@ -41,7 +41,7 @@ class DynamicOptions:
     """
 
     processes: int | None = None
-    start_method: str | None = option(None, "multiprocessing start method", choices=START_METHODS)
+    start_method: str | None = start_method_option()
     batch_size: int = option(16, "the fewest items per task")
     queue_size: int = option(64, "tasks buffered per queue before senders wait")
     spill_above: int = option(256, "a worker's backlog beyond which it hands work to others")
