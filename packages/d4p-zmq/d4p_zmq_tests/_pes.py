@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import signal
 from typing import Any
 
-from d4p_core import ConsumerPE, IterativePE, ProducerPE, WorkflowGraph
+from d4p_core import ConsumerPE, ProducerPE, WorkflowGraph
+from d4p_core.testing.pes import KillSelfOn
 
-__all__ = ["Flood", "SelfKill", "Slow", "build_flood", "build_self_kill"]
+__all__ = ["Flood", "Slow", "build_flood", "build_self_kill"]
 
 
 class Flood(ProducerPE):
@@ -36,19 +35,6 @@ class Slow(ConsumerPE):
         self.seen += sum(range(300)) and len(data)
 
 
-class SelfKill(IterativePE):
-    """Passes items on; on item ``at`` its process dies from SIGKILL."""
-
-    def __init__(self, at: int = 3) -> None:
-        super().__init__()
-        self.at = at
-
-    def _process(self, data: Any) -> Any:
-        if data == self.at:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return data
-
-
 def build_flood(count: int, size: int = 200) -> WorkflowGraph:
     graph = WorkflowGraph()
     graph.connect(Flood(count, size), "output", Slow(), "input")
@@ -59,7 +45,7 @@ def build_self_kill(at: int = 3) -> WorkflowGraph:
     from d4p_core.testing.pes import CountingProducer, PassThrough
 
     graph = WorkflowGraph()
-    producer, killer, last = CountingProducer(), SelfKill(at), PassThrough()
+    producer, killer, last = CountingProducer(), KillSelfOn(at), PassThrough()
     graph.connect(producer, "output", killer, "input")
     graph.connect(killer, "output", last, "input")
     return graph

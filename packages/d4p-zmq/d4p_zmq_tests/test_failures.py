@@ -47,7 +47,7 @@ def test_a_killed_worker_ends_the_run(transport: str, private_tmp: Path) -> None
         run(build_self_kill(3), "zmq_multi", inputs=50, processes=3, transport=transport)
     # core's wording, the worker named by the PEs it hosted
     assert re.fullmatch(
-        r"worker \d \(hosting [^)]*SelfKill1\[0\][^)]*\) was killed by signal SIGKILL "
+        r"worker \d \(hosting [^)]*KillSelfOn1\[0\][^)]*\) was killed by signal SIGKILL "
         r"before finishing",
         str(failure.value),
     ), failure.value

@@ -88,7 +88,7 @@ def test_a_killed_remote_worker_ends_the_run() -> None:
             announce=lambda endpoint: workers.extend(_worker(endpoint, KEY) for _ in range(2)),
         )
     assert re.fullmatch(
-        r"remote worker \d on \S+ \(hosting [^)]*SelfKill1\[0\][^)]*\) lost its connection "
+        r"remote worker \d on \S+ \(hosting [^)]*KillSelfOn1\[0\][^)]*\) lost its connection "
         r"\(killed, or its host is unreachable\) before finishing",
         str(failure.value),
     ), failure.value

@@ -266,7 +266,7 @@ class Driver:
                         started = True
                 else:
                     sink.handle(kind, slot.index, pickle.loads(body))
-            lost = self.local.lost(sink.finished)  # type: ignore[arg-type]
+            lost = self.local.lost(sink.finished)
             if lost is not None:
                 raise sink.lost(*lost)
             self._check_remote()

@@ -14,13 +14,14 @@ from typing import ClassVar
 
 from d4p_core import D4pError
 from d4p_core.backend import (
-    START_METHODS,
     FixedPlacementMapping,
     Fuse,
     PlacedRun,
     RunOutcome,
     check_process_options,
+    fuse_option,
     option,
+    start_method_option,
 )
 
 from ._auth import AUTH_KEY_ENV, resolve_auth_key
@@ -29,7 +30,6 @@ from ._driver import Driver
 __all__ = ["ZmqMultiMapping", "ZmqOptions"]
 
 _TRANSPORTS = ("ipc", "tcp")
-_FUSE = ("auto", "always", "never")
 
 
 @dataclass(frozen=True)
@@ -43,14 +43,10 @@ class ZmqOptions:
     transport: str | None = option(
         None, "ipc (this machine; the default) or tcp (authenticated)", choices=_TRANSPORTS
     )
-    start_method: str | None = option(None, "how local workers start", choices=START_METHODS)
+    start_method: str | None = start_method_option()
     batch_size: int = option(256, "items per message")
     queue_size: int = option(16, "messages buffered per socket before senders wait")
-    fuse: Fuse = option(
-        "auto",
-        "fuse chains of PEs into one process (auto: when processes are too few)",
-        choices=_FUSE,
-    )
+    fuse: Fuse = fuse_option()
     remote_workers: int = option(
         0,
         "K of the processes are remote workers that join with "
@@ -76,11 +72,10 @@ class ZmqOptions:
         check_process_options(
             self.processes,
             self.start_method,
+            fuse=self.fuse,
             batch_size=self.batch_size,
             queue_size=self.queue_size,
         )
-        if self.fuse not in _FUSE:
-            raise D4pError(f"fuse must be auto, always or never, not {self.fuse!r}")
         if self.transport is not None and self.transport not in _TRANSPORTS:
             raise D4pError(f"transport must be ipc or tcp, not {self.transport!r}")
         if self.remote_workers < 0:

@@ -14,6 +14,7 @@ import argparse
 import sys
 
 from d4p_core import D4pError
+from d4p_core.backend import run_worker_command
 
 from ._auth import AUTH_KEY_ENV, new_auth_key, resolve_auth_key
 from ._node import serve
@@ -81,13 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        return run_worker(args)
-    except D4pError as error:
-        print(f"d4p-zmq worker: error: {error}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        return 130
+    return run_worker_command(parser.prog, lambda: run_worker(args))
 
 
 if __name__ == "__main__":
