@@ -18,9 +18,6 @@ class TestRedisTwoProcesses(MappingConformance):
     mapping = "redis"
     processes = 2
 
-    def processes_for(self, graph: object) -> int | None:
-        return self.processes
-
 
 class TestDynRedis(MappingConformance):
     mapping = "dyn_redis"

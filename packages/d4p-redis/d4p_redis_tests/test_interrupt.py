@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from d4p_core.testing.processes import children_of, subprocess_env, wait_gone
 from d4p_redis import RunKeys, delete_run
 
 DRIVER = """
@@ -24,36 +25,12 @@ run(pipeline(100, gate=sys.argv[3]), sys.argv[1], processes=2, run_id=sys.argv[2
 """
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry))
-    return found
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie: an orphan's exit is reaped by init, which here
-    may take its time, and its /proc entry lingers until then."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
 @pytest.mark.parametrize("mapping", ["dyn_redis", "redis"])
 def test_ctrl_c_deletes_the_run(redis_url: str, tmp_path: Path, mapping: str) -> None:
     run_id = f"interrupted-{mapping}"
     root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, *sys.path]))
+    env = subprocess_env(root)
     driver = subprocess.Popen(
         [sys.executable, "-c", DRIVER, mapping, run_id, str(tmp_path / "never")],
         env=env,
@@ -68,19 +45,16 @@ def test_ctrl_c_deletes_the_run(redis_url: str, tmp_path: Path, mapping: str) ->
             assert time.monotonic() < deadline
             time.sleep(0.01)
         expected = 3 if mapping == "dyn_redis" else 2  # the sources' process + 2 workers
-        while len(_children(driver.pid)) < expected:
+        while len(children_of(driver.pid)) < expected:
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        workers = _children(driver.pid)
+        workers = children_of(driver.pid)
         driver.send_signal(signal.SIGINT)
         _, stderr = driver.communicate(timeout=30)
         assert driver.returncode != 0
         assert "KeyboardInterrupt" in stderr
         assert not list(client.scan_iter(match=f"d4p:{{{run_id}}}:*"))
-        deadline = time.monotonic() + 10
-        while any(_running(pid) for pid in workers):
-            assert time.monotonic() < deadline, "worker processes outlived the driver"
-            time.sleep(0.05)
+        assert not wait_gone(workers, timeout=10), "worker processes outlived the driver"
     finally:
         if driver.poll() is None:
             driver.kill()
@@ -91,23 +65,20 @@ def test_ctrl_c_deletes_the_run(redis_url: str, tmp_path: Path, mapping: str) ->
 def test_killed_driver_takes_its_workers_along(redis_url: str, tmp_path: Path) -> None:
     run_id = "driver-killed"
     root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, *sys.path]))
+    env = subprocess_env(root)
     driver = subprocess.Popen(
         [sys.executable, "-c", DRIVER, "dyn_redis", run_id, str(tmp_path / "never")], env=env
     )
     client = redis.Redis.from_url(redis_url)
     try:
         deadline = time.monotonic() + 60
-        while len(_children(driver.pid)) < 3:  # the sources' process (stuck in a PE) + 2 workers
+        while len(children_of(driver.pid)) < 3:  # the sources' process (stuck in a PE) + 2 workers
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        workers = _children(driver.pid)
+        workers = children_of(driver.pid)
         driver.kill()
         driver.wait(timeout=30)
-        deadline = time.monotonic() + 10
-        while any(_running(pid) for pid in workers):
-            assert time.monotonic() < deadline, "worker processes outlived a killed driver"
-            time.sleep(0.05)
+        assert not wait_gone(workers, timeout=10), "worker processes outlived a killed driver"
     finally:
         if driver.poll() is None:
             driver.kill()

@@ -1,5 +1,11 @@
 """What every worker process shares: reading entries from streams, writing
-through the atomic commit step, reporting, and noticing when to stop."""
+through the atomic commit step, reporting, and noticing when to stop.
+
+Reports go through core's :class:`~d4p_core.backend.BatchingReporter`, but
+what it sends is only buffered here: results and reports are written in the
+same atomic step that acknowledges the tasks they came from, so a task's
+results are written exactly once even when its worker dies and another
+worker runs it again."""
 
 from __future__ import annotations
 
@@ -7,14 +13,18 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from d4p_core.backend import Address, Batch
+from d4p_core.backend import Address, Batch, BatchingReporter, Report
 
 from ._codec import ForgedMessage
 from ._keys import GROUP
 from ._server import BLOCK_MS
 from ._session import RunGone, RunSpec, Session
 
-__all__ = ["Channel", "Entry", "Stop"]
+__all__ = ["DEAD_LETTERED", "REJECTED", "Channel", "Entry", "Stop"]
+
+# Reports only Redis runs send (besides core's Report kinds):
+DEAD_LETTERED = "dead_lettered"  # a failed task, under on_error="continue"
+REJECTED = "rejected"  # an entry that is not a validly signed message
 
 Entry = tuple[str, bytes, bytes]  # stream, entry id, raw payload
 
@@ -40,8 +50,8 @@ class Channel:
         self._orphaned = orphaned
         self.adds: list[tuple[str, bytes]] = []
         self.counted = 0
-        self.results: list[tuple[str, str, Any]] = []
         self.reports: list[bytes] = []
+        self.reporter = BatchingReporter(self._buffer)
         self._next_beat = 0.0
         self._heartbeat_slot: int | None = None
 
@@ -59,34 +69,39 @@ class Channel:
         if counted:
             self.counted += 1
 
-    def result(self, pe_id: str, output: str, value: Any) -> None:
-        self.results.append((pe_id, output, value))
-
-    def report(self, kind: str, payload: Any) -> None:
+    def _buffer(self, kind: Report | str, payload: Any) -> None:
+        kind = kind.value if isinstance(kind, Report) else kind
         self.reports.append(self.session.encode_report(kind, self.index, payload))
 
+    def notice(self, kind: str, payload: Any) -> None:
+        """Buffer a Redis-only report (:data:`DEAD_LETTERED`, :data:`REJECTED`)."""
+        self.reporter.flush()
+        self._buffer(kind, payload)
+
     def discard(self) -> None:
+        self.reporter.flush()
         self.adds.clear()
         self.counted = 0
-        self.results.clear()
         self.reports.clear()
 
     def commit(self, acks: Sequence[tuple[str, bytes]] = (), counted_acks: int = 0) -> int:
         """Write what is buffered, acknowledging ``acks`` (``counted_acks``
         of them tasks counted in flight), in one atomic step."""
-        reports = self.reports
-        if self.results:
-            reports = [self.session.encode_report("results", self.index, self.results), *reports]
-        idle = self.session.encode_report("idle", self.index, None) if counted_acks else b""
+        self.reporter.flush()
+        idle = (
+            self.session.encode_report(Report.IDLE.value, self.index, None) if counted_acks else b""
+        )
         value = self.session.commit(
-            list(acks), self.adds, reports, counted_acks, self.counted, idle
+            list(acks), self.adds, self.reports, counted_acks, self.counted, idle
         )
         self.discard()
         return value
 
-    def send_report(self, kind: str, payload: Any) -> None:
-        self.report(kind, payload)
-        self.commit()
+    def flush(self) -> None:
+        """Write buffered results, reports and tasks, if any."""
+        self.reporter.flush()
+        if self.reports or self.adds:
+            self.commit()
 
     # -- reading -------------------------------------------------------------
     def read(self, streams: list[str], block: bool) -> list[Entry]:
@@ -133,7 +148,7 @@ class Channel:
     def drop(self, entry: Entry, error: ForgedMessage | Exception) -> None:
         """Acknowledge an entry that is not a valid message, and report it."""
         stream, entry_id, _ = entry
-        self.report("rejected", f"{stream} entry {entry_id.decode()}: {error}")
+        self.notice(REJECTED, f"{stream} entry {entry_id.decode()}: {error}")
         self.commit([(stream, entry_id)], 0)
 
     # -- liveness -------------------------------------------------------------

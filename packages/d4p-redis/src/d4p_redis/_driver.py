@@ -1,5 +1,7 @@
 """The driver side of a Redis run: set up the run's keys, start the local
-worker processes, read their reports, and delete every key at the end
+worker processes (core's :class:`~d4p_core.backend.LocalProcesses`), read
+the workers' reports from the control stream into core's
+:class:`~d4p_core.backend.ReportSink`, and delete every key at the end
 (success, failure or Ctrl-C)."""
 
 from __future__ import annotations
@@ -8,14 +10,15 @@ import contextlib
 import multiprocessing
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import redis
 
-from d4p_core import D4pError, Outputs, RunError, ServiceUnavailableError
-from d4p_core.backend import FailureInfo, GraphPayload, parent_token
+from d4p_core import D4pError, ServiceUnavailableError
+from d4p_core.backend import FailureInfo, LocalProcesses, Report, ReportSink
 
+from ._channel import DEAD_LETTERED, REJECTED
 from ._codec import Codec, ForgedMessage, auth_key_from
 from ._join import local_main
 from ._keys import delete_run, new_run_id
@@ -25,25 +28,35 @@ from ._session import RunSpec, Session
 
 __all__ = ["Driver", "open_run"]
 
-_CHECK = 0.2  # seconds between liveness checks
+_CHECK = 0.2  # seconds between liveness checks of the local processes
 
 
 class Driver:
-    """A running run, seen from the process that started it."""
+    """A running run, seen from the process that started it.
 
-    def __init__(self, url: str, client: redis.Redis, options: RedisOptions) -> None:
+    Every report goes to :attr:`sink` (``describe(index)`` names a worker in
+    its errors); the Redis-only ones are kept in :attr:`errors` (dead-lettered
+    tasks) and :attr:`rejected` (messages that are not validly signed).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        client: redis.Redis,
+        options: RedisOptions,
+        describe: Callable[[int], str],
+    ) -> None:
         self.url = url
         self.client = client
-        self.options = options
         self.codec = Codec(options.serializer, auth_key_from(options.auth_key))
         run_id = options.run_id or new_run_id()
         self.session = Session(client, run_id, self.codec)
         self.keys = self.session.keys
         if client.exists(self.keys.spec):
             raise D4pError(f"run id {run_id!r} is in use on this Redis; choose another")
-        self.context = multiprocessing.get_context(options.start_method)
-        self.processes: dict[int, Any] = {}  # report index -> process
-        self.outputs: Outputs = {}
+        self.sink = ReportSink(describe)
+        self.processes = LocalProcesses(multiprocessing.get_context(options.start_method))
+        self._process_of: dict[int, int] = {}  # report index -> LocalProcesses index
         self.errors: list[FailureInfo] = []
         self.rejected: list[str] = []
         self._last_id = b"0-0"
@@ -51,34 +64,29 @@ class Driver:
 
     # -- setup ---------------------------------------------------------------
     def publish(self, spec: RunSpec) -> None:
-        self.spec = spec
         self.client.set(self.keys.spec, self.codec.encode_pickle(spec))
 
     def start(self, role: str, index: int, active: bool = True) -> None:
-        process = self.context.Process(  # type: ignore[attr-defined]
-            target=local_main,
-            args=(
-                self.url,
-                self.keys.run_id,
-                role,
-                index,
-                self.codec.serializer,
-                self.codec.auth_key,
-                parent_token(self.context),
-                active,
-            ),
+        self._process_of[index] = self.processes.start(
+            local_main,
+            self.url,
+            self.keys.run_id,
+            role,
+            index,
+            self.codec.serializer,
+            self.codec.auth_key,
+            active,
             name=f"d4p-redis-{role}-{index}",
-            daemon=False,
         )
-        process.start()
-        self.processes[index] = process
 
     # -- reports ----------------------------------------------------------
-    def reports(self) -> Iterator[tuple[str, int, Any]]:
-        """The reports that arrived (waiting up to BLOCK_MS for one)."""
+    def receive(self) -> list[tuple[Report, int, Any]]:
+        """The reports that arrived (waiting up to BLOCK_MS for one), each
+        already handled by :meth:`handle`."""
         reply: Any = self.client.xread(
             {self.keys.control: self._last_id}, count=512, block=BLOCK_MS
         )
+        handled = []
         for _, entries in reply or []:
             for entry_id, fields in entries:
                 self._last_id = entry_id
@@ -87,77 +95,66 @@ class Driver:
                 except ForgedMessage as exc:
                     self._reject(f"report {entry_id.decode()}: {exc}")
                     continue
-                if kind == "results":
-                    for pe_id, output, value in payload:
-                        self.outputs.setdefault(pe_id, {}).setdefault(output, []).append(value)
-                elif kind == "failed":
-                    raise payload.to_error()
-                elif kind == "crashed":
-                    raise RunError(
-                        f"worker {index} crashed: {payload.splitlines()[0]}",
-                        remote_traceback=payload,
-                    )
-                elif kind == "error":
-                    self.errors.append(payload)
-                    print(f"d4p: task failed, dead-lettered: {payload.message()}", file=sys.stderr)
-                elif kind == "rejected":
-                    self._reject(str(payload))
-                else:
-                    yield kind, index, payload
+                report = self.handle(kind, index, payload)
+                if report is not None:
+                    handled.append((report, index, payload))
+        return handled
+
+    def handle(self, kind: str, index: int, payload: Any) -> Report | None:
+        """Give a report to the sink (which raises for a failure or a crash);
+        None for a Redis-only report and for a second ``done``."""
+        if kind == DEAD_LETTERED:
+            self.errors.append(payload)
+            print(f"d4p: task failed, dead-lettered: {payload.message()}", file=sys.stderr)
+            return None
+        if kind == REJECTED:
+            self._reject(str(payload))
+            return None
+        if kind == Report.DONE and index in self.sink.finished:
+            return None  # the run answered already for a worker it gave up on
+        return self.sink.handle(kind, index, payload)
 
     def _reject(self, what: str) -> None:
         self.rejected.append(what)
         print(f"d4p: rejected a message that is not validly signed: {what}", file=sys.stderr)
 
-    def dead_processes(self) -> list[tuple[int, str]]:
-        """Local processes that exited (index, how), checked every _CHECK s."""
+    def lost(self, finished: Collection[object]) -> tuple[int, str] | None:
+        """A local process (report index, how it ended) that ended without
+        being in ``finished``; checked every _CHECK seconds."""
         now = time.monotonic()
         if now < self._next_check:
-            return []
+            return None
         self._next_check = now + _CHECK
-        dead = []
-        for index, process in list(self.processes.items()):
-            code = process.exitcode
-            if code is None:
-                continue
-            if code == 0:
-                continue  # it reported how it ended (done, failed) before exiting
-            del self.processes[index]
-            how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-            dead.append((index, how))
-        return dead
+        index_of = {process: index for index, process in self._process_of.items()}
+        done = {process for index, process in self._process_of.items() if index in finished}
+        found = self.processes.lost(done)
+        return None if found is None else (index_of[found[0]], found[1])
+
+    def extra(self) -> dict[str, Any]:
+        """What every Redis run adds to ``RunResult.extra``."""
+        return {"run_id": self.keys.run_id, "rejected_messages": self.rejected}
 
     # -- teardown -------------------------------------------------------------
     def finish(self, clean: bool) -> None:
-        """Delete the run's keys, then make sure no local process is left."""
+        """Delete the run's keys (so workers that are still running stop),
+        then stop the local processes."""
         try:
             self.client.delete(self.keys.spec)  # late writers now write nothing
             delete_run(self.client, self.keys.run_id)
         except redis.RedisError:
             pass
-        deadline = time.monotonic() + (10 if clean else 3)
-        for process in self.processes.values():
-            process.join(timeout=max(0.0, deadline - time.monotonic()))
-        for process in self.processes.values():
-            if process.is_alive():
-                process.terminate()
-        for process in self.processes.values():
-            process.join(timeout=3)
-            if process.is_alive():
-                process.kill()
-                process.join(timeout=3)
-        self.processes.clear()
+        self.processes.stop(graceful=clean)
 
 
 @contextlib.contextmanager
-def open_run(options: RedisOptions) -> Iterator[Driver]:
+def open_run(options: RedisOptions, describe: Callable[[int], str]) -> Iterator[Driver]:
     """A Driver on the options' Redis (or a private server), cleaned up on
-    exit whatever happens."""
+    exit whatever happens; ``describe(index)`` names a worker in errors."""
     with server_for_run(options.redis_url) as url:
         client = connect(url)
         driver: Driver | None = None
         try:
-            driver = Driver(url, client, options)
+            driver = Driver(url, client, options, describe)
             clean = False
             try:
                 yield driver
@@ -168,8 +165,3 @@ def open_run(options: RedisOptions) -> Iterator[Driver]:
             raise ServiceUnavailableError(f"lost the connection to Redis: {exc}") from None
         finally:
             client.close()
-
-
-def graph_payload(pes: dict[str, Any]) -> GraphPayload:
-    """The PEs as any process (or machine) receives them: always pickled."""
-    return GraphPayload.create(pes, "spawn")

@@ -22,12 +22,13 @@ from d4p_core.backend import (
     Batch,
     Executor,
     PEFailure,
+    Report,
     given_blocks,
     instantiate,
     iter_blocks,
 )
 
-from ._channel import Channel, Entry
+from ._channel import DEAD_LETTERED, Channel, Entry
 from ._session import RunSpec
 
 __all__ = ["run_dynamic_source", "run_dynamic_worker"]
@@ -91,7 +92,7 @@ def run_dynamic_source(channel: Channel, pes: dict[str, GenericPE]) -> None:
         spec.plan,
         hosted,
         transport=transport,
-        on_result=channel.result,
+        on_result=channel.reporter.result,
         batch_size=spec.batch_size,
         end_of_stream=False,
     )
@@ -102,7 +103,7 @@ def run_dynamic_source(channel: Channel, pes: dict[str, GenericPE]) -> None:
                 transport.send((pe_id, 0), given_blocks([block]))
     executor.feed(spec.provided)
     executor.flush()
-    channel.report("done", executor.instance_metrics())
+    channel.reporter.done(executor.instance_metrics())
     channel.commit()
 
 
@@ -128,7 +129,7 @@ class _Worker:
             self.spec.plan,
             instantiate(pes, self.hosted),
             transport=self.transport,
-            on_result=self.channel.result,
+            on_result=self.channel.reporter.result,
             batch_size=self.spec.batch_size,
             end_of_stream=False,
             spill=self.transport,
@@ -180,7 +181,7 @@ class _Worker:
         if command == "close":
             self.executor.close(argument)
             self.executor.flush()
-            channel.report("closed", argument)
+            channel.reporter.send(Report.CLOSED, argument)
             channel.commit()
         return str(command)
 
@@ -221,13 +222,17 @@ class _Worker:
         else:
             dead = channel.session.codec.encode_pickle((failure.info, dst, batch))
             channel.add(channel.session.keys.dead, dead, counted=False)
-            channel.report("failed" if spec.on_error == "fail" else "error", failure.info)
+            if spec.on_error == "fail":
+                channel.reporter.failed(failure.info)
+            else:
+                channel.notice(DEAD_LETTERED, failure.info)
         channel.commit([(stream, entry_id)], 1)
 
     def _finish(self) -> None:
         for address, metrics in self.executor.instance_metrics().items():
             self.metrics.setdefault(address, metrics.__class__(address[0])).add(metrics)
-        self.channel.send_report("done", self.metrics)
+        self.channel.reporter.done(self.metrics)
+        self.channel.commit()
 
 
 def run_dynamic_worker(

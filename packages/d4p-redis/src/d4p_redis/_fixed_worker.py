@@ -61,7 +61,7 @@ def run_fixed_worker(channel: Channel, pes: dict[str, GenericPE], block: int) ->
         spec.plan,
         instantiate(pes, hosted),
         transport=_StreamTransport(channel, spec),
-        on_result=channel.result,
+        on_result=channel.reporter.result,
         batch_size=spec.batch_size,
     )
     streams = [channel.session.keys.instance(*address) for address in hosted]
@@ -83,13 +83,12 @@ def run_fixed_worker(channel: Channel, pes: dict[str, GenericPE], block: int) ->
 
     def next_message(before_wait: Callable[[], None]) -> tuple[Address, Any]:
         if not waiting:
-            if len(channel.results) >= 1024:
+            if channel.reports:  # a full batch of results
                 channel.commit()
             fetch(False)
         if not waiting:
             before_wait()
-            if channel.results:
-                channel.commit()
+            channel.flush()
         while not waiting:
             fetch(True)
         return waiting.popleft()
@@ -97,5 +96,5 @@ def run_fixed_worker(channel: Channel, pes: dict[str, GenericPE], block: int) ->
     executor.start()
     executor.feed(provided)
     executor.serve(next_message)
-    channel.report("done", executor.instance_metrics())
+    channel.reporter.done(executor.instance_metrics())
     channel.commit()

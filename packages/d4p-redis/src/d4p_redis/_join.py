@@ -24,7 +24,7 @@ from typing import Any
 import redis
 
 from d4p_core import D4pError, GenericPE, ServiceUnavailableError
-from d4p_core.backend import PEFailure, die_with_parent, parent_gone
+from d4p_core.backend import PEFailure, Report, crash_text, parent_gone
 
 from ._channel import Channel, Stop
 from ._codec import Codec, ForgedMessage, auth_key_from
@@ -85,7 +85,8 @@ def _serve(
             run_dynamic_worker(channel, pes, index, active)
     except PEFailure as failure:
         channel.discard()
-        channel.send_report("failed", failure.info)
+        channel.reporter.failed(failure.info)
+        channel.commit()
     except (Stop, RunGone):
         pass
 
@@ -97,14 +98,10 @@ def local_main(
     index: int,
     serializer: str,
     auth_key: bytes | None,
-    parent: int | None,
     active: bool = True,
 ) -> None:
-    """Body of a worker process the driver started (any start method);
-    ``parent`` is the driver's ``parent_token``."""
-    import traceback
-
-    die_with_parent(parent)
+    """Body of a worker process the driver started (under core's
+    ``LocalProcesses``, which ties it to the driver)."""
     session: Session | None = None
     try:
         session = Session(connect(url), run_id, Codec(serializer, auth_key))
@@ -116,11 +113,10 @@ def local_main(
     except (KeyboardInterrupt, RunGone, Stop):
         pass
     except BaseException as exc:  # noqa: BLE001 - reported to the driver
-        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         if session is not None:
             # If even this fails, the exit status still tells.
             with contextlib.suppress(Exception):
-                session.report("crashed", index, f"{type(exc).__name__}: {exc}\n{text}")
+                session.report(Report.CRASHED.value, index, crash_text(exc))
         sys.exit(1)
 
 

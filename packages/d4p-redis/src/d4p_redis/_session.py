@@ -13,13 +13,16 @@ from typing import Any
 import redis
 
 from d4p_core import GenericPE
-from d4p_core.backend import Address, GraphPayload, InputSpec, Plan
+from d4p_core.backend import Address, FlatGraph, GraphPayload, InputSpec, Plan
 
 from . import _scripts
 from ._codec import Codec
 from ._keys import GROUP, RunKeys
+from ._options import RedisOptions
 
-__all__ = ["RunGone", "RunSpec", "Session", "fingerprint"]
+__all__ = ["HEARTBEAT_SECONDS", "RunGone", "RunSpec", "Session", "fingerprint"]
+
+HEARTBEAT_SECONDS = 1.0  # seconds between an external worker's heartbeats
 
 
 class RunGone(Exception):
@@ -28,7 +31,9 @@ class RunGone(Exception):
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything a worker needs, stored pickled (and signed) in Redis."""
+    """Everything a worker needs, stored pickled (and signed) in Redis: the
+    plan, the PEs, and the options workers act on (never the server URL or
+    the key)."""
 
     mapping: str
     kind: str  # "dynamic" or "fixed"
@@ -37,19 +42,56 @@ class RunSpec:
     fingerprint: str
     serializer: str
     batch_size: int
-    read_count: int = 8
-    spill_above: int = 256
-    backlog: int = 256
-    claim_idle: float = 30.0
-    on_error: str = "fail"
-    max_attempts: int = 1
-    heartbeat: float = 1.0
+    read_count: int
+    spill_above: int
+    backlog: int
+    claim_idle: float
+    on_error: str
+    max_attempts: int
+    provided: dict[str, InputSpec]
+    heartbeat: float = HEARTBEAT_SECONDS
     # dynamic
     stateless: tuple[str, ...] = ()
     pinned_owner: dict[Address, int] = field(default_factory=dict)
     # fixed
     blocks: tuple[tuple[Address, ...], ...] = ()
-    provided: dict[str, InputSpec] = field(default_factory=dict)
+
+    @classmethod
+    def create(
+        cls,
+        mapping: str,
+        flat: FlatGraph,
+        plan: Plan,
+        provided: dict[str, InputSpec],
+        options: RedisOptions,
+        *,
+        blocks: tuple[tuple[Address, ...], ...] = (),
+        stateless: tuple[str, ...] = (),
+        pinned_owner: dict[Address, int] | None = None,
+    ) -> RunSpec:
+        """The description of a fixed run (``blocks`` given) or a dynamic one."""
+        pes = flat.by_id()
+        dynamic = not blocks
+        return cls(
+            mapping=mapping,
+            kind="dynamic" if dynamic else "fixed",
+            plan=plan,
+            # Any process (or machine) receives the PEs pickled.
+            payload=GraphPayload.create(pes, "spawn"),
+            fingerprint=fingerprint(pes, plan),
+            serializer=options.serializer,
+            batch_size=options.batch(dynamic),
+            read_count=options.read_count,
+            spill_above=options.spill_above,
+            backlog=options.backlog,
+            claim_idle=options.claim_idle,
+            on_error=options.on_error,
+            max_attempts=options.max_attempts,
+            provided=provided,
+            stateless=stateless,
+            pinned_owner=pinned_owner or {},
+            blocks=blocks,
+        )
 
 
 def fingerprint(pes: dict[str, GenericPE], plan: Plan) -> str:

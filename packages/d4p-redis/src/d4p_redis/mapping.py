@@ -1,16 +1,22 @@
-"""The four Redis mappings."""
+"""The four Redis mappings: core plans, places and assembles the result;
+these classes run the work over Redis streams."""
 
 from __future__ import annotations
 
-import argparse
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from d4p_core import BacklogPolicy, D4pError, Inputs, RunResult, WorkflowGraph
-from d4p_core.backend import Plan, dynamic_plan, refuse_stateful
+from d4p_core.backend import (
+    DynamicMappingBase,
+    DynamicRun,
+    FixedPlacementMapping,
+    PlacedRun,
+    RunOutcome,
+)
 
+from ._driver import open_run
 from ._dynamic_run import run_dynamic
-from ._fixed_run import run_fixed
-from ._options import RedisOptions, add_redis_arguments, options_from_args
+from ._options import RedisOptions
+from ._session import RunSpec
 
 __all__ = [
     "DynAutoRedisMapping",
@@ -20,56 +26,44 @@ __all__ = [
 ]
 
 
-class _RedisBase:
-    name: ClassVar[str]
-    supports_stateful: ClassVar[bool] = False
-    description: ClassVar[str]
-    _dynamic: ClassVar[bool] = True
-
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        add_redis_arguments(parser, dynamic=self._dynamic)
-
-    def options_from_args(self, args: argparse.Namespace) -> RedisOptions:
-        return options_from_args(args)
-
-    def options_from_kwargs(self, processes: int | None, **kwargs: Any) -> RedisOptions:
-        try:
-            return RedisOptions(processes=processes, **kwargs)
-        except TypeError as exc:
-            raise D4pError(f"invalid option for {self.name}: {exc}") from None
-
-    def check(self, plan: Plan) -> None:
-        pass
-
-
-class RedisMapping(_RedisBase):
-    """Fixed assignment (as ``multi``): one Redis stream per PE instance."""
+class RedisMapping(FixedPlacementMapping[RedisOptions]):
+    """Fixed assignment (as ``multi``): one Redis stream per PE instance,
+    read by the worker process core's placement puts it on."""
 
     name: ClassVar[str] = "redis"
     supports_stateful: ClassVar[bool] = True
     description: ClassVar[str] = "fixed PE instances on worker processes, one Redis stream each"
-    _dynamic: ClassVar[bool] = False
+    options_class: ClassVar[type[RedisOptions]] = RedisOptions
 
-    def run(self, graph: WorkflowGraph, inputs: Inputs, options: RedisOptions) -> RunResult:
-        return run_fixed(graph, inputs, options)
+    def execute(self, placed: PlacedRun, options: RedisOptions) -> RunOutcome:
+        spec = RunSpec.create(
+            self.name, placed.flat, placed.plan, placed.provided, options, blocks=placed.partitions
+        )
+        workers = len(placed.partitions)
+        with open_run(options, lambda i: f"worker {i} ({placed.describe_partition(i)})") as driver:
+            for address in placed.owner:
+                driver.session.create_group(driver.keys.instance(*address))
+            driver.publish(spec)
+            for index in range(workers):
+                driver.start("fixed", index)
+            sink = driver.sink
+            while len(sink.finished) < workers:
+                driver.receive()
+                lost = driver.lost(sink.finished)
+                if lost is not None:
+                    raise sink.lost(*lost)
+            return RunOutcome(sink.outputs, sink.metrics, driver.extra())
 
 
-class DynRedisMapping(_RedisBase):
+class DynRedisMapping(DynamicMappingBase[RedisOptions]):
     """Workers take tasks from one shared Redis stream; stateless PEs only."""
 
     name: ClassVar[str] = "dyn_redis"
     description: ClassVar[str] = "workers (local or remote) sharing one Redis task stream"
-    _pinned: ClassVar[bool] = False
+    options_class: ClassVar[type[RedisOptions]] = RedisOptions
 
-    def check(self, plan: Plan) -> None:
-        if not self._pinned:
-            refuse_stateful(plan, self.name)
-
-    def plan(self, graph: WorkflowGraph) -> Plan:
-        return dynamic_plan(graph, self.name, pinned=self._pinned)
-
-    def run(self, graph: WorkflowGraph, inputs: Inputs, options: RedisOptions) -> RunResult:
-        return run_dynamic(self.name, graph, inputs, options, pinned=self._pinned, autoscale=None)
+    def execute(self, work: DynamicRun, options: RedisOptions) -> RunOutcome:
+        return run_dynamic(self.name, work, options)
 
 
 class DynAutoRedisMapping(DynRedisMapping):
@@ -77,15 +71,7 @@ class DynAutoRedisMapping(DynRedisMapping):
 
     name: ClassVar[str] = "dyn_auto_redis"
     description: ClassVar[str] = "dyn_redis with autoscaling between --min/--max-workers"
-
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        super().add_arguments(parser)
-        parser.add_argument("--min-workers", type=int, help="fewest active workers (1)")
-        parser.add_argument("--max-workers", type=int, help="most active workers (-n)")
-
-    def run(self, graph: WorkflowGraph, inputs: Inputs, options: RedisOptions) -> RunResult:
-        policy = options.policy or BacklogPolicy()
-        return run_dynamic(self.name, graph, inputs, options, pinned=False, autoscale=policy)
+    autoscaled: ClassVar[bool] = True
 
 
 class HybridRedisMapping(DynRedisMapping):
@@ -95,4 +81,4 @@ class HybridRedisMapping(DynRedisMapping):
     name: ClassVar[str] = "hybrid_redis"
     supports_stateful: ClassVar[bool] = True
     description: ClassVar[str] = "stateful PEs pinned to their own streams, the rest shared"
-    _pinned: ClassVar[bool] = True
+    pinned: ClassVar[bool] = True
