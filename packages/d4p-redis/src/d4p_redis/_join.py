@@ -24,7 +24,7 @@ from typing import Any
 import redis
 
 from d4p_core import D4pError, GenericPE, ServiceUnavailableError
-from d4p_core.backend import PEFailure, Report, crash_text, parent_gone
+from d4p_core.backend import PEFailure, Report, crash_text, parent_gone, run_worker_command
 
 from ._channel import Channel, Stop
 from ._codec import Codec, ForgedMessage, auth_key_from
@@ -221,10 +221,4 @@ def run_worker(args: argparse.Namespace) -> int:
 def run_from_args(args: argparse.Namespace) -> int:
     """:func:`run_worker` for ``python -m d4p_redis.worker``: errors become one
     line on stderr and the exit code."""
-    try:
-        return run_worker(args)
-    except D4pError as exc:
-        print(f"d4p worker redis: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
+    return run_worker_command("d4p worker redis", lambda: run_worker(args))

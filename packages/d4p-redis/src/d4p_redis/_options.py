@@ -7,7 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from d4p_core import AutoscalePolicy, D4pError
-from d4p_core.backend import START_METHODS, Fuse, check_process_options, option
+from d4p_core.backend import (
+    Fuse,
+    check_process_options,
+    fuse_option,
+    option,
+    start_method_option,
+)
 
 from ._codec import ENV_AUTH_KEY
 from ._server import ENV_URL
@@ -18,7 +24,6 @@ DYNAMIC_BATCH_SIZE = 64  # items per task of the dynamic mappings
 FIXED_BATCH_SIZE = 256  # items per message of ``redis``
 SERIALIZERS = ("pickle", "json")
 ON_ERROR = ("fail", "continue")
-FUSE = ("auto", "always", "never")
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class RedisOptions:
         None, f"sign every message with this key (default ${ENV_AUTH_KEY})", repr=False
     )
     serializer: str = option("pickle", "task payload format", choices=SERIALIZERS)
-    start_method: str | None = option(None, "start method of local workers", choices=START_METHODS)
+    start_method: str | None = start_method_option()
     batch_size: int | None = option(
         None,
         f"items per task (dynamic mappings: {DYNAMIC_BATCH_SIZE}) "
@@ -73,11 +78,7 @@ class RedisOptions:
     )
     min_workers: int | None = option(None, "dyn_auto_redis: fewest active workers (1)")
     max_workers: int | None = option(None, "dyn_auto_redis: most active workers (-n)")
-    fuse: Fuse = option(
-        "auto",
-        "redis: fuse chains of PEs into one process (auto: when processes are too few)",
-        choices=FUSE,
-    )
+    fuse: Fuse = fuse_option()  # redis only
     spill_above: int = 256
     policy: AutoscalePolicy | None = field(default=None, compare=False)
 
@@ -85,6 +86,7 @@ class RedisOptions:
         check_process_options(
             self.processes,
             self.start_method,
+            fuse=self.fuse,
             read_count=self.read_count,
             backlog=self.backlog,
             spill_above=self.spill_above,
@@ -98,7 +100,7 @@ class RedisOptions:
             raise D4pError(f"workers must be 0 or more, not {self.workers}")
         if self.claim_idle <= 0:
             raise D4pError(f"claim_idle must be positive, not {self.claim_idle}")
-        for name, choices in (("serializer", SERIALIZERS), ("on_error", ON_ERROR), ("fuse", FUSE)):
+        for name, choices in (("serializer", SERIALIZERS), ("on_error", ON_ERROR)):
             value = getattr(self, name)
             if value not in choices:
                 allowed = ", ".join(choices[:-1]) + " or " + choices[-1]
