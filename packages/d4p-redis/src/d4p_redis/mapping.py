@@ -18,6 +18,12 @@ from ._dynamic_run import run_dynamic
 from ._options import RedisOptions
 from ._session import RunSpec
 
+# Options of the shared RedisOptions that one family does not use.
+DYNAMIC_ONLY = frozenset(
+    {"workers", "claim_idle", "on_error", "max_attempts", "min_workers", "max_workers"}
+)
+FIXED_ONLY = frozenset({"fuse"})
+
 __all__ = [
     "DynAutoRedisMapping",
     "DynRedisMapping",
@@ -34,6 +40,7 @@ class RedisMapping(FixedPlacementMapping[RedisOptions]):
     supports_stateful: ClassVar[bool] = True
     description: ClassVar[str] = "fixed PE instances on worker processes, one Redis stream each"
     options_class: ClassVar[type[RedisOptions]] = RedisOptions
+    hidden_options: ClassVar[frozenset[str]] = DYNAMIC_ONLY
 
     def execute(self, placed: PlacedRun, options: RedisOptions) -> RunOutcome:
         spec = RunSpec.create(
@@ -61,6 +68,7 @@ class DynRedisMapping(DynamicMappingBase[RedisOptions]):
     name: ClassVar[str] = "dyn_redis"
     description: ClassVar[str] = "workers (local or remote) sharing one Redis task stream"
     options_class: ClassVar[type[RedisOptions]] = RedisOptions
+    hidden_options: ClassVar[frozenset[str]] = FIXED_ONLY
 
     def execute(self, work: DynamicRun, options: RedisOptions) -> RunOutcome:
         return run_dynamic(self.name, work, options)

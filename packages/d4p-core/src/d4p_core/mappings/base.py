@@ -46,16 +46,19 @@ class MappingBase(ABC, Generic[OptionsT]):
 
     Subclasses set ``name``, ``description``, ``supports_stateful`` and
     ``options_class`` and implement :meth:`run`; they may refine
-    :meth:`check` and :meth:`plan`.
+    :meth:`check` and :meth:`plan`. Mappings sharing one options class leave
+    out of their command line the options they do not use
+    (``hidden_options``, field names).
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
     supports_stateful: ClassVar[bool] = True
     options_class: ClassVar[type[Any]]
+    hidden_options: ClassVar[frozenset[str]] = frozenset()
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        add_option_arguments(parser, self.options_class)
+        add_option_arguments(parser, self.options_class, skip=self.hidden_options)
 
     def options_from_args(self, args: argparse.Namespace) -> OptionsT:
         options: OptionsT = options_from_args(self.options_class, args)

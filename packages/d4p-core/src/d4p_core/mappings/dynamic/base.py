@@ -146,7 +146,7 @@ class DynamicMappingBase(MappingBase[OptionsT]):
     autoscaled: ClassVar[bool] = False
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        skip = frozenset() if self.autoscaled else AUTOSCALE_OPTIONS
+        skip = self.hidden_options if self.autoscaled else self.hidden_options | AUTOSCALE_OPTIONS
         add_option_arguments(parser, self.options_class, skip=skip)
 
     def check(self, plan: Plan) -> None:
