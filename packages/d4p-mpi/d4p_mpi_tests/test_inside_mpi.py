@@ -4,7 +4,6 @@ world size decides the placement and only rank 0 reports."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,21 +19,20 @@ from d4p_core.testing import (
     assert_same_multisets,
     child_processes,
 )
+from d4p_core.testing.processes import subprocess_env
 from d4p_mpi import find_mpiexec
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 def _mpiexec(ranks: int, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     return subprocess.run(
         [find_mpiexec(None), "-n", str(ranks), sys.executable, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=REPO,
-        env=env,
+        env=subprocess_env(),
         check=False,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .__about__ import __version__
-from .mapping import MpiMapping, MpiOptions, find_mpiexec
+from ._job import find_mpiexec
+from .mapping import MpiMapping, MpiOptions
 
 __all__ = ["MpiMapping", "MpiOptions", "__version__", "find_mpiexec"]

@@ -1,5 +1,6 @@
-"""``python -m d4p_mpi._launch SPEC`` — what ``mpiexec`` starts on every rank
-when d4p launched the job itself. Rank 0 writes the outcome next to SPEC."""
+"""``python -m d4p_mpi._launch JOB`` — what ``mpiexec`` starts on every rank
+when d4p launched the job itself. Rank 0 writes the outcome of the run (or
+the error that ended it) next to JOB, for the driver to read."""
 
 from __future__ import annotations
 
@@ -7,25 +8,32 @@ import pickle
 import sys
 from pathlib import Path
 
-from ._world import abort_job, finish_on_rank0
+from d4p_core import RunError
+from d4p_core.backend import RunOutcome
+
+from ._rank import run_rank
+from ._world import abort_job
 
 
-def main(spec_path: str) -> int:
+def main(job_path: str) -> int:
     from mpi4py import MPI
 
-    with open(spec_path, "rb") as handle:
-        job = pickle.load(handle)
-    pes = job["payload"].load()
+    with open(job_path, "rb") as handle:
+        spec, payload = pickle.load(handle)
     comm = MPI.COMM_WORLD
-    outcome = finish_on_rank0(comm, job["spec"], pes)
+    outcome: RunOutcome | RunError | None
+    try:
+        outcome = run_rank(comm, spec, payload.load)
+    except RunError as error:  # raised on rank 0 only
+        outcome = error
     if outcome is not None:
-        result_path = Path(spec_path).with_suffix(".result")
+        result_path = Path(job_path).with_suffix(".result")
         tmp = result_path.with_suffix(".tmp")
         with open(tmp, "wb") as handle:
             pickle.dump(outcome, handle, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(result_path)
-        if outcome.failure is not None:
-            abort_job(comm, 2)  # the failure is reported; stop every rank now
+    if isinstance(outcome, RunError):
+        abort_job(comm, outcome.exit_code)  # reported; the other ranks wait for this
     return 0
 
 

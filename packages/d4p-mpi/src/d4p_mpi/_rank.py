@@ -1,17 +1,21 @@
 """What every MPI rank runs: the shared engine for the instances placed on
-this rank, with an mpi4py transport.
+this rank, with an mpi4py transport, reporting under core's protocol.
 
 Messages (all pickled by mpi4py, tag ``_TAG``):
 
 * ``("data", address, batch)`` / ``("eos", address, None)`` between ranks;
-* ``("done", rank, (instance metrics, results))`` to rank 0 when a rank's
-  instances ended — results travel only then: a rank that is done receives
-  nothing more, so its send to rank 0 cannot wait on rank 0 sending to it;
-* ``("failed", rank, FailureInfo)`` to rank 0 when a PE raised (non-blocking).
+* ``(Report, rank, payload)`` from every rank to rank 0, sent by a
+  :class:`~d4p_core.backend.BatchingReporter`: results in batches, then
+  ``done`` with the rank's metrics, or ``failed`` / ``crashed``.
 
-A rank whose PE failed reports to rank 0 and then keeps receiving (and
-dropping) messages, so no rank stays blocked sending to it; rank 0 reports
-the failure and aborts the job.
+Reports are sent without blocking (``isend``): a rank reporting results
+while rank 0 sends it data must not wait on rank 0, which is waiting on it.
+Rank 0 runs its own share too; its reports and every other rank's go to one
+:class:`~d4p_core.backend.ReportSink`, which raises the run's error.
+
+A rank whose PE failed (or that crashed) reports to rank 0 and then keeps
+receiving (and dropping) messages, so no rank stays blocked sending to it;
+rank 0 reports the failure and aborts the job.
 """
 
 from __future__ import annotations
@@ -21,45 +25,59 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from d4p_core import PEMetrics
+from d4p_core import GraphError, RunError
 from d4p_core.backend import (
     Address,
     Batch,
+    BatchingReporter,
     Executor,
-    FailureInfo,
     InputSpec,
     PEFailure,
+    PlacedRun,
     Plan,
+    Report,
+    ReportSink,
+    RunOutcome,
+    crash_text,
     instantiate,
+    worker_crashed,
 )
 
-__all__ = ["RankOutcome", "RankSpec", "run_rank"]
+__all__ = ["RankSpec", "run_rank"]
 
 _TAG = 11
+_DATA, _EOS = "data", "eos"
 _MAX_IDLE_SLEEP = 0.001
+
+LoadPEs = Callable[[], dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class RankSpec:
-    """Everything a rank needs; identical on every rank."""
+    """Everything a rank needs, cut from the placed run; identical on every rank."""
 
     plan: Plan
-    blocks: tuple[tuple[Address, ...], ...]
-    provided: dict[str, InputSpec]
+    owner: dict[Address, int]
+    hosted: tuple[tuple[Address, ...], ...]
+    provided: tuple[dict[str, InputSpec], ...]
+    names: tuple[str, ...]
     batch_size: int
 
+    @classmethod
+    def of(cls, placed: PlacedRun, batch_size: int) -> RankSpec:
+        ranks = range(len(placed.partitions))
+        return cls(
+            plan=placed.plan,
+            owner=placed.owner,
+            hosted=placed.partitions,
+            provided=tuple(placed.provided_for(rank) for rank in ranks),
+            names=tuple(f"rank {rank} ({placed.describe_partition(rank)})" for rank in ranks),
+            batch_size=batch_size,
+        )
 
-@dataclass
-class RankOutcome:
-    """What rank 0 collects: results, metrics, or the failure that ended the run."""
-
-    outputs: dict[str, dict[str, list[Any]]]
-    metrics: dict[Address, PEMetrics]
-    failure: FailureInfo | None = None
-
-
-class _JobFailed(Exception):
-    """Rank 0 learnt that a PE failed on another rank."""
+    def describe(self, rank: int) -> str:
+        """How failure messages name ``rank``: ``"rank 2 (hosting a[1])"``."""
+        return self.names[rank] if rank < len(self.names) else f"rank {rank}"
 
 
 class _MpiTransport:
@@ -68,101 +86,127 @@ class _MpiTransport:
         self._owner = owner
 
     def send(self, dst: Address, batch: Batch) -> None:
-        self._comm.send(("data", dst, batch), dest=self._owner[dst], tag=_TAG)
+        self._comm.send((_DATA, dst, batch), dest=self._owner[dst], tag=_TAG)
 
     def send_eos(self, dst: Address) -> None:
-        self._comm.send(("eos", dst, None), dest=self._owner[dst], tag=_TAG)
+        self._comm.send((_EOS, dst, None), dest=self._owner[dst], tag=_TAG)
 
 
-def run_rank(comm: Any, spec: RankSpec, pes: dict[str, Any]) -> RankOutcome | None:
-    """Run this rank's share; rank 0 returns the outcome of the whole run."""
-    rank, size = comm.Get_rank(), comm.Get_size()
-    owner = {a: r for r, block in enumerate(spec.blocks) for a in block}
-    hosted = spec.blocks[rank] if rank < len(spec.blocks) else ()
-    results: list[tuple[str, str, Any]] = []
-    outcome = RankOutcome({}, {}) if rank == 0 else None
-
-    def on_result(pe_id: str, output: str, value: Any) -> None:
-        results.append((pe_id, output, value))
-
-    executor = Executor(
-        spec.plan,
-        instantiate(pes, hosted),
-        transport=_MpiTransport(comm, owner),
-        on_result=on_result,
-        batch_size=spec.batch_size,
-    )
-    waiting_for = set(range(1, size))  # ranks whose "done" rank 0 awaits
-
-    def next_message(before_wait: Callable[[], None]) -> tuple[Address, Any]:
-        # Data and end-of-stream go to the engine; what rank 0 collects
-        # from the other ranks is handled here.
-        while True:
-            before_wait()
-            kind, sender, payload = _receive(comm)
-            if kind == "data":
-                return sender, payload
-            if kind == "eos":
-                return sender, None
-            assert outcome is not None, f"rank {rank} got a {kind!r} message"
-            _collect(outcome, kind, sender, payload, waiting_for)
-            if outcome.failure is not None:
-                raise _JobFailed
-
-    try:
-        executor.start()
-        executor.feed({pe: s for pe, s in spec.provided.items() if (pe, 0) in hosted})
-        executor.serve(next_message)
-        while outcome is not None and waiting_for:
-            kind, sender, payload = _receive(comm)
-            _collect(outcome, kind, sender, payload, waiting_for)
-            if outcome.failure is not None:
-                return outcome
-    except _JobFailed:
-        return outcome
-    except PEFailure as failure:
-        if outcome is not None:
-            outcome.failure = failure.info
-            return outcome
-        request = comm.isend(("failed", rank, failure.info), dest=0, tag=_TAG)
-        while True:  # let senders go on until rank 0 aborts the job
-            _receive(comm)
-            request.Test()
-    if outcome is not None:
-        _add_results(outcome, results)
-        outcome.metrics.update(executor.instance_metrics())
-        return outcome
-    comm.send(("done", rank, (executor.instance_metrics(), results)), dest=0, tag=_TAG)
+def run_rank(comm: Any, spec: RankSpec, load_pes: LoadPEs) -> RunOutcome | None:
+    """Run this rank's share. Rank 0 returns the outcome of the whole run
+    (or raises :class:`~d4p_core.RunError` for a failure on any rank); the
+    other ranks return ``None``."""
+    if comm.Get_size() < len(spec.hosted):
+        raise GraphError(
+            f"the placement needs {len(spec.hosted)} ranks but the MPI world has {comm.Get_size()}"
+        )
+    if comm.Get_rank() == 0:
+        return _collect(comm, spec, load_pes)
+    _report(comm, spec, load_pes)
     return None
 
 
-def _receive(comm: Any) -> tuple[str, Any, Any]:
-    """The next message. MPI libraries spin inside a blocking receive, which
-    steals the core from busy ranks when there are more ranks than cores;
-    waiting here probes and sleeps (50 us, doubling up to 1 ms) instead."""
+def _collect(comm: Any, spec: RankSpec, load_pes: LoadPEs) -> RunOutcome:
+    """Rank 0: run its share, then wait until every rank reported ``done``."""
+    sink = ReportSink(spec.describe)
+
+    def deliver(kind: Report, payload: Any) -> None:
+        sink.handle(kind, 0, payload)  # rank 0's own reports need no message
+
+    reporter = BatchingReporter(deliver)
+    try:
+        _serve(comm, spec, load_pes, reporter, sink.handle)
+    except PEFailure as failure:
+        reporter.failed(failure.info)  # the sink raises it as the run's error
+    except RunError:
+        raise  # another rank's failure or crash, raised by the sink
+    except Exception as exc:  # noqa: BLE001 - the run's error, naming this rank
+        raise worker_crashed(spec.describe(0), crash_text(exc)) from None
+    while len(sink.finished) < comm.Get_size():
+        sink.handle(*_receive(comm))
+    return RunOutcome(sink.outputs, sink.metrics)
+
+
+def _report(comm: Any, spec: RankSpec, load_pes: LoadPEs) -> None:
+    """Any other rank: run its share, reporting to rank 0."""
     from mpi4py import MPI  # imported on ranks only: importing it starts MPI
 
+    rank = comm.Get_rank()
+    pending: list[Any] = []  # isend requests keep their buffers until complete
+
+    def send(kind: Report, payload: Any) -> None:
+        pending[:] = [request for request in pending if not request.Test()]
+        pending.append(comm.isend((kind, rank, payload), dest=0, tag=_TAG))
+
+    reporter = BatchingReporter(send)
+
+    def unexpected(kind: Any, sender: int, payload: Any) -> None:
+        raise RuntimeError(f"rank {rank} got a {kind!r} report from rank {sender}")
+
+    try:
+        _serve(comm, spec, load_pes, reporter, unexpected)
+    except PEFailure as failure:
+        reporter.failed(failure.info)
+    except Exception as exc:  # noqa: BLE001 - reported to rank 0
+        reporter.crashed(exc)
+    else:
+        _wait(lambda: bool(MPI.Request.Testall(pending)))
+        return
+    while True:  # let senders to this rank go on until rank 0 aborts the job
+        _receive(comm)
+
+
+def _serve(
+    comm: Any,
+    spec: RankSpec,
+    load_pes: LoadPEs,
+    reporter: BatchingReporter,
+    on_report: Callable[[Any, int, Any], object],
+) -> None:
+    """Run the instances hosted here to their end and report ``done``."""
+    rank = comm.Get_rank()
+    hosted = spec.hosted[rank] if rank < len(spec.hosted) else ()
+    executor = Executor(
+        spec.plan,
+        instantiate(load_pes(), hosted),
+        transport=_MpiTransport(comm, spec.owner),
+        on_result=reporter.result,
+        batch_size=spec.batch_size,
+    )
+
+    def next_message(before_wait: Callable[[], None]) -> tuple[Address, Any]:
+        # Data and end-of-stream go to the engine; reports (rank 0 only)
+        # go to the sink, which raises for another rank's failure.
+        while True:
+            before_wait()
+            kind, sender, payload = _receive(comm)
+            if kind == _DATA:
+                return sender, payload
+            if kind == _EOS:
+                return sender, None
+            on_report(kind, sender, payload)
+
+    executor.start()
+    executor.feed(spec.provided[rank] if rank < len(spec.provided) else {})
+    executor.serve(next_message)
+    reporter.done(executor.instance_metrics())
+
+
+def _receive(comm: Any) -> tuple[Any, Any, Any]:
+    """The next message, from any rank."""
+    from mpi4py import MPI
+
     status = MPI.Status()
-    delay = 0.0
-    while not comm.Iprobe(source=MPI.ANY_SOURCE, tag=_TAG, status=status):
-        time.sleep(delay)
-        delay = min(_MAX_IDLE_SLEEP, delay * 2 or 50e-6)
-    message: tuple[str, Any, Any] = comm.recv(source=status.Get_source(), tag=_TAG)
+    _wait(lambda: bool(comm.Iprobe(source=MPI.ANY_SOURCE, tag=_TAG, status=status)))
+    message: tuple[Any, Any, Any] = comm.recv(source=status.Get_source(), tag=_TAG)
     return message
 
 
-def _collect(
-    outcome: RankOutcome, kind: str, sender: int, payload: Any, waiting_for: set[int]
-) -> None:
-    if kind == "done":
-        metrics, results = payload
-        outcome.metrics.update(metrics)
-        _add_results(outcome, results)
-        waiting_for.discard(sender)
-    elif kind == "failed":
-        outcome.failure = payload
-
-
-def _add_results(outcome: RankOutcome, items: list[tuple[str, str, Any]]) -> None:
-    for pe_id, output, value in items:
-        outcome.outputs.setdefault(pe_id, {}).setdefault(output, []).append(value)
+def _wait(ready: Callable[[], bool]) -> None:
+    """Wait until ``ready()``. MPI libraries spin inside blocking calls,
+    which steals the core from busy ranks when there are more ranks than
+    cores; this polls and sleeps (50 us, doubling up to 1 ms) instead."""
+    delay = 0.0
+    while not ready():
+        time.sleep(delay)
+        delay = min(_MAX_IDLE_SLEEP, delay * 2 or 50e-6)

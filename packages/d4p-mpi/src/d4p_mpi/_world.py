@@ -6,11 +6,12 @@ import os
 import sys
 from typing import Any, NoReturn
 
-from d4p_core import GraphError
+from d4p_core import RunError
+from d4p_core.backend import PlacedRun, RunOutcome
 
-from ._rank import RankOutcome, RankSpec, run_rank
+from ._rank import RankSpec, run_rank
 
-__all__ = ["abort_job", "finish_on_rank0", "inside_mpi", "world_size"]
+__all__ = ["abort_job", "inside_mpi", "is_primary", "run_inside", "world_size"]
 
 
 def inside_mpi() -> bool:
@@ -24,20 +25,32 @@ def inside_mpi() -> bool:
     return False
 
 
-def world_size() -> int:
-    from mpi4py import MPI
+def _world() -> Any:
+    from mpi4py import MPI  # importing it starts MPI
 
-    size: int = MPI.COMM_WORLD.Get_size()
+    return MPI.COMM_WORLD
+
+
+def world_size() -> int:
+    size: int = _world().Get_size()
     return size
 
 
-def finish_on_rank0(comm: Any, spec: RankSpec, pes: dict[str, Any]) -> RankOutcome | None:
-    """Run this rank's share; rank 0 gets the outcome (others ``None``)."""
-    if comm.Get_size() < len(spec.blocks):
-        raise GraphError(
-            f"the placement needs {len(spec.blocks)} ranks but the MPI world has {comm.Get_size()}"
-        )
-    return run_rank(comm, spec, pes)
+def is_primary() -> bool:
+    """False on the ranks other than 0 of an MPI job: rank 0 reports the run."""
+    return not inside_mpi() or _world().Get_rank() == 0
+
+
+def run_inside(placed: PlacedRun, batch_size: int) -> RunOutcome | None:
+    """This rank's share of a run inside the user's MPI job; rank 0 gets the
+    outcome. A failure on any rank is written once, by rank 0, and ends the
+    job: the other ranks are waiting for it to do so."""
+    comm = _world()
+    try:
+        return run_rank(comm, RankSpec.of(placed, batch_size), placed.flat.by_id)
+    except RunError as error:
+        sys.stderr.write(f"d4p: error: {error}\n{error.remote_traceback or ''}")
+        abort_job(comm, error.exit_code)
 
 
 def abort_job(comm: Any, code: int) -> NoReturn:

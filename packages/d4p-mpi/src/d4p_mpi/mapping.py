@@ -14,38 +14,22 @@ Two ways to start, both giving the same results:
 from __future__ import annotations
 
 import argparse
-import os
-import pickle
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
 
-from d4p_core import (
-    D4pError,
-    Inputs,
-    PEMetrics,
-    RunError,
-    RunResult,
-    ServiceUnavailableError,
-    WorkflowGraph,
-)
+from d4p_core import D4pError, Inputs, RunResult, WorkflowGraph
 from d4p_core.backend import (
-    FlatGraph,
+    FixedPlacementMapping,
     Fuse,
-    GraphPayload,
-    Plan,
-    merge_metrics,
-    place,
-    resolve_inputs,
+    PlacedRun,
+    RunOutcome,
+    check_process_options,
+    option,
 )
 
-from ._rank import RankOutcome, RankSpec
-from ._world import abort_job, finish_on_rank0, inside_mpi, world_size
+from ._job import launch
+from ._world import inside_mpi, is_primary, run_inside, world_size
 
 __all__ = ["MpiMapping", "MpiOptions"]
 
@@ -54,178 +38,71 @@ __all__ = ["MpiMapping", "MpiOptions"]
 class MpiOptions:
     """Options of ``mpi``.
 
-    ``processes``: ranks to start when d4p launches ``mpiexec`` (inside MPI
-    the world size is used); ``mpiexec``: the launcher to use;
-    ``mpiexec_args``: extra launcher arguments (``-f hostfile``...);
-    ``batch_size``: items per message; ``fuse``: as for ``multi``.
+    ``processes``: ranks d4p launches (inside MPI the world size is used);
+    ``mpiexec_args``: extra launcher arguments (``-f hostfile``...), on the
+    command line one ``--mpiexec-arg`` each.
     """
 
     processes: int | None = None
-    mpiexec: str | None = None
-    mpiexec_args: tuple[str, ...] = field(default=())
-    batch_size: int = 256
-    fuse: Fuse = "auto"
+    mpiexec: str | None = option(
+        None, "the MPI launcher (default: the mpich wheel's, else PATH's)", metavar="PATH"
+    )
+    mpiexec_args: tuple[str, ...] = ()
+    batch_size: int = option(256, "items per message")
+    fuse: Fuse = option(
+        "auto",
+        "fuse chains of PEs onto one rank (auto: when ranks are too few)",
+        choices=("auto", "always", "never"),
+    )
 
     def __post_init__(self) -> None:
-        if self.processes is not None and self.processes < 1:
-            raise D4pError(f"processes must be at least 1, not {self.processes}")
-        if self.batch_size < 1:
-            raise D4pError(f"batch_size must be at least 1, not {self.batch_size}")
+        check_process_options(self.processes, None, batch_size=self.batch_size)
         if self.fuse not in ("auto", "always", "never"):
             raise D4pError(f"fuse must be auto, always or never, not {self.fuse!r}")
+        given: object = self.mpiexec_args  # a list from run(...) kwargs, too
+        if isinstance(given, str):
+            raise D4pError("mpiexec_args is a list of arguments, not one string")
+        object.__setattr__(self, "mpiexec_args", tuple(self.mpiexec_args))
 
 
-def _spec(flat: FlatGraph, inputs: Inputs, ranks: int, options: MpiOptions) -> RankSpec:
-    plan = Plan.build(flat, max(ranks, Plan.minimum_processes(flat)))
-    blocks = place(plan, ranks, options.fuse)
-    provided = resolve_inputs(flat, inputs, plan.sources)
-    return RankSpec(plan, blocks, provided, options.batch_size)
+class MpiMapping(FixedPlacementMapping[MpiOptions]):
+    """PE instances on the ranks of an MPI job, placed as ``multi`` places them."""
 
-
-def _result(outcome: RankOutcome, started: float, blocks: Any) -> RunResult:
-    if outcome.failure is not None:
-        raise outcome.failure.to_error()
-    instance_metrics: dict[str, dict[int, PEMetrics]] = {}
-    for (pe_id, index), metrics in sorted(outcome.metrics.items()):
-        instance_metrics.setdefault(pe_id, {})[index] = metrics
-    return RunResult(
-        mapping="mpi",
-        outputs=outcome.outputs,
-        metrics=merge_metrics({a[0]: m} for a, m in outcome.metrics.items()),
-        instance_metrics=instance_metrics,
-        elapsed_seconds=time.perf_counter() - started,
-        extra={"placement": [list(block) for block in blocks]},
-    )
-
-
-def find_mpiexec(explicit: str | None) -> str:
-    """The mpiexec to launch: given, next to this interpreter (the ``mpich``
-    wheel), or on PATH."""
-    if explicit:
-        found = shutil.which(explicit)
-        if found is None:
-            raise ServiceUnavailableError(f"the MPI launcher {explicit!r} does not exist")
-        return found
-    for candidate in (str(Path(sys.executable).parent / "mpiexec"), "mpiexec"):
-        found = shutil.which(candidate)
-        if found:
-            return found
-    raise ServiceUnavailableError(
-        "no mpiexec found: install the MPI runtime with 'pip install d4p-mpi[mpich]' "
-        "(or a system MPI), or pass --mpiexec PATH"
-    )
-
-
-def _launcher_flags(mpiexec: str) -> list[str]:
-    """Open MPI refuses more ranks than cores unless told; MPICH does not."""
-    try:
-        version = subprocess.run(
-            [mpiexec, "--version"], capture_output=True, text=True, timeout=30, check=False
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    return ["--oversubscribe"] if "Open MPI" in version or "OpenRTE" in version else []
-
-
-class MpiMapping:
     name: ClassVar[str] = "mpi"
     supports_stateful: ClassVar[bool] = True
     description: ClassVar[str] = "PE instances on the ranks of an MPI job (mpiexec)"
+    options_class: ClassVar[type[MpiOptions]] = MpiOptions
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--mpiexec", help="the MPI launcher (default: the mpich wheel's)")
+        super().add_arguments(parser)
+        # Repeatable, which option() cannot say: --mpiexec-arg=-f --mpiexec-arg=hosts
         parser.add_argument(
             "--mpiexec-arg",
+            dest="mpiexec_args",
             action="append",
-            default=[],
             metavar="ARG",
-            help="extra launcher argument, repeatable (e.g. --mpiexec-arg=-f --mpiexec-arg=hosts)",
-        )
-        parser.add_argument("--batch-size", type=int, default=256, help="items per message")
-        parser.add_argument(
-            "--fuse", choices=("auto", "always", "never"), default="auto", help="fuse chains"
+            help="extra launcher argument, repeatable (--mpiexec-arg=-f --mpiexec-arg=hosts)",
         )
 
     def options_from_args(self, args: argparse.Namespace) -> MpiOptions:
-        return MpiOptions(
-            processes=getattr(args, "processes", None),
-            mpiexec=args.mpiexec,
-            mpiexec_args=tuple(args.mpiexec_arg),
-            batch_size=args.batch_size,
-            fuse=args.fuse,
-        )
+        options = super().options_from_args(args)
+        given = getattr(args, "mpiexec_args", None) or ()
+        return dataclasses.replace(options, mpiexec_args=tuple(given))
 
-    def options_from_kwargs(self, processes: int | None, **kwargs: Any) -> MpiOptions:
-        if "mpiexec_args" in kwargs:
-            kwargs["mpiexec_args"] = tuple(kwargs["mpiexec_args"])
-        try:
-            return MpiOptions(processes=processes, **kwargs)
-        except TypeError as exc:
-            raise D4pError(f"invalid option for mpi: {exc}") from None
-
-    def check(self, plan: Plan) -> None:
-        pass
+    def processes(self, options: MpiOptions) -> int:
+        """Inside MPI the world decides (the ranks are never given twice)."""
+        return world_size() if inside_mpi() else super().processes(options)
 
     def run(self, graph: WorkflowGraph, inputs: Inputs, options: MpiOptions) -> RunResult:
-        started = time.perf_counter()
+        result = super().run(graph, inputs, options)
+        return result if is_primary() else RunResult(mapping=self.name, primary=False)
+
+    def execute(self, placed: PlacedRun, options: MpiOptions) -> RunOutcome:
         if inside_mpi():
-            return self._run_inside(graph, inputs, options, started)
-        return self._launch(graph, inputs, options, started)
-
-    # -- inside an MPI job ------------------------------------------------------
-    def _run_inside(
-        self, graph: WorkflowGraph, inputs: Inputs, options: MpiOptions, started: float
-    ) -> RunResult:
-        from mpi4py import MPI
-
-        comm = MPI.COMM_WORLD
-        flat = graph.flat()
-        spec = _spec(flat, inputs, world_size(), options)
-        outcome = finish_on_rank0(comm, spec, flat.by_id())
-        if outcome is None:
-            return RunResult(mapping=self.name, primary=False)
-        if outcome.failure is not None:
-            error = outcome.failure.to_error()
-            sys.stderr.write(f"d4p: error: {error}\n{outcome.failure.traceback}")
-            sys.stderr.flush()
-            abort_job(comm, error.exit_code)
-        return _result(outcome, started, spec.blocks)
-
-    # -- launching mpiexec ------------------------------------------------------
-    def _launch(
-        self, graph: WorkflowGraph, inputs: Inputs, options: MpiOptions, started: float
-    ) -> RunResult:
-        ranks = options.processes or os.cpu_count() or 1
-        flat = graph.flat()
-        spec = _spec(flat, inputs, ranks, options)
-        mpiexec = find_mpiexec(options.mpiexec)
-        payload = GraphPayload.create(flat.by_id(), "spawn")
-        with tempfile.TemporaryDirectory(prefix="d4p-mpi-") as directory:
-            spec_path = Path(directory) / "job.spec"
-            with open(spec_path, "wb") as handle:
-                pickle.dump({"spec": spec, "payload": payload}, handle, pickle.HIGHEST_PROTOCOL)
-            command = [
-                mpiexec,
-                *_launcher_flags(mpiexec),
-                *options.mpiexec_args,
-                "-n",
-                str(len(spec.blocks)),
-                sys.executable,
-                "-m",
-                "d4p_mpi._launch",
-                str(spec_path),
-            ]
-            env = dict(os.environ)
-            env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-            # The ranks share this terminal: PE logs and MPI's own messages
-            # reach the user as they happen.
-            completed = subprocess.run(command, env=env, check=False)
-            result_path = spec_path.with_suffix(".result")
-            if result_path.exists():
-                with open(result_path, "rb") as handle:
-                    outcome: RankOutcome = pickle.load(handle)
-                return _result(outcome, started, spec.blocks)
-        raise RunError(
-            f"the MPI job ({' '.join(command[:4])} ...) ended with status "
-            f"{completed.returncode} before rank 0 reported; see its messages above"
+            return run_inside(placed, options.batch_size) or RunOutcome({}, [])
+        return launch(
+            placed,
+            batch_size=options.batch_size,
+            mpiexec=options.mpiexec,
+            launcher_args=options.mpiexec_args,
         )
