@@ -10,9 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from d4p_core.backend import Plan
-from d4p_storm.mapping import default_command
-from d4p_storm.topology import TopologySpec, build_topology
+from d4p_storm._submit import default_command
+from d4p_storm.topology import TopologySpec
 
 
 def storm_context(spec: TopologySpec, component: str, index: int = 0) -> dict[str, Any]:
@@ -102,8 +101,4 @@ class StormSide:
                 self.process.wait()
 
 
-def topology_for(plan: Plan, conf: dict[str, Any]) -> TopologySpec:
-    return build_topology(plan, "harness", conf)
-
-
-__all__ = ["StormSide", "storm_context", "topology_for"]
+__all__ = ["StormSide", "storm_context"]

@@ -24,7 +24,7 @@ class TestStormConformance(MappingConformance):
             graph,
             self.get_mapping(),
             inputs=inputs,
-            processes=self.processes_for(graph),
+            processes=self.processes,
             cluster=self.cluster,
             timeout=120,
         )

@@ -12,18 +12,18 @@ from typing import Any
 import pytest
 
 from d4p_core import RunError, WorkflowGraph
-from d4p_core.backend import GraphPayload, Plan, resolve_inputs
+from d4p_core.backend import PlacedRun, ReportSink
 from d4p_core.testing.pes import CountingProducer, Failing, PassThrough, WordCounter
 from d4p_storm._codec import decode, encode
 from d4p_storm._driver import Driver
-from d4p_storm._job import StormJob
 from d4p_storm._multilang import Channel
 from d4p_storm._streams import data_stream, eos_stream
-from d4p_storm.mapping import StormOptions, topology_conf
+from d4p_storm._submit import storm_topology
+from d4p_storm.mapping import StormMapping, StormOptions
 from d4p_storm.runner import StormTransport
-from d4p_storm.topology import storm_plan
+from d4p_storm.topology import TopologySpec, storm_plan
 
-from .harness import StormSide, storm_context, topology_for
+from .harness import StormSide, storm_context
 
 
 @pytest.fixture
@@ -34,18 +34,15 @@ def driver() -> Iterator[Driver]:
 
 def _setup(
     graph: WorkflowGraph, inputs: Any, driver: Driver, processes: int = 2
-) -> tuple[Plan, Any]:
-    flat = graph.flat()
-    plan = storm_plan(flat, processes)
-    job = StormJob(
-        plan,
-        GraphPayload.create(flat.by_id(), "spawn"),
-        resolve_inputs(flat, inputs, plan.sources),
-        4,
-        driver.address,
-        driver.token,
-    )
-    return plan, topology_for(plan, topology_conf(StormOptions(), job))
+) -> tuple[PlacedRun, TopologySpec]:
+    """The mapping's own plan and topology (batches of 4 items)."""
+    options = StormOptions(processes=processes, batch_size=4)
+    placed = StormMapping().plan(graph, options).with_inputs(inputs)
+    return placed, storm_topology(placed, "harness", options, driver)
+
+
+def _sink() -> ReportSink:
+    return ReportSink(lambda task: f"task {task}")
 
 
 def _pipeline(second: Any) -> tuple[WorkflowGraph, CountingProducer, Any]:
@@ -57,7 +54,7 @@ def _pipeline(second: Any) -> tuple[WorkflowGraph, CountingProducer, Any]:
 
 def test_spout_then_bolt_end_to_end_over_the_protocol(driver: Driver, tmp_path: Path) -> None:
     graph, producer, sink = _pipeline(PassThrough())
-    plan, spec = _setup(graph, 10, driver)
+    placed, spec = _setup(graph, 10, driver)
     stream = data_stream(sink.id, "input")
 
     spout = StormSide(dict(spec.conf), storm_context(spec, producer.id), tmp_path)
@@ -86,10 +83,11 @@ def test_spout_then_bolt_end_to_end_over_the_protocol(driver: Driver, tmp_path: 
             assert message["command"] == "ack", message
             acked.append(message["id"])
         assert acked == [str(n) for n in range(len(emitted))]
-        outputs, finished = driver.collect(plan.total_instances)
-        assert sorted(outputs[sink.id]["output"]) == list(range(1, 11))
-        assert set(finished) == {(producer.id, 0), (sink.id, 0)}
-        assert finished[(sink.id, 0)].items_in == 10
+        reports = _sink()
+        driver.collect(reports, placed.owner)
+        assert sorted(reports.outputs[sink.id]["output"]) == list(range(1, 11))
+        assert reports.finished == {0, 1}
+        assert dict(reports.metrics)[(sink.id, 0)].items_in == 10
         # Done, but still answering Storm until it is killed.
         bolt.heartbeat()
         assert bolt.read() == {"command": "sync"}
@@ -99,12 +97,12 @@ def test_spout_then_bolt_end_to_end_over_the_protocol(driver: Driver, tmp_path: 
 
 def test_bolt_failure_reaches_the_driver_and_the_task_stays(driver: Driver, tmp_path: Path) -> None:
     graph, producer, failing = _pipeline(Failing("process", on_value=3))
-    _plan, spec = _setup(graph, 5, driver)
+    placed, spec = _setup(graph, 5, driver)
     bolt = StormSide(dict(spec.conf), storm_context(spec, failing.id), tmp_path)
     try:
         bolt.tuple("1", producer.id, data_stream(failing.id, "input"), [encode([1, 2, 3, 4])])
         with pytest.raises(RunError) as failure:
-            driver.collect(2)
+            driver.collect(_sink(), placed.owner)
         assert failure.value.pe_id == failing.id
         assert failure.value.input_repr is not None and "3" in failure.value.input_repr
         assert "failing on purpose" in (failure.value.remote_traceback or "")
@@ -120,12 +118,12 @@ def test_spout_failure_still_answers_next(driver: Driver, tmp_path: Path) -> Non
     failing_source = Failing("preprocess")
     failing_source.inputconnections.clear()  # a source
     graph.connect(failing_source, "output", PassThrough(), "input")
-    _plan, spec = _setup(graph, 3, driver)
+    placed, spec = _setup(graph, 3, driver)
     spout = StormSide(dict(spec.conf), storm_context(spec, failing_source.id), tmp_path)
     try:
         assert spout.command("next") == []
         with pytest.raises(RunError) as failure:
-            driver.collect(2)
+            driver.collect(_sink(), placed.owner)
         assert failure.value.phase == "preprocess"
         assert spout.command("next") == []
     finally:

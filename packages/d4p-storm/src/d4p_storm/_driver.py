@@ -1,7 +1,8 @@
-"""The driver's end: runners connect back here with results and how their
-instance ended; the run is over exactly when every instance reported
-``done``. Events from the launcher or Nimbus (a Storm error, a JVM that
-exited) come in through :meth:`Driver.post` on the same queue.
+"""The driver's end: runners connect back here with their reports, which
+core's :class:`~d4p_core.backend.ReportSink` acts on; the run is over
+exactly when every instance reported ``done``. What only Storm knows comes
+in through :meth:`Driver.post` on the same queue: a Storm error for the
+topology, a LocalCluster JVM that exited.
 """
 
 from __future__ import annotations
@@ -12,17 +13,25 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from d4p_core import Outputs, PEMetrics, RunError
-from d4p_core.backend import Address, FailureInfo
+from d4p_core import RunError
+from d4p_core.backend import Address, ReportSink
 
 from ._report import read_frame
 
-__all__ = ["Driver"]
+__all__ = ["EXITED", "STORM_ERROR", "Driver"]
 
 _POLL = 0.2
+
+STORM_ERROR = "storm-error"
+"""An error Storm recorded for the topology (payload: its text)."""
+
+EXITED = "exited"
+"""The LocalCluster JVM exited (payload: what its log says)."""
+
+_GONE = "gone"  # a runner's connection closed
 
 
 class Driver:
@@ -33,14 +42,14 @@ class Driver:
         self.token = secrets.token_hex(16)
         self._server = socket.create_server((bind, 0))
         self.address = (advertise or bind, self._server.getsockname()[1])
-        self._events: queue.Queue[tuple[str, Any, Any]] = queue.Queue()
+        self._events: queue.Queue[tuple[str, Address | None, Any]] = queue.Queue()
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
         self._closed = False
         threading.Thread(target=self._accept, name="d4p-storm-driver", daemon=True).start()
 
     def post(self, kind: str, payload: Any) -> None:
-        """An event from outside the runners (``storm-error``, ``exited``)."""
+        """An event from outside the runners (:data:`STORM_ERROR`, :data:`EXITED`)."""
         self._events.put((kind, None, payload))
 
     def _accept(self) -> None:
@@ -67,7 +76,7 @@ class Driver:
             while True:
                 frame = read_frame(connection)
                 if frame is None:
-                    self._events.put(("closed", address, None))
+                    self._events.put((_GONE, address, None))
                     return
                 kind, payload = frame
                 self._events.put((kind, address, payload))
@@ -78,22 +87,23 @@ class Driver:
 
     def collect(
         self,
-        instances: int,
+        sink: ReportSink,
+        owner: Mapping[Address, int],
         check: Callable[[], None] | None = None,
         timeout: float | None = None,
-    ) -> tuple[Outputs, dict[Address, PEMetrics]]:
-        """Wait until ``instances`` instances reported done; raise
-        :class:`RunError` on the first failure. ``check`` runs between
-        events (it raises if the cluster is gone)."""
-        outputs: Outputs = {}
-        finished: dict[Address, PEMetrics] = {}
+    ) -> None:
+        """Hand every report to ``sink`` (the worker is ``owner[address]``)
+        until every worker reported done; raise :class:`RunError` on the
+        first failure (the sink's, a worker gone before finishing, or
+        Storm's). ``check`` runs between events (it raises if the cluster is
+        gone)."""
+        workers = len(set(owner.values()))
         deadline = None if timeout is None else time.monotonic() + timeout
-        while len(finished) < instances:
+        while len(sink.finished) < workers:
             if deadline is not None and time.monotonic() > deadline:
-                waiting = instances - len(finished)
                 raise RunError(
                     f"the Storm run did not finish within {timeout:g} s "
-                    f"({waiting} of {instances} PE instances still running)"
+                    f"({workers - len(sink.finished)} of {workers} PE instances still running)"
                 )
             try:
                 kind, address, payload = self._events.get(timeout=_POLL)
@@ -101,31 +111,17 @@ class Driver:
                 if check is not None:
                     check()
                 continue
-            if kind == "results":
-                for pe_id, output, value in payload:
-                    outputs.setdefault(pe_id, {}).setdefault(output, []).append(value)
-            elif kind == "done":
-                finished.update(payload)
-            elif kind == "failed":
-                assert isinstance(payload, FailureInfo)
-                raise payload.to_error()
-            elif kind == "crashed":
-                raise RunError(
-                    f"the Storm task running {address[0]}[{address[1]}] crashed: "
-                    f"{payload.splitlines()[0]}",
-                    remote_traceback=payload,
-                )
-            elif kind == "closed":
-                if address not in finished:
-                    raise RunError(
-                        f"the Storm task running {address[0]}[{address[1]}] "
-                        "went away before finishing"
-                    )
-            elif kind == "storm-error":
+            if kind == STORM_ERROR:
                 raise RunError(f"Storm reported an error: {payload}")
-            elif kind == "exited":
+            if kind == EXITED:
                 raise RunError(str(payload))
-        return outputs, finished
+            assert address is not None
+            worker = owner[address]
+            if kind != _GONE:
+                sink.handle(kind, worker, payload)
+            elif worker not in sink.finished:
+                # Storm owns the task's process: how it ended is not ours to see.
+                raise sink.lost(worker, "went away")
 
     def close(self) -> None:
         with self._lock:

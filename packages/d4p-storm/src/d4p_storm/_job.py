@@ -18,7 +18,8 @@ JOB_KEY = "d4p.job"
 class StormJob:
     """The plan, the pickled PEs (with their import context), the inputs,
     and where the driver listens (``host``, ``port``, and a ``token`` every
-    runner presents; ``None`` when nobody collects: results are logged)."""
+    runner presents; ``None`` when nobody collects: results are logged).
+    ``report_progress``: the driver has a progress listener."""
 
     plan: Plan
     payload: GraphPayload
@@ -27,6 +28,7 @@ class StormJob:
     driver: tuple[str, int] | None
     token: str
     log_dir: str | None = None
+    report_progress: bool = False
 
     def to_conf(self) -> str:
         return encode(self)

@@ -1,9 +1,11 @@
 """The runners' channel back to the driver: length-prefixed pickled frames
 over TCP.
 
-A runner sends ``("hello", token, address)`` first, then ``("results",
-[(pe, output, value), ...])`` batches, and finally ``("done", metrics)``,
-``("failed", FailureInfo)`` or ``("crashed", text)``.
+A runner sends ``("hello", token, address)`` first, then core's reports
+(:class:`~d4p_core.backend.Report`, batched by a
+:class:`~d4p_core.backend.BatchingReporter`) as ``(kind, payload)`` frames:
+``results`` batches, ``progress``, and finally ``done``, ``failed`` or
+``crashed``. What a report means is core's; this module only carries it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import socket
 import struct
 from typing import Any
 
-from d4p_core.backend import Address
+from d4p_core.backend import Address, Report
 
-__all__ = ["Reporter", "read_frame", "write_frame"]
+__all__ = ["DriverLink", "read_frame", "write_frame"]
 
 _HEADER = struct.Struct("!I")
 
@@ -47,28 +49,19 @@ def read_frame(sock: socket.socket) -> Any:
     return pickle.loads(data)
 
 
-class Reporter:
-    """Runner side: results in batches, then how the instance ended."""
+class DriverLink:
+    """A runner's connection to the driver: the ``send`` of its
+    :class:`~d4p_core.backend.BatchingReporter`."""
 
     def __init__(self, driver: tuple[str, int], token: str, address: Address) -> None:
         self._sock = socket.create_connection(driver, timeout=30)
         self._sock.settimeout(None)
-        self._results: list[tuple[str, str, Any]] = []
         write_frame(self._sock, ("hello", token, address))
 
-    def result(self, pe_id: str, output: str, value: Any) -> None:
-        self._results.append((pe_id, output, value))
-        if len(self._results) >= 1024:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._results:
-            batch, self._results = self._results, []
-            write_frame(self._sock, ("results", batch))
-
-    def send(self, kind: str, payload: Any) -> None:
-        self.flush()
-        write_frame(self._sock, (kind, payload))
+    def send(self, kind: Report, payload: Any) -> None:
+        # The kind travels as its plain string: the driver's d4p need not
+        # be the very same build as a remote worker's.
+        write_frame(self._sock, (Report(kind).value, payload))
 
     def close(self) -> None:
         self._sock.close()

@@ -24,19 +24,27 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from d4p_core import GroupBy
-from d4p_core.backend import Address, Batch, Executor, PEFailure, Plan, stable_hash
+from d4p_core.backend import (
+    Address,
+    Batch,
+    BatchingReporter,
+    Executor,
+    PEFailure,
+    Plan,
+    Report,
+    stable_hash,
+)
 
 from ._codec import decode, encode
 from ._job import StormJob
 from ._multilang import Channel, StormWentAway
-from ._report import Reporter
+from ._report import DriverLink
 from ._streams import data_stream, eos_stream
 
 __all__ = ["StormTransport", "TaskContext", "main", "single_destination_plan", "task_context"]
@@ -123,7 +131,7 @@ class _Runner:
         self.task = task
         self.spout = spout
         self.address: Address = (task.component, task.index)
-        self.reporter: Reporter | _LogReporter | None = None
+        self.reporter: BatchingReporter  # once connected to the driver, in run()
         self.owes_sync = False  # a spout answers every command with sync
         plan = job.plan
         pe_id = task.component
@@ -142,25 +150,25 @@ class _Runner:
         self.eos = eos_stream(pe_id)
 
     def run(self) -> None:
+        link: DriverLink | _StormLog
         try:
-            self.reporter = (
-                Reporter(self.job.driver, self.job.token, self.address)
-                if self.job.driver is not None
-                else _LogReporter(self.channel)
-            )
+            if self.job.driver is not None:
+                link = DriverLink(self.job.driver, self.job.token, self.address)
+            else:
+                link = _StormLog(self.channel)
         except OSError as exc:
             self._tell_storm(f"cannot reach the d4p driver at {self.job.driver}: {exc}")
             raise
+        self.reporter = BatchingReporter(link.send)
         try:
             self._host()
         except PEFailure as failure:
-            self.reporter.send("failed", failure.info)
+            self.reporter.failed(failure.info)
         except StormWentAway:
             raise
         except BaseException as exc:  # noqa: BLE001 - reported to the driver
-            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            self.reporter.send("crashed", f"{type(exc).__name__}: {exc}\n{text}")
-        self.reporter.close()
+            self.reporter.crashed(exc)
+        link.close()
         if self.owes_sync:
             self.channel.sync()
         self.idle()
@@ -169,7 +177,6 @@ class _Runner:
         job, pe_id = self.job, self.task.component
         pes = job.payload.load()
         view = single_destination_plan(job.plan, pe_id, self.task.expected_eos)
-        assert self.reporter is not None
         reporter = self.reporter
         executor = Executor(
             view,
@@ -177,6 +184,7 @@ class _Runner:
             transport=StormTransport(self.channel, view, self.address),
             on_result=reporter.result,
             batch_size=job.batch_size,
+            on_progress=reporter.progress if job.report_progress else None,
         )
         executor.start()
         provided = {pe_id: job.provided[pe_id]} if pe_id in job.provided else {}
@@ -189,7 +197,7 @@ class _Runner:
             if self.task.index == 0 and provided:
                 executor.feed(provided)
             executor.serve(self._next_message)
-        reporter.send("done", executor.instance_metrics())
+        reporter.done(executor.instance_metrics())
         if self.owes_sync:
             self.owes_sync = False
             self.channel.sync()
@@ -210,7 +218,6 @@ class _Runner:
         while True:
             if not channel.ready():
                 before_wait()
-                assert self.reporter is not None
                 self.reporter.flush()
                 channel.flush()
             message = channel.read()
@@ -244,26 +251,23 @@ class _Runner:
         self.channel.flush()
 
 
-class _LogReporter:
-    """No driver (a Flux topology submitted by hand): results and how the
-    instance ended go to Storm's log."""
+class _StormLog:
+    """No driver (a Flux topology submitted by hand): the reports go to
+    Storm's log, a failure or crash as a Storm error."""
 
     def __init__(self, channel: Channel) -> None:
         self._channel = channel
 
-    def result(self, pe_id: str, output: str, value: Any) -> None:
-        self._channel.log(f"d4p result {pe_id}.{output}: {value!r}")
-
-    def flush(self) -> None:
-        pass
-
-    def send(self, kind: str, payload: Any) -> None:
-        if kind == "failed":
+    def send(self, kind: Report, payload: Any) -> None:
+        if kind is Report.RESULTS:
+            for pe_id, output, value in payload:
+                self._channel.log(f"d4p result {pe_id}.{output}: {value!r}")
+        elif kind is Report.FAILED:
             self._channel.send({"command": "error", "msg": f"d4p: {payload.message()}"})
-        elif kind == "crashed":
+        elif kind is Report.CRASHED:
             self._channel.send({"command": "error", "msg": f"d4p: {payload}"})
-        else:
-            self._channel.log(f"d4p {kind}")
+        elif kind is not Report.PROGRESS:
+            self._channel.log(f"d4p {kind.value}")
 
     def close(self) -> None:
         pass
