@@ -1,0 +1,32 @@
+"""A Storm task killed from outside (SIGKILL) ends the run with the wording
+every mapping uses for a lost worker. Storm owns the task processes, so the
+driver sees only that the task's connection ended before it finished, not
+how the process ended; the shared LocalCluster survives (local mode does not
+halt the JVM for a dead shell process) and runs the next workflow."""
+
+from __future__ import annotations
+
+import pytest
+
+from d4p_core import RunError, WorkflowGraph, run
+from d4p_core.testing import child_processes
+from d4p_core.testing.pes import CountingProducer, PassThrough
+from d4p_storm import LocalStorm
+
+from .pes import KillSelfOn
+
+
+def test_a_killed_task_is_a_lost_worker(storm_cluster: LocalStorm) -> None:
+    graph = WorkflowGraph()
+    graph.connect(CountingProducer(), "output", KillSelfOn(3), "input")
+    with pytest.raises(RunError) as failure:
+        run(graph, "storm", inputs=10, processes=2, cluster=storm_cluster, timeout=120)
+    message = str(failure.value)
+    assert message == "worker 1 (hosting KillSelfOn1[0]) went away before finishing"
+    assert not child_processes(), "processes were left running after the kill"
+
+    assert storm_cluster.alive
+    after = WorkflowGraph()
+    after.connect(CountingProducer(), "output", PassThrough(), "input")
+    result = run(after, "storm", inputs=4, processes=2, cluster=storm_cluster, timeout=120)
+    assert sorted(result.outputs["PassThrough1"]["output"]) == [1, 2, 3, 4]
