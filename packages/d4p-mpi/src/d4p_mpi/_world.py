@@ -11,7 +11,7 @@ from d4p_core.backend import PlacedRun, RunOutcome
 
 from ._rank import RankSpec, run_rank
 
-__all__ = ["abort_job", "inside_mpi", "is_primary", "run_inside", "world_size"]
+__all__ = ["abort_job", "inside_mpi", "run_inside", "world_size"]
 
 
 def inside_mpi() -> bool:
@@ -36,15 +36,10 @@ def world_size() -> int:
     return size
 
 
-def is_primary() -> bool:
-    """False on the ranks other than 0 of an MPI job: rank 0 reports the run."""
-    return not inside_mpi() or _world().Get_rank() == 0
-
-
 def run_inside(placed: PlacedRun, batch_size: int) -> RunOutcome | None:
     """This rank's share of a run inside the user's MPI job; rank 0 gets the
-    outcome. A failure on any rank is written once, by rank 0, and ends the
-    job: the other ranks are waiting for it to do so."""
+    outcome, the other ranks ``None``. A failure on any rank is written once,
+    by rank 0, and ends the job: the other ranks are waiting for it to do so."""
     comm = _world()
     try:
         return run_rank(comm, RankSpec.of(placed, batch_size), placed.flat.by_id)

@@ -13,23 +13,22 @@ Two ways to start, both giving the same results:
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
-from d4p_core import D4pError, Inputs, RunResult, WorkflowGraph
+from d4p_core import D4pError
 from d4p_core.backend import (
     FixedPlacementMapping,
     Fuse,
     PlacedRun,
     RunOutcome,
     check_process_options,
+    fuse_option,
     option,
 )
 
 from ._job import launch
-from ._world import inside_mpi, is_primary, run_inside, world_size
+from ._world import inside_mpi, run_inside, world_size
 
 __all__ = ["MpiMapping", "MpiOptions"]
 
@@ -47,18 +46,18 @@ class MpiOptions:
     mpiexec: str | None = option(
         None, "the MPI launcher (default: the mpich wheel's, else PATH's)", metavar="PATH"
     )
-    mpiexec_args: tuple[str, ...] = ()
-    batch_size: int = option(256, "items per message")
-    fuse: Fuse = option(
-        "auto",
-        "fuse chains of PEs onto one rank (auto: when ranks are too few)",
-        choices=("auto", "always", "never"),
+    mpiexec_args: tuple[str, ...] = option(
+        (),
+        "extra launcher argument, repeatable (--mpiexec-arg=-f --mpiexec-arg=hosts)",
+        flag="--mpiexec-arg",
+        metavar="ARG",
+        repeatable=True,
     )
+    batch_size: int = option(256, "items per message")
+    fuse: Fuse = fuse_option()
 
     def __post_init__(self) -> None:
-        check_process_options(self.processes, None, batch_size=self.batch_size)
-        if self.fuse not in ("auto", "always", "never"):
-            raise D4pError(f"fuse must be auto, always or never, not {self.fuse!r}")
+        check_process_options(self.processes, None, fuse=self.fuse, batch_size=self.batch_size)
         given: object = self.mpiexec_args  # a list from run(...) kwargs, too
         if isinstance(given, str):
             raise D4pError("mpiexec_args is a list of arguments, not one string")
@@ -73,33 +72,13 @@ class MpiMapping(FixedPlacementMapping[MpiOptions]):
     description: ClassVar[str] = "PE instances on the ranks of an MPI job (mpiexec)"
     options_class: ClassVar[type[MpiOptions]] = MpiOptions
 
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        super().add_arguments(parser)
-        # Repeatable, which option() cannot say: --mpiexec-arg=-f --mpiexec-arg=hosts
-        parser.add_argument(
-            "--mpiexec-arg",
-            dest="mpiexec_args",
-            action="append",
-            metavar="ARG",
-            help="extra launcher argument, repeatable (--mpiexec-arg=-f --mpiexec-arg=hosts)",
-        )
-
-    def options_from_args(self, args: argparse.Namespace) -> MpiOptions:
-        options = super().options_from_args(args)
-        given = getattr(args, "mpiexec_args", None) or ()
-        return dataclasses.replace(options, mpiexec_args=tuple(given))
-
     def processes(self, options: MpiOptions) -> int:
         """Inside MPI the world decides (the ranks are never given twice)."""
         return world_size() if inside_mpi() else super().processes(options)
 
-    def run(self, graph: WorkflowGraph, inputs: Inputs, options: MpiOptions) -> RunResult:
-        result = super().run(graph, inputs, options)
-        return result if is_primary() else RunResult(mapping=self.name, primary=False)
-
     def execute(self, placed: PlacedRun, options: MpiOptions) -> RunOutcome:
         if inside_mpi():
-            return run_inside(placed, options.batch_size) or RunOutcome({}, [])
+            return run_inside(placed, options.batch_size) or RunOutcome({}, [], primary=False)
         return launch(
             placed,
             batch_size=options.batch_size,

@@ -11,12 +11,10 @@ its end of stream, then the topology is killed.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import functools
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from d4p_core import D4pError, WorkflowGraph
@@ -55,7 +53,13 @@ class StormOptions:
     driver_host: str | None = option(None, "address the tasks reach this process at (--nimbus)")
     worker_python: str | None = option(None, "the Python tasks run (default: this one)")
     timeout: float | None = option(None, "give up after this many seconds")
-    conf: Mapping[str, Any] = field(default_factory=dict)
+    conf: Mapping[str, Any] = option(
+        dict,
+        "a Storm setting, the value as JSON (repeatable)",
+        metavar="KEY=VALUE",
+        repeatable=True,
+        convert=lambda items: dict(_submit.storm_setting(item) for item in items),
+    )
     cluster: LocalStorm | None = None
     command: tuple[str, str] | None = None
 
@@ -73,9 +77,6 @@ class StormOptions:
                 raise D4pError("command must be (executable, script): Storm passes exactly two")
 
 
-_CONF_HELP = "a Storm setting, the value as JSON (repeatable)"
-
-
 class StormMapping(FixedPlacementMapping[StormOptions]):
     """PE instances as Storm tasks (spouts and bolts running d4p's runner)."""
 
@@ -83,17 +84,6 @@ class StormMapping(FixedPlacementMapping[StormOptions]):
     supports_stateful: ClassVar[bool] = True
     description: ClassVar[str] = "an Apache Storm topology (LocalCluster, Nimbus or Flux YAML)"
     options_class: ClassVar[type[StormOptions]] = StormOptions
-
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        super().add_arguments(parser)
-        # Repeatable, which option() cannot declare.
-        parser.add_argument(
-            "--conf", action="append", default=[], metavar="KEY=VALUE", help=_CONF_HELP
-        )
-
-    def options_from_args(self, args: argparse.Namespace) -> StormOptions:
-        conf = dict(_submit.storm_setting(item) for item in args.conf)
-        return dataclasses.replace(super().options_from_args(args), conf=conf)
 
     def plan(self, graph: WorkflowGraph, options: StormOptions) -> PlacedRun:
         flat = graph.flat()

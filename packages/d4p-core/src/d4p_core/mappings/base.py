@@ -124,12 +124,15 @@ class PlacedRun:
 @dataclass
 class RunOutcome:
     """What :meth:`FixedPlacementMapping.execute` returns: the results, the
-    metrics of every instance, and what the backend adds to ``extra``."""
+    metrics of every instance, and what the backend adds to ``extra``.
+    ``primary=False``: a secondary process of a run started by an outside
+    launcher (an MPI rank other than 0), whose result front ends ignore."""
 
     outputs: Outputs
     metrics: list[tuple[Address, PEMetrics]]
     extra: dict[str, Any] = field(default_factory=dict)
     errors: list[FailureInfo] = field(default_factory=list)
+    primary: bool = True
 
 
 def instance_metrics(
@@ -178,6 +181,7 @@ class FixedPlacementMapping(MappingBase[OptionsT]):
             elapsed_seconds=time.perf_counter() - started,
             errors=outcome.errors,
             extra={"placement": [list(block) for block in placed.partitions], **outcome.extra},
+            primary=outcome.primary,
         )
 
     @abstractmethod

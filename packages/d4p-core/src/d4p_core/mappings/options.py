@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from ..errors import D4pError
@@ -49,12 +49,19 @@ def option(
     type: Any = None,
     show_default: bool = True,
     repr: bool = True,
+    repeatable: bool = False,
+    convert: Callable[[Any], Any] | None = None,
 ) -> Any:
     """A dataclass field that is also a command-line option.
 
     ``flag`` defaults to ``--field-name``; ``type`` to the default's type or,
     for a ``None`` default, the annotation's (``int | None`` → ``int``); the
     default is added to the help text unless ``show_default=False``.
+    A ``repeatable`` option may be given several times: its values arrive as
+    a tuple of strings (the default, usually ``()``, when it is not given).
+    ``convert`` turns what the command line gave into the field's value (for
+    example ``KEY=VALUE`` strings into a mapping); ``default`` may then be a
+    callable that makes a fresh default (as ``dict``).
     """
     metadata = {
         "help": help,
@@ -63,7 +70,11 @@ def option(
         "metavar": metavar,
         "type": type,
         "show_default": show_default,
+        "repeatable": repeatable,
+        "convert": convert,
     }
+    if callable(default) and convert is not None:
+        return dataclasses.field(default_factory=default, metadata=metadata, repr=repr)
     return dataclasses.field(default=default, metadata=metadata, repr=repr)
 
 
@@ -113,11 +124,15 @@ def add_option_arguments(
         meta = field.metadata
         flag = meta["flag"] or "--" + field.name.replace("_", "-")
         text = meta["help"]
-        if meta["show_default"] and field.default not in (None, False, dataclasses.MISSING):
+        if meta["show_default"] and field.default not in (None, False, (), dataclasses.MISSING):
             text = f"{text} ({field.default})"
-        kwargs: dict[str, Any] = {"dest": field.name, "default": field.default, "help": text}
+        kwargs: dict[str, Any] = {"dest": field.name, "default": None, "help": text}
         value_type = _value_type(field)
-        if value_type is bool:
+        if meta["repeatable"]:
+            kwargs["action"] = "append"
+            if meta["metavar"] is not None:
+                kwargs["metavar"] = meta["metavar"]
+        elif value_type is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
             kwargs["type"] = value_type
@@ -130,11 +145,15 @@ def add_option_arguments(
 
 def options_from_args(options_class: type[Any], args: argparse.Namespace) -> Any:
     """``options_class`` from parsed arguments (``processes`` from ``-n``)."""
-    kwargs = {
-        field.name: getattr(args, field.name)
-        for field in _cli_fields(options_class)
-        if hasattr(args, field.name)
-    }
+    kwargs: dict[str, Any] = {}
+    for field in _cli_fields(options_class):
+        value = getattr(args, field.name, None)
+        if value is None:  # not given: the field's own default
+            continue
+        if field.metadata["repeatable"]:
+            value = tuple(value)
+        convert = field.metadata["convert"]
+        kwargs[field.name] = convert(value) if convert is not None else value
     if "processes" in {field.name for field in dataclasses.fields(options_class)}:
         kwargs["processes"] = getattr(args, "processes", None)
     return options_class(**kwargs)

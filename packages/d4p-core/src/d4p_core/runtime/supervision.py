@@ -6,7 +6,9 @@ A worker reports to its driver with :class:`Report` kinds: ``results`` (a
 batch of ``(pe_id, output, value)``), ``progress`` (calls so far per PE),
 ``done`` (its instances' metrics), ``failed`` (a PE raised: a
 :class:`~d4p_core.backend.FailureInfo`) and ``crashed`` (the worker itself
-broke: :func:`crash_text`). How a report travels is the backend's (a
+broke: :func:`crash_text`); whatever watches a worker process from outside
+may report it ``lost`` (how it ended, from :func:`exit_description`). How a
+report travels is the backend's (a
 multiprocessing queue, a ZeroMQ socket, a Redis stream, Storm's multilang
 pipe); what it means is decided here, in :class:`ReportSink`.
 
@@ -90,6 +92,9 @@ class Report(str, enum.Enum):
     """A dynamic worker ran ``postprocess`` of the PE being closed."""
     IDLE = "idle"
     """A dynamic worker ran out of work (the coordinator may act on it)."""
+    LOST = "lost"
+    """A worker died; sent on its behalf by whatever watched it (payload:
+    how it ended, from :func:`exit_description`)."""
 
 
 def crash_text(exc: BaseException) -> str:
@@ -164,6 +169,8 @@ class ReportSink:
             raise payload.to_error()
         elif kind is Report.CRASHED:
             raise worker_crashed(self._describe(worker), str(payload))
+        elif kind is Report.LOST:
+            raise self.lost(worker, str(payload))
         return kind
 
     def lost(self, worker: Any, how: str) -> RunError:
