@@ -134,6 +134,26 @@ class RunOutcome:
     errors: list[FailureInfo] = field(default_factory=list)
     primary: bool = True
 
+    def result(
+        self,
+        mapping: str,
+        started: float,
+        metrics: tuple[dict[str, PEMetrics], dict[str, dict[int, PEMetrics]]],
+        extra: dict[str, Any],
+    ) -> RunResult:
+        """The run's :class:`~d4p_core.RunResult`; ``metrics``: per-PE totals
+        and per-instance metrics (:func:`instance_metrics`, :func:`copy_metrics`)."""
+        return RunResult(
+            mapping=mapping,
+            outputs=self.outputs,
+            metrics=metrics[0],
+            instance_metrics=metrics[1],
+            elapsed_seconds=time.perf_counter() - started,
+            errors=self.errors,
+            extra={**extra, **self.extra},
+            primary=self.primary,
+        )
+
 
 def instance_metrics(
     per_instance: Iterable[tuple[Address, PEMetrics]],
@@ -172,16 +192,9 @@ class FixedPlacementMapping(MappingBase[OptionsT]):
         started = time.perf_counter()
         placed = self.plan(graph, options).with_inputs(inputs)
         outcome = self.execute(placed, options)
-        metrics, by_instance = instance_metrics(outcome.metrics)
-        return RunResult(
-            mapping=self.name,
-            outputs=outcome.outputs,
-            metrics=metrics,
-            instance_metrics=by_instance,
-            elapsed_seconds=time.perf_counter() - started,
-            errors=outcome.errors,
-            extra={"placement": [list(block) for block in placed.partitions], **outcome.extra},
-            primary=outcome.primary,
+        placement = [list(block) for block in placed.partitions]
+        return outcome.result(
+            self.name, started, instance_metrics(outcome.metrics), {"placement": placement}
         )
 
     @abstractmethod

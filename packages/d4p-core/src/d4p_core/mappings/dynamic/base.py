@@ -165,16 +165,7 @@ class DynamicMappingBase(MappingBase[OptionsT]):
             policy = getattr(options, "policy", None) or BacklogPolicy()
         work = DynamicRun(flat, plan, resolve_inputs(flat, inputs, plan.sources), policy)
         outcome = self.execute(work, options)
-        metrics, by_copy = copy_metrics(outcome.metrics)
-        return RunResult(
-            mapping=self.name,
-            outputs=outcome.outputs,
-            metrics=metrics,
-            instance_metrics=by_copy,
-            elapsed_seconds=time.perf_counter() - started,
-            errors=outcome.errors,
-            extra=outcome.extra,
-        )
+        return outcome.result(self.name, started, copy_metrics(outcome.metrics), {})
 
     @abstractmethod
     def execute(self, work: DynamicRun, options: OptionsT) -> RunOutcome:
