@@ -1,10 +1,9 @@
-"""PEs for the MPI failure tests that core's ``d4p_core.testing.pes`` has no
-counterpart of: they break one rank of a job, not a PE call."""
+"""A PE for the MPI failure tests that core's ``d4p_core.testing.pes`` has no
+counterpart of: it breaks one rank of a job, not a PE call."""
 
 from __future__ import annotations
 
 import os
-import signal
 from typing import Any
 
 from d4p_core import IterativePE
@@ -20,13 +19,4 @@ class UnloadableOnRank1(IterativePE):
         self.__dict__.update(state)
 
     def _process(self, data: Any) -> Any:
-        return data
-
-
-class KillsItsRank(IterativePE):
-    """Kills its own rank with SIGKILL on the value 3 (as the OOM killer would)."""
-
-    def _process(self, data: Any) -> Any:
-        if data == 3:
-            os.kill(os.getpid(), signal.SIGKILL)
         return data

@@ -26,6 +26,7 @@ from d4p_core.backend import (
 )
 
 from ._rank import RankSpec
+from ._watch import first_lost
 
 __all__ = ["find_mpiexec", "launch"]
 
@@ -63,16 +64,18 @@ def launch(
     placed: PlacedRun, *, batch_size: int, mpiexec: str | None, launcher_args: Sequence[str]
 ) -> RunOutcome:
     """Run ``placed`` as an MPI job with one rank per partition; rank 0's
-    outcome, or its error raised here."""
+    outcome, or its error raised here. A job that ends before rank 0
+    reported names the rank killed first, when its watcher saw it."""
     launcher = find_mpiexec(mpiexec)
     ranks = ["-n", str(len(placed.partitions))]
     flags = [*_launcher_flags(launcher), *launcher_args, *ranks]
+    spec = RankSpec.of(placed, batch_size)
     payload = GraphPayload.create(placed.flat.by_id(), "spawn")
-    with tempfile.TemporaryDirectory(prefix="d4p-mpi-") as directory:
+    # On an interrupt, a rank's watcher may still be writing its record in it.
+    with tempfile.TemporaryDirectory(prefix="d4p-mpi-", ignore_cleanup_errors=True) as directory:
         job_path = Path(directory) / "job.spec"
         with open(job_path, "wb") as handle:
-            job = (RankSpec.of(placed, batch_size), payload)
-            pickle.dump(job, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((spec, payload), handle, protocol=pickle.HIGHEST_PROTOCOL)
         command = [launcher, *flags, sys.executable, "-m", "d4p_mpi._launch", str(job_path)]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
@@ -82,7 +85,11 @@ def launch(
         if result_path.exists():
             with open(result_path, "rb") as handle:
                 outcome = pickle.load(handle)
-    if outcome is None:
+        lost = first_lost(Path(directory))
+    if outcome is None and lost is not None:  # a rank killed by a signal
+        rank, code = lost
+        raise worker_lost(spec.describe(rank), exit_description(code))
+    if outcome is None:  # no rank said why: the launcher's status is all there is
         job_name = shlex.join([Path(launcher).name, *flags])
         raise worker_lost(f"the MPI job ({job_name})", exit_description(status))
     if isinstance(outcome, RunError):

@@ -1,6 +1,7 @@
 """``python -m d4p_mpi._launch JOB`` — what ``mpiexec`` starts on every rank
-when d4p launched the job itself. Rank 0 writes the outcome of the run (or
-the error that ended it) next to JOB, for the driver to read."""
+when d4p launched the job itself: a watcher (:mod:`d4p_mpi._watch`) and,
+forked from it, the rank. Rank 0 writes the outcome of the run (or the error
+that ended it) next to JOB, for the driver to read."""
 
 from __future__ import annotations
 
@@ -12,10 +13,17 @@ from d4p_core import RunError
 from d4p_core.backend import RunOutcome
 
 from ._rank import run_rank
+from ._watch import watched
 from ._world import abort_job
 
 
 def main(job_path: str) -> int:
+    """The watcher, and forked from it the rank (:func:`run_job`)."""
+    return watched(lambda: run_job(job_path), Path(job_path).parent)
+
+
+def run_job(job_path: str) -> int:
+    """This rank's share of the job in JOB (MPI starts here)."""
     from mpi4py import MPI
 
     with open(job_path, "rb") as handle:

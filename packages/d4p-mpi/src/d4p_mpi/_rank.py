@@ -71,13 +71,14 @@ class RankSpec:
             owner=placed.owner,
             hosted=placed.partitions,
             provided=tuple(placed.provided_for(rank) for rank in ranks),
-            names=tuple(f"rank {rank} ({placed.describe_partition(rank)})" for rank in ranks),
+            names=tuple(f"worker {rank} ({placed.describe_partition(rank)})" for rank in ranks),
             batch_size=batch_size,
         )
 
     def describe(self, rank: int) -> str:
-        """How failure messages name ``rank``: ``"rank 2 (hosting a[1])"``."""
-        return self.names[rank] if rank < len(self.names) else f"rank {rank}"
+        """How failure messages name ``rank``, as every mapping names its
+        workers: ``"worker 2 (hosting a[1])"`` (worker N is rank N)."""
+        return self.names[rank] if rank < len(self.names) else f"worker {rank}"
 
 
 class _MpiTransport:

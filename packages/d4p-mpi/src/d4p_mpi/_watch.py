@@ -1,0 +1,74 @@
+"""Why every rank d4p launches runs under a watcher, and what it leaves.
+
+The ranks of a job d4p launches are children of MPI's launcher (Hydra's
+proxy), not of d4p: when one is killed by a signal (the OOM killer's
+SIGKILL), all d4p learns is mpiexec's exit status. So the program mpiexec
+starts forks first, before MPI is initialised: the child becomes the rank
+(it inherits the environment and the descriptors the launcher's PMI set
+up), the parent never touches MPI and only waits for it. When the rank is
+killed by a signal, the parent writes which rank and how into the job's
+directory, then exits with 128 + the signal, so the launcher ends the job as
+before; the driver then names the rank as every mapping names a lost worker.
+
+The launcher signals a rank's whole process group (the watcher and the rank
+share it): its teardown ends both at once, and records nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from d4p_core.backend import die_with_parent
+
+__all__ = ["first_lost", "watched"]
+
+# Where MPICH (Hydra), Open MPI and PMIx launchers put the rank.
+_RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")
+
+
+def watched(rank_main: Callable[[], int], records: Path) -> int:
+    """Run ``rank_main`` in a child process tied to this one and return its
+    exit status; a child killed by a signal is recorded in ``records``."""
+    watcher = os.getpid()
+    child = os.fork()
+    if child == 0:  # the rank: it ends when the watcher does
+        die_with_parent(watcher)
+        return rank_main()
+    # Ctrl-C reaches the rank's process group: the rank ends, the watcher waits for it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _, status = os.waitpid(child, 0)
+    code = os.waitstatus_to_exitcode(status)  # -signal when killed
+    if code < 0:
+        _record(records, code)
+        return 128 - code
+    return code
+
+
+def _record(records: Path, code: int) -> None:
+    """Write ``rank-N.lost`` holding ``code``, atomically."""
+    rank = next((os.environ[v] for v in _RANK_VARIABLES if v in os.environ), None)
+    if rank is None or not rank.isdigit():
+        return
+    path = records / f"rank-{rank}.lost"
+    tmp = path.with_suffix(".tmp")
+    with contextlib.suppress(OSError):  # the driver is gone, its directory too
+        tmp.write_text(str(code))
+        tmp.replace(path)
+
+
+def first_lost(records: Path) -> tuple[int, int] | None:
+    """The rank a watcher saw killed and its exit code (``-signal``): the
+    first one recorded, or ``None``."""
+    found: list[tuple[int, int, int]] = []
+    for path in records.glob("rank-*.lost"):
+        with contextlib.suppress(OSError, ValueError):
+            rank = int(path.stem.removeprefix("rank-"))
+            found.append((path.stat().st_mtime_ns, rank, int(path.read_text())))
+    if not found:
+        return None
+    _, rank, code = min(found)
+    return rank, code
