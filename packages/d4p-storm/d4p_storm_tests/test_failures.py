@@ -1,8 +1,8 @@
 """A Storm task killed from outside (SIGKILL) ends the run with the wording
-every mapping uses for a lost worker. Storm owns the task processes, so the
-driver sees only that the task's connection ended before it finished, not
-how the process ended; the shared LocalCluster survives (local mode does not
-halt the JVM for a dead shell process) and runs the next workflow."""
+every mapping uses for a lost worker: Storm starts and reaps the task
+processes, so the task's watcher (the process Storm started) reports how its
+runner died. The shared LocalCluster survives (local mode does not halt the
+JVM for a dead shell process) and runs the next workflow."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ import pytest
 
 from d4p_core import RunError, WorkflowGraph, run
 from d4p_core.testing import child_processes
-from d4p_core.testing.pes import CountingProducer, PassThrough
+from d4p_core.testing.pes import CountingProducer, KillSelfOn, PassThrough
 from d4p_storm import LocalStorm
-
-from .pes import KillSelfOn
 
 
 def test_a_killed_task_is_a_lost_worker(storm_cluster: LocalStorm) -> None:
@@ -22,7 +20,9 @@ def test_a_killed_task_is_a_lost_worker(storm_cluster: LocalStorm) -> None:
     with pytest.raises(RunError) as failure:
         run(graph, "storm", inputs=10, processes=2, cluster=storm_cluster, timeout=120)
     message = str(failure.value)
-    assert message == "worker 1 (hosting KillSelfOn1[0]) went away before finishing"
+    assert message == (
+        "worker 1 (hosting KillSelfOn1[0]) was killed by signal SIGKILL before finishing"
+    )
     assert not child_processes(), "processes were left running after the kill"
 
     assert storm_cluster.alive

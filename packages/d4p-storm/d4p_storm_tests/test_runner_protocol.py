@@ -1,10 +1,12 @@
 """The generic runner in a real subprocess, driven over multilang pipes by a
 Storm-side harness (no Java): handshake, spout, bolt, heartbeats, acks,
-end of stream, results and failures reaching the driver."""
+end of stream, results and failures reaching the driver, and a killed
+runner reported by its watcher."""
 
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,11 +14,14 @@ from typing import Any
 import pytest
 
 from d4p_core import RunError, WorkflowGraph
-from d4p_core.backend import PlacedRun, ReportSink
-from d4p_core.testing.pes import CountingProducer, Failing, PassThrough, WordCounter
+from d4p_core.backend import PlacedRun, Report, ReportSink
+from d4p_core.testing.pes import CountingProducer, Failing, KillSelfOn, PassThrough, WordCounter
+from d4p_core.testing.processes import alive
+from d4p_storm import _driver
 from d4p_storm._codec import decode, encode
 from d4p_storm._driver import Driver
 from d4p_storm._multilang import Channel
+from d4p_storm._report import DriverLink
 from d4p_storm._streams import data_stream, eos_stream
 from d4p_storm._submit import storm_topology
 from d4p_storm.mapping import StormMapping, StormOptions
@@ -111,6 +116,42 @@ def test_bolt_failure_reaches_the_driver_and_the_task_stays(driver: Driver, tmp_
         assert {"command": "sync"} in messages
     finally:
         bolt.close()
+
+
+def test_a_killed_runner_is_reported_by_its_watcher(driver: Driver, tmp_path: Path) -> None:
+    """Storm reaps the process it started (the watcher), so the watcher
+    tells the driver how the runner died, and exits as the shell would."""
+    graph, producer, killer = _pipeline(KillSelfOn(3))
+    placed, spec = _setup(graph, 5, driver)
+    bolt = StormSide(dict(spec.conf), storm_context(spec, killer.id), tmp_path)
+    try:
+        bolt.tuple("1", producer.id, data_stream(killer.id, "input"), [encode([1, 2, 3])])
+        with pytest.raises(RunError) as failure:
+            driver.collect(_sink(), placed.owner)
+        assert str(failure.value) == "task 1 was killed by signal SIGKILL before finishing"
+        assert bolt.process.wait(30) == 128 + signal.SIGKILL
+        assert bolt.pid != bolt.process.pid  # Storm talks to the runner, not the watcher
+        assert not alive(bolt.pid)
+    finally:
+        bolt.close()
+
+
+def test_a_dropped_connection_without_word_from_a_watcher_went_away(
+    driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ``lost`` report within the grace: the task went away; a ``lost``
+    for a task that had finished is no failure."""
+    monkeypatch.setattr(_driver, "LOST_GRACE", 0.1)
+    graph, producer, sink = _pipeline(PassThrough())
+    placed, _ = _setup(graph, 5, driver)
+    finished = DriverLink(driver.address, driver.token, (producer.id, 0))
+    finished.send(Report.DONE, {})
+    finished.send(Report.LOST, "was killed by signal SIGTERM")  # after done: ignored
+    finished.close()
+    DriverLink(driver.address, driver.token, (sink.id, 0)).close()
+    with pytest.raises(RunError) as failure:
+        driver.collect(_sink(), placed.owner)
+    assert str(failure.value) == "task 1 went away before finishing"
 
 
 def test_spout_failure_still_answers_next(driver: Driver, tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 core's :class:`~d4p_core.backend.ReportSink` acts on; the run is over
 exactly when every instance reported ``done``. What only Storm knows comes
 in through :meth:`Driver.post` on the same queue: a Storm error for the
-topology, a LocalCluster JVM that exited.
+topology, a LocalCluster JVM that exited. A task's watcher
+(:mod:`d4p_storm._watcher`) reports how its runner died.
 """
 
 from __future__ import annotations
@@ -17,13 +18,18 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from d4p_core import RunError
-from d4p_core.backend import Address, ReportSink
+from d4p_core.backend import Address, Report, ReportSink
 
 from ._report import read_frame
 
-__all__ = ["EXITED", "STORM_ERROR", "Driver"]
+__all__ = ["EXITED", "LOST_GRACE", "STORM_ERROR", "Driver"]
 
 _POLL = 0.2
+
+LOST_GRACE = 5.0
+"""Seconds a task whose connection dropped before it finished gets for its
+watcher's ``lost`` report (how the runner died) before it is reported as
+gone away. Only a failing run waits, and at most this long."""
 
 STORM_ERROR = "storm-error"
 """An error Storm recorded for the topology (payload: its text)."""
@@ -94,34 +100,42 @@ class Driver:
     ) -> None:
         """Hand every report to ``sink`` (the worker is ``owner[address]``)
         until every worker reported done; raise :class:`RunError` on the
-        first failure (the sink's, a worker gone before finishing, or
-        Storm's). ``check`` runs between events (it raises if the cluster is
-        gone)."""
+        first failure (the sink's, a worker gone before finishing: how it
+        died if its watcher says so within :data:`LOST_GRACE`, or Storm's).
+        ``check`` runs between events (it raises if the cluster is gone)."""
         workers = len(set(owner.values()))
         deadline = None if timeout is None else time.monotonic() + timeout
+        gone: dict[int, float] = {}  # unfinished worker -> end of its LOST_GRACE
         while len(sink.finished) < workers:
-            if deadline is not None and time.monotonic() > deadline:
+            now = time.monotonic()
+            if deadline is not None and now > deadline:
                 raise RunError(
                     f"the Storm run did not finish within {timeout:g} s "
                     f"({workers - len(sink.finished)} of {workers} PE instances still running)"
                 )
+            for worker, until in gone.items():
+                if now >= until:  # no word from its watcher
+                    raise sink.lost(worker, "went away")
+            wait = min([_POLL, *(until - now for until in gone.values())])
             try:
-                kind, address, payload = self._events.get(timeout=_POLL)
+                kind, address, payload = self._events.get(timeout=wait)
             except queue.Empty:
                 if check is not None:
                     check()
                 continue
             if kind == STORM_ERROR:
+                if gone:  # most likely about the dead task, which its watcher tells better
+                    continue
                 raise RunError(f"Storm reported an error: {payload}")
             if kind == EXITED:
                 raise RunError(str(payload))
             assert address is not None
             worker = owner[address]
-            if kind != _GONE:
+            if kind == _GONE:
+                if worker not in sink.finished:
+                    gone.setdefault(worker, time.monotonic() + LOST_GRACE)
+            elif kind != Report.LOST or worker not in sink.finished:
                 sink.handle(kind, worker, payload)
-            elif worker not in sink.finished:
-                # Storm owns the task's process: how it ended is not ours to see.
-                raise sink.lost(worker, "went away")
 
     def close(self) -> None:
         with self._lock:

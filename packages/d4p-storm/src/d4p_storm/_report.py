@@ -5,7 +5,9 @@ A runner sends ``("hello", token, address)`` first, then core's reports
 (:class:`~d4p_core.backend.Report`, batched by a
 :class:`~d4p_core.backend.BatchingReporter`) as ``(kind, payload)`` frames:
 ``results`` batches, ``progress``, and finally ``done``, ``failed`` or
-``crashed``. What a report means is core's; this module only carries it.
+``crashed``; a runner's watcher (:mod:`d4p_storm._watcher`) sends ``lost``
+for a runner that died. What a report means is core's; this module only
+carries it.
 """
 
 from __future__ import annotations

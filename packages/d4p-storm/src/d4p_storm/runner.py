@@ -18,6 +18,9 @@ failures go to the driver over TCP.
 After its instance ended (or failed) the runner stays, answering Storm,
 until Storm kills it with the topology: exiting would make Storm take the
 worker down.
+
+The process Storm starts is the runner's watcher (:mod:`d4p_storm._watcher`):
+it reports to the driver how the runner died if a signal killed it.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from ._job import StormJob
 from ._multilang import Channel, StormWentAway
 from ._report import DriverLink
 from ._streams import data_stream, eos_stream
+from ._watcher import Tell, watched
 
 __all__ = ["StormTransport", "TaskContext", "main", "single_destination_plan", "task_context"]
 
@@ -125,8 +129,11 @@ class StormTransport:
 
 
 class _Runner:
-    def __init__(self, channel: Channel, job: StormJob, task: TaskContext, spout: bool) -> None:
+    def __init__(
+        self, channel: Channel, job: StormJob, task: TaskContext, spout: bool, tell: Tell
+    ) -> None:
         self.channel = channel
+        self.tell = tell
         self.job = job
         self.task = task
         self.spout = spout
@@ -154,6 +161,7 @@ class _Runner:
         try:
             if self.job.driver is not None:
                 link = DriverLink(self.job.driver, self.job.token, self.address)
+                self.tell(self.job.driver, self.job.token, self.address)
             else:
                 link = _StormLog(self.channel)
         except OSError as exc:
@@ -289,7 +297,11 @@ def _redirect_output(job: StormJob | None, name: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one Storm task (spout or bolt) of a d4p topology."""
+    """Run one Storm task (spout or bolt) of a d4p topology, watched."""
+    return watched(_task)
+
+
+def _task(tell: Tell) -> int:
     channel = Channel(os.dup(0), os.dup(1))
     try:
         handshake = channel.read()
@@ -306,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         task = task_context(context)
         job = StormJob.from_conf(conf)
         _redirect_output(job, f"{task.component}.{task.index}")
-        runner = _Runner(channel, job, task, task.component in job.plan.sources)
+        runner = _Runner(channel, job, task, task.component in job.plan.sources, tell)
     except Exception as exc:  # noqa: BLE001 - Storm reports it
         channel.send({"command": "error", "msg": f"d4p runner: {type(exc).__name__}: {exc}"})
         channel.flush()
