@@ -40,7 +40,7 @@ PUBLIC_API: dict[str, set[str]] = {
         "given_blocks", "instance_metrics", "instantiate", "iter_blocks", "merge_metrics",
         "option", "parent_gone", "parent_token", "place", "progress_listener",
         "refuse_stateful", "resolve_inputs", "run_worker_command", "stable_hash",
-        "start_method_option", "worker_crashed", "worker_lost",
+        "start_method_option", "watch_child", "worker_crashed", "worker_lost",
     },
     "d4p_core.testing": {
         "CASES", "ConformanceCase", "INVARIANTS", "MappingConformance", "PORTABILITY_CASES",

@@ -47,7 +47,7 @@ from .model.graph import FlatGraph
 from .planning.placement import Fuse, place
 from .planning.plan import Plan, Route
 from .runtime.engine import Executor, PEFailure, given_blocks, instantiate
-from .runtime.lifetime import die_with_parent, parent_gone, parent_token
+from .runtime.lifetime import die_with_parent, parent_gone, parent_token, watch_child
 from .runtime.payload import GraphPayload
 from .runtime.progress import ProgressTotals, progress_listener
 from .runtime.result import FailureInfo, Outputs, PEMetrics, merge_metrics
@@ -131,6 +131,7 @@ __all__ = [
     "run_worker_command",
     "stable_hash",
     "start_method_option",
+    "watch_child",
     "worker_crashed",
     "worker_lost",
 ]

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from d4p_core.backend import die_with_parent
+from d4p_core.backend import watch_child
 
 __all__ = ["first_lost", "watched"]
 
@@ -31,21 +30,15 @@ _RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")
 
 
 def watched(rank_main: Callable[[], int], records: Path) -> int:
-    """Run ``rank_main`` in a child process tied to this one and return its
-    exit status; a child killed by a signal is recorded in ``records``."""
-    watcher = os.getpid()
-    child = os.fork()
-    if child == 0:  # the rank: it ends when the watcher does
-        die_with_parent(watcher)
-        return rank_main()
-    # Ctrl-C reaches the rank's process group: the rank ends, the watcher waits for it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _, status = os.waitpid(child, 0)
-    code = os.waitstatus_to_exitcode(status)  # -signal when killed
-    if code < 0:
-        _record(records, code)
-        return 128 - code
-    return code
+    """Run ``rank_main`` in a child process watched by this one (core's
+    :func:`~d4p_core.backend.watch_child`) and return the status to exit
+    with; a child killed by a signal is recorded in ``records``."""
+
+    def on_exit(code: int) -> None:
+        if code < 0:  # -signal
+            _record(records, code)
+
+    return watch_child(rank_main, on_exit)
 
 
 def _record(records: Path, code: int) -> None:

@@ -20,10 +20,9 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import signal
 from collections.abc import Callable
 
-from d4p_core.backend import Address, Report, die_with_parent, exit_description
+from d4p_core.backend import Address, Report, exit_description, watch_child
 
 from ._report import DriverLink
 
@@ -35,30 +34,26 @@ watcher where the driver is, its token and the task's address."""
 
 
 def watched(task: Callable[[Tell], int]) -> int:
-    """Run ``task`` in a forked child under a watcher; return its status
-    (in the child: what ``task`` returned; in the parent: the child's exit
-    status, ``128 + signal`` if a signal ended it)."""
+    """Run ``task`` in a forked child under a watcher (core's
+    :func:`~d4p_core.backend.watch_child`); return its status (in the child:
+    what ``task`` returned; in the watcher: the child's exit status,
+    ``128 + signal`` if a signal ended it)."""
     read_end, write_end = os.pipe()
-    watcher = os.getpid()
-    child = os.fork()
-    if child == 0:
+
+    def work() -> int:
         os.close(read_end)
-        die_with_parent(watcher)
         return task(_teller(write_end))
-    os.close(write_end)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the runner's to handle
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1):  # Storm's pipes are the runner's: Storm sees EOF when it dies
-        os.dup2(null, fd)
-    os.close(null)
-    code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
-    told = _told(read_end)
-    if code != 0 and told is not None:
-        with contextlib.suppress(OSError):  # the run may be over, its driver gone
-            link = DriverLink(*told)
-            link.send(Report.LOST, exit_description(code))
-            link.close()
-    return 128 - code if code < 0 else code
+
+    def on_exit(code: int) -> None:
+        told = _told(read_end)
+        if code != 0 and told is not None:
+            with contextlib.suppress(OSError):  # the run may be over, its driver gone
+                link = DriverLink(*told)
+                link.send(Report.LOST, exit_description(code))
+                link.close()
+
+    # Storm's pipes are the runner's: Storm sees end-of-file when it dies.
+    return watch_child(work, on_exit, in_watcher=lambda: os.close(write_end), detach_stdio=True)
 
 
 def _teller(fd: int) -> Tell:

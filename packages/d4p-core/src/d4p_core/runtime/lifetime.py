@@ -14,8 +14,9 @@ import multiprocessing.context
 import os
 import signal
 import sys
+from collections.abc import Callable
 
-__all__ = ["die_with_parent", "parent_gone", "parent_token"]
+__all__ = ["die_with_parent", "parent_gone", "parent_token", "watch_child"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -55,3 +56,41 @@ def parent_gone() -> bool:
     ended (works for every start method, unlike the parent's sentinel, which
     forked siblings keep open)."""
     return _parent_pid is not None and os.getppid() != _parent_pid
+
+
+def watch_child(
+    work: Callable[[], int],
+    on_exit: Callable[[int], None],
+    *,
+    in_watcher: Callable[[], None] | None = None,
+    detach_stdio: bool = False,
+) -> int:
+    """Run ``work`` in a forked child, watched by this process.
+
+    For workers that someone else's launcher starts and reaps (MPI's Hydra,
+    Storm's JVM): the launcher sees only the process it started, so how the
+    worker ended would be lost. The child (tied to the watcher with
+    :func:`die_with_parent`) runs ``work`` and this function returns its
+    result there. The watcher runs ``in_watcher``, ignores SIGINT (a Ctrl-C
+    is the worker's to handle), with ``detach_stdio`` gives its stdin and
+    stdout to the child alone (the launcher sees end-of-file when the worker
+    dies), waits, calls ``on_exit(code)`` (``-signal`` if a signal ended the
+    child) and returns the status to exit with: the child's, or 128 + the
+    signal.
+    """
+    watcher = os.getpid()
+    child = os.fork()
+    if child == 0:
+        die_with_parent(watcher)
+        return work()
+    if in_watcher is not None:
+        in_watcher()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if detach_stdio:
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1):
+            os.dup2(null, fd)
+        os.close(null)
+    code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+    on_exit(code)
+    return 128 - code if code < 0 else code
