@@ -7,13 +7,17 @@ from typing import Any
 import pytest
 
 from d4p_core import RunResult, WorkflowGraph, run
-from d4p_core.testing import MappingConformance
+from d4p_core.testing import PORTABILITY_CASES, MappingConformance
 from d4p_storm import LocalStorm
 
 
 class TestStormConformance(MappingConformance):
     mapping = "storm"
     processes = 4
+    # A topology takes ~7 s from submit to its first results on the
+    # LocalCluster: the fast tier runs the portability subset, the full tier
+    # (hatch run test-all / ci) every workflow.
+    quick_cases = PORTABILITY_CASES
 
     @pytest.fixture(autouse=True)
     def _cluster(self, storm_cluster: LocalStorm) -> None:
