@@ -4,7 +4,7 @@ fewer than instances, chains are fused)."""
 
 from __future__ import annotations
 
-from d4p_core.testing import MappingConformance
+from d4p_core.testing import PORTABILITY_CASES, MappingConformance
 
 
 class TestMpiTwoRanks(MappingConformance):
@@ -18,5 +18,9 @@ class TestMpiFourRanks(MappingConformance):
 
 
 class TestMpiEightRanks(MappingConformance):
+    """Oversubscribed (8 ranks on a small machine): the fast tier runs the
+    portability subset, the full tier every workflow."""
+
     mapping = "mpi"
     processes = 8
+    quick_cases = PORTABILITY_CASES
