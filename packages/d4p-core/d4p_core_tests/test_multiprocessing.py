@@ -235,3 +235,33 @@ def test_pes_defined_in_the_users_script_under_spawn(mapping: str, tmp_path: Pat
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "[1, 4, 9, 16]"
+
+
+def _lambda_graph() -> d4p_core.WorkflowGraph:
+    from d4p_core import SimpleFunctionPE
+    from d4p_core.testing.pes import CountingProducer
+
+    graph = d4p_core.WorkflowGraph()
+    graph.connect(CountingProducer(), "output", SimpleFunctionPE(lambda x: x), "input")
+    return graph
+
+
+@pytest.mark.parametrize("mapping", PROCESS_MAPPINGS)
+def test_unpicklable_pes_name_the_mapping_and_the_way_out(mapping: str) -> None:
+    with pytest.raises(GraphError) as refused:
+        run(_lambda_graph(), mapping, inputs=2, processes=2, start_method="spawn")
+    message = str(refused.value)
+    assert f"worker processes of {mapping} (start method 'spawn')" in message
+    assert "module level" in message and "'fork' start method" in message
+    result = run(_lambda_graph(), mapping, inputs=2, processes=2, start_method="fork")
+    assert sorted(next(iter(result.outputs.values()))["output"]) == [1, 2]
+
+
+def test_where_fork_cannot_help_it_is_not_suggested() -> None:
+    from d4p_core.backend import GraphPayload
+
+    with pytest.raises(GraphError) as refused:
+        GraphPayload.create(_lambda_graph().flat().by_id(), "zmq_multi")
+    message = str(refused.value)
+    assert "worker processes of zmq_multi:" in message and "module level" in message
+    assert "fork" not in message

@@ -70,7 +70,7 @@ def launch(
     ranks = ["-n", str(len(placed.partitions))]
     flags = [*_launcher_flags(launcher), *launcher_args, *ranks]
     spec = RankSpec.of(placed, batch_size)
-    payload = GraphPayload.create(placed.flat.by_id(), "spawn")
+    payload = GraphPayload.create(placed.flat.by_id(), "mpi")
     # On an interrupt, a rank's watcher may still be writing its record in it.
     with tempfile.TemporaryDirectory(prefix="d4p-mpi-", ignore_cleanup_errors=True) as directory:
         job_path = Path(directory) / "job.spec"

@@ -77,7 +77,7 @@ class RunSpec:
             kind="dynamic" if dynamic else "fixed",
             plan=plan,
             # Any process (or machine) receives the PEs pickled.
-            payload=GraphPayload.create(pes, "spawn"),
+            payload=GraphPayload.create(pes, mapping),
             fingerprint=fingerprint(pes, plan),
             serializer=options.serializer,
             batch_size=options.batch(dynamic),

@@ -100,7 +100,7 @@ def storm_topology(
     ``driver`` (``None``: to Storm's log)."""
     job = StormJob(
         placed.plan,
-        GraphPayload.create(placed.flat.by_id(), "spawn"),
+        GraphPayload.create(placed.flat.by_id(), "storm"),
         placed.provided,
         options.batch_size,
         None if driver is None else driver.address,

@@ -86,7 +86,7 @@ class Driver:
         self.key_generated = self.transport == "tcp" and key is None
         self.auth_key = new_auth_key() if self.key_generated else key
         # Remote workers may run anywhere: the graph travels as for spawn.
-        self.payload = GraphPayload.create(placed.flat.by_id(), "spawn")
+        self.payload = GraphPayload.create(placed.flat.by_id(), "zmq_multi")
         first_remote = len(placed.partitions) - options.remote_workers
         self.slots = [
             _Slot(i, block, remote=i >= first_remote) for i, block in enumerate(placed.partitions)

@@ -135,7 +135,7 @@ class MultiMapping(FixedPlacementMapping[MultiOptions]):
 
     def execute(self, placed: PlacedRun, options: MultiOptions) -> RunOutcome:
         context = multiprocessing.get_context(options.start_method)
-        payload = GraphPayload.create(placed.flat.by_id(), context.get_start_method())
+        payload = GraphPayload.create(placed.flat.by_id(), self.name, context.get_start_method())
         inboxes = [context.Queue(maxsize=options.queue_size) for _ in placed.partitions]
         group = WorkerGroup(
             context,

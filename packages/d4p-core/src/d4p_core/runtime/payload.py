@@ -35,20 +35,28 @@ class GraphPayload:
     main_path: str | None = None
 
     @classmethod
-    def create(cls, pes: dict[str, GenericPE], start_method: str) -> GraphPayload:
+    def create(
+        cls, pes: dict[str, GenericPE], mapping: str, start_method: str | None = None
+    ) -> GraphPayload:
+        """The payload of ``pes`` for ``mapping``'s workers. ``start_method``:
+        how its local worker processes start; ``None`` where the PEs always
+        travel as bytes (other hosts, another launcher). Under ``fork``, PEs
+        that cannot be pickled are handed over in memory instead."""
         compat = getattr(sys.modules.get("dispel4py"), "__d4p_compat__", False) is True
         roots, main_path = _import_context(pes.values())
         context = (tuple(file_modules().items()), compat, roots, main_path)
         try:
             blob = pickle.dumps(pes, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
-            if start_method != "fork":
-                raise GraphError(
-                    f"the PEs cannot be sent to {start_method!r} worker processes: {exc}. "
-                    "Define PE classes and functions at module level (no lambdas or "
-                    "local classes), or use the 'fork' start method"
-                ) from exc
-            return cls(None, pes, *context)
+            if start_method == "fork":
+                return cls(None, pes, *context)
+            where = f"{mapping} (start method {start_method!r})" if start_method else mapping
+            hint = ", or use the 'fork' start method" if start_method is not None else ""
+            raise GraphError(
+                f"the PEs cannot be sent to the worker processes of {where}: {exc}. "
+                f"Define PE classes and functions at module level (no lambdas or "
+                f"local classes){hint}"
+            ) from exc
         return cls(blob, None, *context)
 
     def load(self) -> dict[str, GenericPE]:

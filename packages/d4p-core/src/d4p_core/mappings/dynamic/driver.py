@@ -63,7 +63,7 @@ class DynamicOptions:
                 raise D4pError(f"{name} must be at least 1, not {value}")
 
 
-def run_local(work: DynamicRun, options: DynamicOptions) -> RunOutcome:
+def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOutcome:
     """Run ``work`` on worker processes of this machine sharing one task queue."""
     plan, autoscale = work.plan, work.policy
     workers = options.processes or os.cpu_count() or 1
@@ -76,7 +76,7 @@ def run_local(work: DynamicRun, options: DynamicOptions) -> RunOutcome:
     workers = max_workers
     layout = DynamicLayout.build(plan, workers)
     context = multiprocessing.get_context(options.start_method)
-    payload = GraphPayload.create(work.flat.by_id(), context.get_start_method())
+    payload = GraphPayload.create(work.flat.by_id(), mapping, context.get_start_method())
     initial = autoscale.initial(min_workers, max_workers) if autoscale else workers
     group = WorkerGroup(
         context,

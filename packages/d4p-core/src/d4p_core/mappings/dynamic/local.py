@@ -21,7 +21,7 @@ class DynMultiMapping(DynamicMappingBase[DynamicOptions]):
     options_class: ClassVar[type[DynamicOptions]] = DynamicOptions
 
     def execute(self, work: DynamicRun, options: DynamicOptions) -> RunOutcome:
-        return run_local(work, options)
+        return run_local(self.name, work, options)
 
 
 class DynAutoMultiMapping(DynMultiMapping):
