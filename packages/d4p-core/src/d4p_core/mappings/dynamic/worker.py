@@ -246,6 +246,26 @@ class _Channels:
     abort: Any
 
 
+def _executor(
+    channels: _Channels, hosted: dict[Address, Any], transport: _DynamicTransport, **extra: Any
+) -> Executor:
+    """The engine of a dynamic process: no end-of-stream between tasks (the
+    coordinator closes PEs), results and progress to the reporter."""
+    spec, reporter = channels.spec, channels.reporter
+    executor = Executor(
+        spec.plan,
+        hosted,
+        transport=transport,
+        on_result=reporter.result,
+        batch_size=spec.batch_size,
+        end_of_stream=False,
+        on_progress=reporter.progress if spec.report_progress else None,
+        **extra,
+    )
+    transport.executor = executor
+    return executor
+
+
 def _run_sources(channels: _Channels, hosted: dict[Address, Any]) -> None:
     spec, reporter = channels.spec, channels.reporter
     transport = _DynamicTransport(
@@ -257,16 +277,7 @@ def _run_sources(channels: _Channels, hosted: dict[Address, Any]) -> None:
         service=None,
         sizer=channels.sizer,
     )
-    executor = Executor(
-        spec.plan,
-        hosted,
-        transport=transport,
-        on_result=reporter.result,
-        batch_size=spec.batch_size,
-        end_of_stream=False,
-        on_progress=reporter.progress if spec.report_progress else None,
-    )
-    transport.executor = executor
+    executor = _executor(channels, hosted, transport)
     executor.start()
     # Inputs given to non-source PEs become tasks like any other.
     for pe_id, given in spec.provided.items():
@@ -300,19 +311,14 @@ def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
     transport = _DynamicTransport(
         spec, channels.shared, channels.inboxes, counter, channels.abort, service_inbox, sizer
     )
-    executor = Executor(
-        spec.plan,
+    executor = _executor(
+        channels,
         hosted,
-        transport=transport,
-        on_result=reporter.result,
-        batch_size=spec.batch_size,
-        end_of_stream=False,
+        transport,
         spill=transport,
         spill_above=spec.spill_above,
         send_by_size=False,
-        on_progress=reporter.progress if spec.report_progress else None,
     )
-    transport.executor = executor
     executor.start()
     active = spec.start_active
     while True:
