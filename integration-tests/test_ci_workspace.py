@@ -47,3 +47,10 @@ def test_a_member_that_is_not_installed_is_left_alone(tmp_path: Path) -> None:
         text.replace('name = "d4p-core"', 'name = "d4p-not-installed"'), encoding="utf-8"
     )
     assert _workspace().stale_members(tmp_path) == []
+
+
+def test_requirements_that_are_not_installed_are_unmet() -> None:
+    requirements = frozenset(
+        {"d4p-surely-not-installed>=1", "pytest>=8", "pytest<1", "networkx; extra == 'x'"}
+    )
+    assert _workspace().unmet(requirements) == ["d4p-surely-not-installed>=1", "pytest<1"]
