@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -246,14 +247,32 @@ def _lambda_graph() -> d4p_core.WorkflowGraph:
     return graph
 
 
+def _locked_graph() -> d4p_core.WorkflowGraph:
+    """A PE holding a lock: no process can receive a copy of it."""
+    from d4p_core import SimpleFunctionPE
+    from d4p_core.testing.pes import CountingProducer
+
+    holder = SimpleFunctionPE(abs)
+    holder.lock = threading.Lock()  # type: ignore[attr-defined]
+    graph = d4p_core.WorkflowGraph()
+    graph.connect(CountingProducer(), "output", holder, "input")
+    return graph
+
+
 @pytest.mark.parametrize("mapping", PROCESS_MAPPINGS)
-def test_unpicklable_pes_name_the_mapping_and_the_way_out(mapping: str) -> None:
+def test_lambdas_travel_by_value_under_spawn(mapping: str) -> None:
+    result = run(_lambda_graph(), mapping, inputs=2, processes=2, start_method="spawn")
+    assert sorted(next(iter(result.outputs.values()))["output"]) == [1, 2]
+
+
+@pytest.mark.parametrize("mapping", PROCESS_MAPPINGS)
+def test_pes_that_cannot_be_copied_name_the_mapping_and_the_way_out(mapping: str) -> None:
     with pytest.raises(GraphError) as refused:
-        run(_lambda_graph(), mapping, inputs=2, processes=2, start_method="spawn")
+        run(_locked_graph(), mapping, inputs=2, processes=2, start_method="spawn")
     message = str(refused.value)
     assert f"worker processes of {mapping} (start method 'spawn')" in message
-    assert "module level" in message and "'fork' start method" in message
-    result = run(_lambda_graph(), mapping, inputs=2, processes=2, start_method="fork")
+    assert "preprocess()" in message and "'fork' start method" in message
+    result = run(_locked_graph(), mapping, inputs=2, processes=2, start_method="fork")
     assert sorted(next(iter(result.outputs.values()))["output"]) == [1, 2]
 
 
@@ -261,7 +280,7 @@ def test_where_fork_cannot_help_it_is_not_suggested() -> None:
     from d4p_core.backend import GraphPayload
 
     with pytest.raises(GraphError) as refused:
-        GraphPayload.create(_lambda_graph().flat().by_id(), "zmq_multi")
+        GraphPayload.create(_locked_graph().flat().by_id(), "zmq_multi")
     message = str(refused.value)
-    assert "worker processes of zmq_multi:" in message and "module level" in message
+    assert "worker processes of zmq_multi:" in message and "preprocess()" in message
     assert "fork" not in message

@@ -3,11 +3,14 @@ so every start method works and the caller's graph is never mutated)."""
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import FunctionType
+from typing import Any
 
 from ..errors import GraphError
 from ..loader import file_modules, load_file_module
@@ -25,6 +28,11 @@ class GraphPayload:
     the PE classes' packages are imported from, the user's main script (PEs
     defined in ``python my_workflow.py``), and whether the dispel4py
     compatibility layer was in use.
+
+    Classes and functions that no other interpreter could import travel *by
+    value* (cloudpickle): those of a ``__main__`` with no script file (a
+    notebook, the REPL, ``python - < workflow.py``), lambdas and local
+    classes. Everything else travels by reference, as plain pickle does.
     """
 
     blob: bytes | None
@@ -41,23 +49,21 @@ class GraphPayload:
         """The payload of ``pes`` for ``mapping``'s workers. ``start_method``:
         how its local worker processes start; ``None`` where the PEs always
         travel as bytes (other hosts, another launcher). Under ``fork``, PEs
-        that cannot be pickled are handed over in memory instead."""
+        that plain pickle refuses are handed over in memory instead."""
         compat = getattr(sys.modules.get("dispel4py"), "__d4p_compat__", False) is True
-        roots, main_path = _import_context(pes.values())
-        context = (tuple(file_modules().items()), compat, roots, main_path)
+        context = (tuple(file_modules().items()), compat, _import_roots(pes.values()))
         try:
-            blob = pickle.dumps(pes, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:
-            if start_method == "fork":
+            blob, uses_main = _pickle_by_reference(pes)
+        except Exception:  # noqa: BLE001 - whatever plain pickle refuses goes by value
+            if start_method == "fork":  # the children inherit the objects themselves
                 return cls(None, pes, *context)
-            where = f"{mapping} (start method {start_method!r})" if start_method else mapping
-            hint = ", or use the 'fork' start method" if start_method is not None else ""
-            raise GraphError(
-                f"the PEs cannot be sent to the worker processes of {where}: {exc}. "
-                f"Define PE classes and functions at module level (no lambdas or "
-                f"local classes){hint}"
-            ) from exc
-        return cls(blob, None, *context)
+            return cls(_pickle_by_value(pes, mapping, start_method), None, *context)
+        if not uses_main:
+            return cls(blob, None, *context)
+        script = _main_script()
+        if script is None:  # nothing the receiver could import __main__ from
+            return cls(_pickle_by_value(pes, mapping, start_method), None, *context)
+        return cls(blob, None, *context, script)
 
     def load(self) -> dict[str, GenericPE]:
         if self.compat:
@@ -85,18 +91,59 @@ class GraphPayload:
         return self.pes
 
 
-def _import_context(pes: Iterable[GenericPE]) -> tuple[tuple[str, ...], str | None]:
-    """Directories to import the PE classes' modules from, and the main
-    script if a PE class is defined in it."""
+class _ReferencePickler(pickle.Pickler):
+    """Plain pickle that notes whether a class or function of ``__main__``
+    was pickled (by reference, so the receiver needs the same ``__main__``)."""
+
+    uses_main = False
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, (type, FunctionType)) and obj.__module__ == "__main__":
+            self.uses_main = True
+        return NotImplemented
+
+
+def _pickle_by_reference(pes: dict[str, GenericPE]) -> tuple[bytes, bool]:
+    buffer = io.BytesIO()
+    pickler = _ReferencePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dump(pes)
+    return buffer.getvalue(), pickler.uses_main
+
+
+def _pickle_by_value(pes: dict[str, GenericPE], mapping: str, start_method: str | None) -> bytes:
+    """cloudpickle: ``__main__``'s classes and functions, lambdas and local
+    classes by value (their code travels), every importable one by reference."""
+    import cloudpickle
+
+    try:
+        blob: bytes = cloudpickle.dumps(pes, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        where = f"{mapping} (start method {start_method!r})" if start_method else mapping
+        hint = ", or use the 'fork' start method" if start_method is not None else ""
+        raise GraphError(
+            f"the PEs cannot be sent to the worker processes of {where}: {exc}. A PE "
+            f"holds something that cannot be copied to another process (an open file, "
+            f"a lock, a connection): create it in the PE's preprocess() instead{hint}"
+        ) from exc
+    return blob
+
+
+def _main_script() -> str | None:
+    """The user's main script, if ``__main__`` was run from a file (not a
+    notebook, the REPL, ``python -c`` or ``python - < file``)."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    if isinstance(path, str) and os.path.isfile(path):
+        return os.path.abspath(path)
+    return None
+
+
+def _import_roots(pes: Iterable[GenericPE]) -> tuple[str, ...]:
+    """Directories to import the PE classes' modules from."""
     roots: list[str] = []
-    main_path: str | None = None
     for pe in pes:
         module = sys.modules.get(type(pe).__module__)
         path = getattr(module, "__file__", None)
-        if module is None or path is None:
-            continue
-        if module.__name__ == "__main__":
-            main_path = os.path.abspath(path)
+        if module is None or path is None or module.__name__ == "__main__":
             continue
         root = os.path.abspath(path)
         for _ in module.__name__.split("."):
@@ -105,4 +152,4 @@ def _import_context(pes: Iterable[GenericPE]) -> tuple[tuple[str, ...], str | No
             root = os.path.dirname(root)
         if root not in roots:
             roots.append(root)
-    return tuple(roots), main_path
+    return tuple(roots)

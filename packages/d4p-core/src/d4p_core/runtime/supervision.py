@@ -24,11 +24,12 @@ import contextlib
 import enum
 import multiprocessing.context
 import multiprocessing.process
+import os
 import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterator
 from typing import Any
 
 from ..errors import D4pError, RunError
@@ -225,8 +226,29 @@ class BatchingReporter:
 
 
 def _tied_to_parent(parent: int | None, target: Callable[..., None], *args: Any) -> None:
+    # Ctrl-C reaches the terminal's whole process group: the driver alone
+    # handles it and stops the workers, so none prints a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent)
     target(*args)
+
+
+@contextlib.contextmanager
+def _main_without_a_missing_file() -> Iterator[None]:
+    """Hide a ``__main__.__file__`` that names no file (``python - < wf.py``
+    sets ``'<stdin>'``) while a process starts: ``spawn`` and ``forkserver``
+    would re-run that "script" in the child and fail. The PEs travel by value
+    in that case (``GraphPayload``), so the child needs no ``__main__``."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or not isinstance(path, str) or os.path.isfile(path):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 class LocalProcesses:
@@ -252,7 +274,8 @@ class LocalProcesses:
             name=name,
             daemon=False,
         )
-        process.start()
+        with _main_without_a_missing_file():
+            process.start()
         self.processes.append(process)
         return len(self.processes) - 1
 

@@ -8,11 +8,24 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["alive", "child_processes", "children_of", "subprocess_env", "wait_gone"]
+__all__ = [
+    "Interrupted",
+    "alive",
+    "child_processes",
+    "children_of",
+    "interrupt_like_a_terminal",
+    "session_processes",
+    "subprocess_env",
+    "wait_gone",
+]
 
 
 def _stat(pid: int | str) -> list[str] | None:
@@ -42,6 +55,18 @@ def children_of(pid: int) -> list[int]:
         if entry.isdigit():
             fields = _stat(entry)
             if fields is not None and int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+def session_processes(session: int) -> list[int]:
+    """Pids of the running processes of session ``session`` (Linux): what a
+    command started with ``start_new_session=True`` left behind."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat(entry)
+            if fields is not None and int(fields[3]) == session and fields[0] != "Z":
                 found.append(int(entry))
     return found
 
@@ -91,3 +116,45 @@ def subprocess_env(*paths: str, **extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(search))
     env.update(extra)
     return env
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """How a command ended after a terminal's Ctrl-C."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    left_running: list[int]
+
+
+def interrupt_like_a_terminal(
+    argv: Sequence[str],
+    started: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120.0,
+) -> Interrupted:
+    """Run ``argv`` in a session of its own, wait until the file ``started``
+    exists (a PE creates it, so the run is under way), then send SIGINT to the
+    whole process group, as a terminal does on Ctrl-C. Returns how the
+    command ended and the processes of its session still running 10 s later."""
+    with subprocess.Popen(
+        list(argv),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=None if env is None else dict(env),
+        start_new_session=True,
+    ) as command:
+        deadline = time.monotonic() + timeout
+        while not started.exists() and command.poll() is None:
+            if time.monotonic() > deadline:
+                os.killpg(command.pid, signal.SIGKILL)
+                raise AssertionError(f"{started} was never created by {list(argv)}")
+            time.sleep(0.05)
+        if command.poll() is None:
+            os.killpg(command.pid, signal.SIGINT)
+        stdout, stderr = command.communicate(timeout=timeout)
+    return Interrupted(
+        command.returncode, stdout, stderr, wait_gone(session_processes(command.pid), 10.0)
+    )
