@@ -87,13 +87,13 @@ def test_each_wheel_holds_its_own_package_and_py_typed(dist: Path, package: Path
     assert not [name for name in names if "_tests/" in name], "tests stay out of wheels"
 
 
-def test_core_alone_runs_the_local_mappings_and_pulls_in_only_networkx(
+def test_core_alone_runs_the_local_mappings_and_pulls_in_only_networkx_and_cloudpickle(
     dist: Path, tmp_path: Path
 ) -> None:
     python = _venv(tmp_path / "venv", _wheel(dist, REPO / "packages" / "d4p-core"))
     frozen = _run([UV, "pip", "freeze", "--python", python])
     installed = {line.split("==")[0].split(" @ ")[0].lower() for line in frozen.splitlines()}
-    assert installed == {"d4p-core", "networkx"}
+    assert installed == {"d4p-core", "networkx", "cloudpickle"}
     script = (
         "from d4p_core import available_mappings, run\n"
         "from d4p_core.testing import case_by_name\n"
