@@ -9,9 +9,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import warnings
 from typing import Any
 
-from d4p_core import Inputs, Mapping, load_inputs_file, load_mapping, parse_inputs_json
+from d4p_core import (
+    Inputs,
+    Mapping,
+    UndeclaredStateWarning,
+    load_inputs_file,
+    load_mapping,
+    parse_inputs_json,
+)
 
 from ._compat_args import mapping_alias, translate
 from ._errors import OutputError
@@ -119,14 +127,14 @@ def run_command(argv: list[str], *, prog: str, compat: bool = False) -> int:
         name = mapping_alias(known_args.mapping) if compat else known_args.mapping
         mapping = load_mapping(name)
     parser, known = _parser(prog, mapping, complete=True)
-    warnings: list[str] = []
+    compat_warnings: list[str] = []
     if compat:
         translation = translate(argv, known)
-        argv, warnings = translation.argv, translation.warnings
+        argv, compat_warnings = translation.argv, translation.warnings
     args = parser.parse_args(argv)
     assert mapping is not None  # the complete parser requires MAPPING
     if not args.quiet:
-        for warning in warnings:
+        for warning in compat_warnings:
             sys.stderr.write(f"d4p: warning: {warning}\n")
 
     inputs = _inputs(args, parser, compat=compat)
@@ -138,10 +146,15 @@ def run_command(argv: list[str], *, prog: str, compat: bool = False) -> int:
         progress: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         if wants_progress(sys.stderr, args.quiet):
             progress = Progress(sys.stderr, f"running {args.target} on {mapping.name}")
-        with progress:
+        with progress, warnings.catch_warnings():
+            # The run's warnings are printed below, as the CLI's own lines.
+            warnings.simplefilter("ignore", UndeclaredStateWarning)
             result = mapping.run(graph, inputs, options)
         if not result.primary:
             return 0  # e.g. an MPI rank other than 0: rank 0 reports the run
+        if not args.quiet:
+            for warning in result.warnings:
+                sys.stderr.write(f"d4p: warning: {warning}\n")
         count = write_results(result, results_stream)
         if metrics_stream is not None:
             write_metrics(result, metrics_stream)

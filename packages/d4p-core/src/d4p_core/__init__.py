@@ -24,6 +24,7 @@ from .errors import (
     MappingNotFoundError,
     RunError,
     ServiceUnavailableError,
+    UndeclaredStateWarning,
     UnsupportedGraphError,
 )
 from .model.block import BlockPE
@@ -147,6 +148,7 @@ __all__ = [
     "Shuffle",
     "SimpleFunctionPE",
     "SimpleOptions",
+    "UndeclaredStateWarning",
     "UnsupportedGraphError",
     "WorkflowGraph",
     "__version__",

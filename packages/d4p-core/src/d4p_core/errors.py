@@ -40,6 +40,11 @@ class UnsupportedGraphError(D4pError):
     exit_code = 6
 
 
+class UndeclaredStateWarning(UserWarning):
+    """Several round-robin instances of a PE each kept a part of state that
+    ``process`` keeps in plain attributes (see ``GenericPE.check_state``)."""
+
+
 class ServiceUnavailableError(D4pError):
     """A service the mapping needs (Redis, MPI, Storm...) cannot be reached."""
 

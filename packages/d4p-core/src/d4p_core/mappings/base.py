@@ -16,16 +16,19 @@ from __future__ import annotations
 import argparse
 import os
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar
 
+from ..errors import UndeclaredStateWarning
 from ..inputs import Inputs, InputSpec, resolve_inputs
 from ..model.graph import FlatGraph, WorkflowGraph
 from ..planning.placement import Fuse, place
 from ..planning.plan import Plan
+from ..runtime._state_watch import split_state_message
 from ..runtime.result import FailureInfo, Outputs, PEMetrics, RunResult, merge_metrics
 from ..runtime.transport import Address
 from .options import add_option_arguments, options_from_args, options_from_kwargs
@@ -155,6 +158,17 @@ class RunOutcome:
         )
 
 
+def warn_split_state(result: RunResult) -> None:
+    """Warn, once per PE, about undeclared state its round-robin instances
+    split (noticed by the engine, see ``GenericPE.check_state``)."""
+    for pe_id, metrics in result.metrics.items():
+        if metrics.split_state:
+            copies = f"it ran as {metrics.instances} instances sharing its items round robin"
+            message = f"PE {pe_id!r}: " + split_state_message(metrics.split_state, copies)
+            result.warnings.append(message)
+            warnings.warn(message, UndeclaredStateWarning, stacklevel=3)
+
+
 def instance_metrics(
     per_instance: Iterable[tuple[Address, PEMetrics]],
 ) -> tuple[dict[str, PEMetrics], dict[str, dict[int, PEMetrics]]]:
@@ -193,9 +207,11 @@ class FixedPlacementMapping(MappingBase[OptionsT]):
         placed = self.plan(graph, options).with_inputs(inputs)
         outcome = self.execute(placed, options)
         placement = [list(block) for block in placed.partitions]
-        return outcome.result(
+        result = outcome.result(
             self.name, started, instance_metrics(outcome.metrics), {"placement": placement}
         )
+        warn_split_state(result)
+        return result
 
     @abstractmethod
     def execute(self, placed: PlacedRun, options: OptionsT) -> RunOutcome:

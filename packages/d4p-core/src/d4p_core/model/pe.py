@@ -66,6 +66,16 @@ class GenericPE:
     stateful: Any = False
     """Truthy when instances keep state that must not be split (see Plan)."""
 
+    check_state: bool = True
+    """Where a mapping runs copies of a PE that is not ``stateful`` (dynamic
+    workers, or several round-robin instances), the engine watches whether
+    ``process`` changes the PE's attributes, which would split that state
+    between the copies: an error on dynamic mappings, a warning on fixed
+    ones. A PE with a postprocess step is not watched: writing out what it
+    gathered makes it a partial aggregate (every copy reports its part, a
+    PE downstream combines them). Set it to ``False`` on a PE class whose
+    changing attributes are only caches (a lazily loaded model, a memo)."""
+
     def __init__(self, numprocesses: int = 1) -> None:
         self.inputconnections: dict[str, dict[str, Any]] = {}
         self.outputconnections: dict[str, dict[str, Any]] = {}

@@ -183,6 +183,22 @@ class Plan:
         return self.stateful | frozenset(self.sources)
 
     @property
+    def shuffled_replicas(self) -> frozenset[str]:
+        """PEs that are not stateful yet have several instances sharing
+        their items round robin: state kept in their attributes is split."""
+        grouped = {
+            route.dst_pe
+            for routes in self.routes.values()
+            for route in routes
+            if not isinstance(route.grouping, Shuffle)
+        }
+        return frozenset(
+            pe_id
+            for pe_id in self.pe_ids
+            if self.instances[pe_id] > 1 and pe_id not in self.stateful and pe_id not in grouped
+        )
+
+    @property
     def total_instances(self) -> int:
         return sum(self.instances.values())
 

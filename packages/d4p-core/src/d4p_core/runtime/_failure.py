@@ -8,7 +8,7 @@ from typing import Any
 from ._instances import InstanceState
 from .result import FailureInfo
 
-__all__ = ["PEFailure", "pe_failure"]
+__all__ = ["PEFailure", "pe_failure", "undeclared_state_failure"]
 
 _INPUT_REPR_LIMIT = 500
 
@@ -41,4 +41,11 @@ def pe_failure(inst: InstanceState, phase: str, block: Any, exc: BaseException) 
         error=f"{type(exc).__name__}: {exc}",
         traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
     )
+    return PEFailure(info)
+
+
+def undeclared_state_failure(inst: InstanceState, message: str) -> PEFailure:
+    """``inst`` changed attributes a mapping's copies of it would split: its
+    failure in ``process``, without a traceback (no user code failed)."""
+    info = FailureInfo(inst.pe_id, inst.index, "process", None, message, "")
     return PEFailure(info)

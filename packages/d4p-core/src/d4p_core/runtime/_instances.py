@@ -8,6 +8,7 @@ from typing import Any
 
 from ..model.pe import GenericPE
 from ..planning.plan import Plan
+from ._state_watch import StateWatch
 from .transport import Address
 
 __all__ = [
@@ -78,7 +79,9 @@ class InstanceState:
         "pe_id",
         "pending",
         "shuffle_next",
+        "split_state",
         "targets",
+        "watch",
     )
 
     def __init__(self, address: Address, pe: GenericPE, plan: Plan) -> None:
@@ -108,3 +111,6 @@ class InstanceState:
         self.active = False
         # The input block a failing call was given, for the error report.
         self.failed_input: Any = None
+        # Set by the executor where copies would split undeclared state.
+        self.watch: StateWatch | None = None
+        self.split_state = False  # the watch saw process() change attributes

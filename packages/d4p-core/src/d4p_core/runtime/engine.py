@@ -22,7 +22,7 @@ takes a few milliseconds (so slow PEs still stream).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from time import perf_counter
 from typing import Any
 
@@ -31,10 +31,11 @@ from ..model.pe import WRITER, GenericPE
 from ..planning.plan import Plan
 from ._callers import PendingWriter, compile_call, undeclared_output
 from ._chains import compile_chains
-from ._failure import PEFailure, pe_failure
+from ._failure import PEFailure, pe_failure, undeclared_state_failure
 from ._instances import InstanceState, instantiate
 from ._outbox import Outbox
 from ._routing import GROUP_BY, LOCAL, REMOTE, SHUFFLE, compile_targets, split
+from ._state_watch import StateWatch, split_state_message
 from .progress import PROGRESS_INTERVAL
 from .result import PEMetrics
 from .transport import Address, Batch, SpillTarget, Transport
@@ -102,8 +103,14 @@ class Executor:
         spill_above: int = 1024,
         send_by_size: bool = True,
         on_progress: Callable[[dict[str, int]], None] | None = None,
+        state_copies: Collection[str] | None = None,
     ) -> None:
         self.plan = plan
+        # PEs whose copies would split state process() keeps in attributes:
+        # given by dynamic mappings (every worker has a copy: an error), else
+        # the round-robin replicas of the plan (a warning in the metrics).
+        self._state_errors = state_copies is not None
+        self._watched = frozenset(plan.shuffled_replicas if state_copies is None else state_copies)
         self.transport = transport
         # Dynamic mappings end PEs by command (close), not by markers.
         self._end_of_stream = end_of_stream
@@ -158,6 +165,8 @@ class Executor:
         what it wrote is routed once every instance is ready for it."""
         for inst in self._order:
             self._guarded(inst, "preprocess", inst.pe.preprocess)
+            if inst.pe_id in self._watched and StateWatch.wanted(inst.pe):
+                inst.watch = StateWatch(inst.pe)
         for inst in self._order:
             self._route_pending(inst)
 
@@ -245,7 +254,15 @@ class Executor:
         """Counters of each hosted instance."""
         return {
             inst.address: PEMetrics(
-                inst.pe_id, 1, inst.items_in, inst.items_out, inst.calls, inst.busy
+                inst.pe_id,
+                1,
+                inst.items_in,
+                inst.items_out,
+                inst.calls,
+                inst.busy,
+                inst.watch.changed_names(inst.pe)
+                if inst.split_state and inst.watch is not None
+                else (),
             )
             for inst in self._order
         }
@@ -325,8 +342,22 @@ class Executor:
         elif spent > 4 * _CHUNK_SECONDS and head.chunk > 1:
             head.chunk //= 2
         for inst in routed:
+            if inst.watch is not None and not inst.split_state and inst.watch.changed(inst.pe):
+                self._state_changed(inst)
             self._route_pending(inst)
         self._send_if_late(now)
+
+    def _state_changed(self, inst: InstanceState) -> None:
+        """``process`` changed attributes of a PE whose copies split state."""
+        assert inst.watch is not None
+        if not self._state_errors:
+            inst.split_state = True  # named in the metrics, warned by the driver
+            return
+        message = split_state_message(
+            inst.watch.changed_names(inst.pe),
+            "this mapping runs a copy of it in every worker process",
+        )
+        raise undeclared_state_failure(inst, message)
 
     def _send_if_late(self, now: float) -> None:
         """Inside a PE's call: send partial batches that waited too long

@@ -24,6 +24,9 @@ class PEMetrics:
     items_out: int = 0
     process_calls: int = 0
     busy_seconds: float = 0.0
+    split_state: tuple[str, ...] = ()
+    """Attributes ``process`` changed on round-robin instances of a PE that
+    is not ``stateful`` (each instance had its own part of that state)."""
 
     def add(self, other: PEMetrics) -> None:
         self.instances += other.instances
@@ -31,6 +34,8 @@ class PEMetrics:
         self.items_out += other.items_out
         self.process_calls += other.process_calls
         self.busy_seconds += other.busy_seconds
+        if other.split_state:
+            self.split_state = tuple(sorted({*self.split_state, *other.split_state}))
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,9 @@ class RunResult:
     """False on the secondary processes of a run started by an outside
     launcher (e.g. ranks other than 0 under ``mpiexec``): their result is
     empty and front ends print nothing for them."""
+    warnings: list[str] = field(default_factory=list)
+    """What the run noticed but did not fail for (e.g. split undeclared
+    state); the mapping also issues each as a Python warning."""
 
 
 def merge_outputs(target: Outputs, source: Outputs) -> Outputs:

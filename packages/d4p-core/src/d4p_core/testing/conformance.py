@@ -21,20 +21,34 @@ depend on the start method, what travels to the workers does.
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
+import subprocess
+import sys
+import warnings
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
 from .._run import run
-from ..errors import InputError, RunError, UnsupportedGraphError
-from ..mapping import Mapping, load_mapping
+from ..errors import InputError, RunError, UndeclaredStateWarning, UnsupportedGraphError
+from ..mapping import Mapping, available_mappings, load_mapping
+from ..mappings.dynamic.base import DynamicMappingBase
 from ..model.graph import WorkflowGraph
 from ..planning.plan import Plan
 from ..runtime.result import RunResult
 from .checks import INVARIANTS, assert_same_multisets
-from .pes import CountingProducer, Failing, LifecycleProbe, PassThrough
-from .processes import child_processes
+from .pes import (
+    CountingProducer,
+    Failing,
+    LifecycleProbe,
+    PassThrough,
+    Remembers,
+    RemembersAsACache,
+)
+from .processes import child_processes, subprocess_env
 from .workflows import CASES, ConformanceCase, case_by_name
 
 __all__ = ["PORTABILITY_CASES", "MappingConformance", "build_failing", "child_processes"]
@@ -59,6 +73,37 @@ def build_failing(phase: str) -> WorkflowGraph:
     graph.connect(first, "output", failing, "input")
     graph.connect(failing, "output", last, "input")
     return graph
+
+
+# A workflow whose PE classes live in the script run as __main__.
+MAIN_WORKFLOW = """
+import json
+import sys
+
+from d4p_core import IterativePE, ProducerPE, WorkflowGraph, run
+
+
+class Numbers(ProducerPE):
+    def _process(self, inputs):
+        for number in range(1, 7):
+            self.write("output", number)
+
+
+class Square(IterativePE):
+    def __init__(self):
+        super().__init__()
+        self.numprocesses = 2
+
+    def _process(self, value):
+        return value * value
+
+
+if __name__ == "__main__":
+    graph = WorkflowGraph()
+    graph.connect(Numbers(), "output", Square(), "input")
+    result = run(graph, {mapping!r}, processes={processes!r}, **{options!r})
+    print(json.dumps(sorted(result.outputs["Square1"]["output"])))
+"""
 
 
 def _case_id(case: ConformanceCase) -> str:
@@ -188,6 +233,77 @@ class MappingConformance:
         self.run_graph(graph, 10)
         after = {pe.id: pickle.dumps(pe) for pe in graph.flat().by_id().values()}
         assert after == before
+
+    @pytest.mark.timeout(120)
+    def test_run_twice_gives_the_same_results(self) -> None:
+        """Troubleshooting: every run starts from fresh copies of the PEs, so
+        running a graph twice, or on ``simple`` in between, gives the same
+        results (the source here counts its calls in an attribute)."""
+        graph = case_by_name("pipeline").build()
+        first = self.run_graph(graph, 10)
+        run(graph, "simple", inputs=10)
+        second = self.run_graph(graph, 10)
+        assert_same_multisets(second.outputs, first.outputs)
+
+    @pytest.mark.timeout(120)
+    def test_undeclared_state_is_refused_or_warned(self) -> None:
+        """Troubleshooting: a PE keeping state in a plain attribute (not
+        ``stateful``, no grouping). Where the mapping runs a copy of it in
+        every worker (dynamic mappings, hybrid ones for stateless PEs) the
+        run fails naming the PE and the attribute; where it gets several
+        round-robin instances, the run warns (``UndeclaredStateWarning`` and
+        ``RunResult.warnings``); with ``check_state = False``, or one
+        instance, nothing is said."""
+        mapping = self.get_mapping()
+        workers = self.processes or os.cpu_count() or 1
+        for remembers in (Remembers(numprocesses=2), RemembersAsACache(numprocesses=2)):
+            graph = WorkflowGraph()
+            graph.connect(CountingProducer(), "output", remembers, "input")
+            watched = remembers.check_state
+            if watched and isinstance(mapping, DynamicMappingBase) and workers > 1:
+                with pytest.raises(RunError) as refused:
+                    self.run_graph(graph, 20)
+                assert refused.value.pe_id == remembers.id
+                assert "(seen)" in str(refused.value) and "stateful = True" in str(refused.value)
+                continue
+            split = watched and self.plan_for(graph).instances[remembers.id] > 1
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = self.run_graph(graph, 20)
+            noticed = [w for w in caught if issubclass(w.category, UndeclaredStateWarning)]
+            assert sorted(result.outputs[remembers.id]["output"]) == list(range(1, 21))
+            if split:
+                assert len(noticed) == 1 and len(result.warnings) == 1, result.warnings
+                assert remembers.id in result.warnings[0] and "(seen)" in result.warnings[0]
+            else:
+                assert not noticed and not result.warnings, result.warnings
+
+    @pytest.mark.timeout(300)
+    @pytest.mark.parametrize("how", ["script", "stdin"])
+    def test_workflow_defined_in_main(self, how: str, tmp_path: Path) -> None:
+        """Troubleshooting: PEs defined in the script the user runs (``python
+        wf.py``) or in a ``__main__`` with no file (``python - < wf.py``, a
+        notebook, the REPL) reach every worker of the mapping."""
+        if self.mapping not in available_mappings():
+            pytest.skip(f"{self.mapping!r} is not installed: a fresh interpreter cannot load it")
+        source = MAIN_WORKFLOW.format(
+            mapping=self.mapping, processes=self.processes, options=self.options
+        )
+        script = tmp_path / "my_workflow.py"
+        script.write_text(source)
+        command = [sys.executable, str(script)] if how == "script" else [sys.executable, "-"]
+        completed = subprocess.run(
+            command,
+            input=source if how == "stdin" else None,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=subprocess_env(),
+            timeout=280,
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stderr
+        assert json.loads(completed.stdout.splitlines()[-1]) == [1, 4, 9, 16, 25, 36]
 
     def test_no_silent_overrides(self) -> None:
         """A subclass may not replace a test of the suite unless it marks the

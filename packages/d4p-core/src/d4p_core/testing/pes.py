@@ -308,6 +308,28 @@ class Total(GenericPE):
             self.write("output", self.total)
 
 
+class Remembers(IterativePE):
+    """Passes on the first occurrence of each value: keeps the values seen in
+    a plain attribute (undeclared state; see ``GenericPE.check_state``)."""
+
+    def __init__(self, numprocesses: int = 1) -> None:
+        super().__init__()
+        self.numprocesses = numprocesses
+        self.seen: set[Any] = set()
+
+    def _process(self, data: Any) -> Any:
+        if data in self.seen:
+            return None
+        self.seen.add(data)
+        return data
+
+
+class RemembersAsACache(Remembers):
+    """:class:`Remembers`, declared harmless (``check_state = False``)."""
+
+    check_state = False
+
+
 class Failing(IterativePE):
     """Raises ``ValueError`` in the chosen phase (``on_value`` for process)."""
 

@@ -97,6 +97,7 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
             spill_above=options.spill_above,
             start_active=role == "source" or index < initial,
             report_progress=group.sink.wants_progress,
+            state_copies=layout.stateless if workers > 1 else (),
         )
 
     specs = [spec(w, "worker", layout.hosted_by(w)) for w in range(workers)]

@@ -61,6 +61,9 @@ class DynamicWorkerSpec:
     spill_above: int
     start_active: bool
     report_progress: bool
+    # Stateless PEs of which other workers hold copies too: process() must
+    # not change their attributes (the state would be split).
+    state_copies: tuple[str, ...] = ()
 
 
 class _Counter:
@@ -260,6 +263,7 @@ def _executor(
         batch_size=spec.batch_size,
         end_of_stream=False,
         on_progress=reporter.progress if spec.report_progress else None,
+        state_copies=spec.state_copies,
         **extra,
     )
     transport.executor = executor
