@@ -80,12 +80,16 @@ class StateWatch:
         return now != self._baseline
 
     def changed_names(self, pe: GenericPE) -> tuple[str, ...]:
-        """The attributes whose value is not one ``preprocess`` left (or has
-        another length). Reads ``vars(pe)``: call it once, when reporting."""
-        before = {(ident, size) for _, ident, size in self._baseline}
+        """The attributes that are new or hold another object (or length)
+        than ``preprocess`` left. Reads ``vars(pe)``: call it once, when
+        reporting. (Compact storage keeps values in insertion order, the
+        order ``vars`` lists them in.)"""
+        before = {key: (ident, size) for key, ident, size in self._baseline}
         return tuple(
             sorted(
-                name for name, value in vars(pe).items() if (id(value), _size(value)) not in before
+                name
+                for position, (name, value) in enumerate(vars(pe).items())
+                if before.get(name, before.get(position)) != (id(value), _size(value))
             )
         )
 
