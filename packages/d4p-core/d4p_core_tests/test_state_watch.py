@@ -100,7 +100,7 @@ def test_split_state_is_named_in_the_metrics_of_round_robin_instances() -> None:
     graph = WorkflowGraph()
     graph.connect(CountingProducer(), "output", Remembers(numprocesses=3), "input")
     with pytest.warns(
-        UserWarning, match=r"PE 'Remembers1': process\(\) changes its attributes \(seen\)"
+        UndeclaredStateWarning, match=r"PE 'Remembers1': process\(\) changes its attributes \(seen\)"
     ):
         result = run(graph, "multi", inputs=30, processes=4)
     assert result.metrics["Remembers1"].split_state == ("seen",)
