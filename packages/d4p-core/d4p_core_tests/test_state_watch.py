@@ -99,9 +99,8 @@ def test_one_instance_on_a_fixed_mapping_says_nothing(recwarn: pytest.WarningsRe
 def test_split_state_is_named_in_the_metrics_of_round_robin_instances() -> None:
     graph = WorkflowGraph()
     graph.connect(CountingProducer(), "output", Remembers(numprocesses=3), "input")
-    with pytest.warns(
-        UndeclaredStateWarning, match=r"PE 'Remembers1': process\(\) changes its attributes \(seen\)"
-    ):
+    noticed = r"PE 'Remembers1': process\(\) changes its attributes \(seen\)"
+    with pytest.warns(UndeclaredStateWarning, match=noticed):
         result = run(graph, "multi", inputs=30, processes=4)
     assert result.metrics["Remembers1"].split_state == ("seen",)
     assert sorted(result.outputs["Remembers1"]["output"]) == list(range(1, 31))
