@@ -47,6 +47,37 @@ _EXPORTS: dict[str, list[tuple[str, Sequence[str]]]] = {
     "dispel4py.new.simple_process": [
         ("d4p_core.compat._simple_process", ("process", "process_and_return")),
     ],
+    "dispel4py.new.aggregate": [
+        (
+            "d4p_core.compat._aggregate",
+            ("AggregatePE", "ContinuousReducePE", "CountPE", "MaxPE", "MinPE", "SumPE"),
+        ),
+        (
+            "d4p_core.compat._statistics",
+            ("AverageParallelPE", "AverageReducePE", "StdDevPE", "StdDevReducePE"),
+        ),
+        (
+            "d4p_core.compat._parallel",
+            (
+                "parallel_aggregate",
+                "parallel_count",
+                "parallel_sum",
+                "parallel_min",
+                "parallel_max",
+                "parallel_avg",
+                "parallel_std_dev",
+                "parallelCount",
+                "parallelSum",
+                "parallelMin",
+                "parallelMax",
+                "parallelAvg",
+                "parallelStdDev",
+            ),
+        ),
+    ],
+    "dispel4py.new.monitoring": [
+        ("d4p_core.compat._monitoring", ("Timer", "MonitoringWrapper", "ProcessTimingPE")),
+    ],
 }
 
 
