@@ -119,6 +119,8 @@ def test_install_registers_dispel4py_modules_backed_by_d4p() -> None:
         "dispel4py.base",
         "dispel4py.core",
         "dispel4py.new",
+        "dispel4py.new.aggregate",
+        "dispel4py.new.monitoring",
         "dispel4py.new.processor",
         "dispel4py.new.simple_process",
         "dispel4py.utils",
