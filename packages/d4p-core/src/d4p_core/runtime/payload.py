@@ -51,14 +51,20 @@ class GraphPayload:
         travel as bytes (other hosts, another launcher). Under ``fork``, PEs
         that plain pickle refuses are handed over in memory instead."""
         compat = getattr(sys.modules.get("dispel4py"), "__d4p_compat__", False) is True
-        context = (tuple(file_modules().items()), compat, _import_roots(pes.values()))
+        roots = _import_roots(pes.values())
         try:
-            blob, uses_main = _pickle_by_reference(pes)
+            blob, referenced = _pickle_by_reference(pes)
         except Exception:  # noqa: BLE001 - whatever plain pickle refuses goes by value
+            # By value, any workflow file loaded so far may be referenced.
+            context = (tuple(file_modules().items()), compat, roots)
             if start_method == "fork":  # the children inherit the objects themselves
                 return cls(None, pes, *context)
             return cls(_pickle_by_value(pes, mapping, start_method), None, *context)
-        if not uses_main:
+        # Only the workflow files the PEs come from: another file loaded
+        # earlier in this process (a notebook, a test session) is not re-run.
+        needed = tuple((n, path) for n, path in file_modules().items() if n in referenced)
+        context = (needed, compat, roots)
+        if "__main__" not in referenced:
             return cls(blob, None, *context)
         script = _main_script()
         if script is None:  # nothing the receiver could import __main__ from
@@ -92,22 +98,24 @@ class GraphPayload:
 
 
 class _ReferencePickler(pickle.Pickler):
-    """Plain pickle that notes whether a class or function of ``__main__``
-    was pickled (by reference, so the receiver needs the same ``__main__``)."""
+    """Plain pickle that notes the modules of the classes and functions it
+    pickles by reference (the receiver must import them: ``__main__`` too)."""
 
-    uses_main = False
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.referenced: set[str] = set()
 
     def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, (type, FunctionType)) and obj.__module__ == "__main__":
-            self.uses_main = True
+        if isinstance(obj, (type, FunctionType)):
+            self.referenced.add(obj.__module__)
         return NotImplemented
 
 
-def _pickle_by_reference(pes: dict[str, GenericPE]) -> tuple[bytes, bool]:
+def _pickle_by_reference(pes: dict[str, GenericPE]) -> tuple[bytes, set[str]]:
     buffer = io.BytesIO()
-    pickler = _ReferencePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler = _ReferencePickler(buffer)
     pickler.dump(pes)
-    return buffer.getvalue(), pickler.uses_main
+    return buffer.getvalue(), pickler.referenced
 
 
 def _pickle_by_value(pes: dict[str, GenericPE], mapping: str, start_method: str | None) -> bytes:
