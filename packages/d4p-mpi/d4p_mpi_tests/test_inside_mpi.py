@@ -25,14 +25,16 @@ from d4p_mpi import find_mpiexec
 REPO = Path(__file__).resolve().parents[3]
 
 
-def _mpiexec(ranks: int, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def _mpiexec(
+    ranks: int, *args: str, timeout: float = 180, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [find_mpiexec(None), "-n", str(ranks), sys.executable, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=REPO,
-        env=subprocess_env(),
+        env=subprocess_env(**env),
         check=False,
     )
 
@@ -91,7 +93,12 @@ def test_a_failing_pe_ends_the_job_and_is_reported_once(tmp_path: Path) -> None:
     workflow.write_text(
         "from d4p_core.testing.conformance import build_failing\ngraph = build_failing('process')\n"
     )
-    completed = _mpiexec(4, "-m", "d4p_cli", "run", "mpi", str(workflow), "-i", "5")
+    # The user's mpiexec: after MPI_Abort, Hydra leaves its topology file in
+    # /tmp unless HWLOC_XMLFILE is set (the README's advice).
+    no_file = str(tmp_path / "no-topology.xml")
+    completed = _mpiexec(
+        4, "-m", "d4p_cli", "run", "mpi", str(workflow), "-i", "5", HWLOC_XMLFILE=no_file
+    )
     assert completed.returncode != 0
     errors = [line for line in completed.stderr.splitlines() if line.startswith("d4p: error:")]
     assert len(errors) == 1, completed.stderr

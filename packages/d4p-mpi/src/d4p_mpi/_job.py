@@ -1,6 +1,9 @@
 """d4p launching the MPI job itself: ``mpiexec -n N python -m
 d4p_mpi._launch JOB``, with the placed run pickled into JOB and rank 0's
-outcome read back from next to it."""
+outcome read back from next to it. JOB lives in a directory private to the
+run (:mod:`._jobdir`), which Hydra's own temporary file is pointed into
+(:mod:`._environment`): a run leaves nothing in the temporary directory,
+however it ends."""
 
 from __future__ import annotations
 
@@ -10,13 +13,11 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from d4p_core import RunError, ServiceUnavailableError
 from d4p_core.backend import (
-    ABORT_GRACE,
     GraphPayload,
     PlacedRun,
     RunOutcome,
@@ -25,6 +26,8 @@ from d4p_core.backend import (
     worker_lost,
 )
 
+from ._environment import launcher_environment
+from ._jobdir import holding_spec, job_directory
 from ._rank import RankSpec
 from ._watch import first_lost
 
@@ -71,21 +74,15 @@ def launch(
     flags = [*_launcher_flags(launcher), *launcher_args, *ranks]
     spec = RankSpec.of(placed, batch_size)
     payload = GraphPayload.create(placed.flat.by_id(), "mpi")
-    # On an interrupt, a rank's watcher may still be writing its record in it.
-    with tempfile.TemporaryDirectory(prefix="d4p-mpi-", ignore_cleanup_errors=True) as directory:
-        job_path = Path(directory) / "job.spec"
-        with open(job_path, "wb") as handle:
-            pickle.dump((spec, payload), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    with job_directory() as directory, holding_spec(directory, (spec, payload)) as job_path:
         command = [launcher, *flags, sys.executable, "-m", "d4p_mpi._launch", str(job_path)]
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-        status = _run_launcher(command, env)
+        status = _run_launcher(command, launcher_environment(directory))
         result_path = job_path.with_suffix(".result")
         outcome: RunOutcome | RunError | None = None
         if result_path.exists():
             with open(result_path, "rb") as handle:
                 outcome = pickle.load(handle)
-        lost = first_lost(Path(directory))
+        lost = first_lost(directory)
     if outcome is None and lost is not None:  # a rank killed by a signal
         rank, code = lost
         raise worker_lost(spec.describe(rank), exit_description(code))
@@ -99,21 +96,32 @@ def launch(
 
 def _run_launcher(command: list[str], env: dict[str, str]) -> int:
     """Run mpiexec to its end and return its exit status. The ranks share
-    this terminal: PE logs and MPI's own messages reach the user as they
-    happen.
+    this terminal's output: PE logs and MPI's own messages reach the user as
+    they happen.
 
-    mpiexec is tied to this process as core ties its workers (it gets
-    SIGTERM when this process dies; Hydra then stops the ranks). On an
-    interrupt it is terminated, and killed after core's abort grace."""
+    On Ctrl-C (or any exception here) mpiexec is killed: Hydra's proxies
+    then SIGKILL the ranks at once, quietly. Terminated instead, mpiexec
+    passes SIGTERM on to the ranks, the first to end makes its proxy SIGKILL
+    the others, and mpiexec prints a "bad termination" notice on stdout.
+    mpiexec runs in a process group of its own, without stdin, so that a
+    Ctrl-C (sent to the terminal's foreground group) reaches this process
+    only: mpiexec would pass it on to the ranks, each printing a traceback.
+    (A background group reading the terminal would be stopped; the ranks
+    never read d4p's stdin, no mapping's workers do.) mpiexec is tied to
+    this process as core ties its workers: it gets SIGTERM when this
+    process dies, and Hydra stops the ranks."""
     parent = os.getpid()
-    launcher = subprocess.Popen(command, env=env, preexec_fn=lambda: die_with_parent(parent))
+
+    def detach_and_tie() -> None:
+        os.setpgid(0, 0)
+        die_with_parent(parent)
+
+    launcher = subprocess.Popen(
+        command, env=env, stdin=subprocess.DEVNULL, preexec_fn=detach_and_tie
+    )
     try:
         return launcher.wait()
     except BaseException:
-        launcher.terminate()
-        try:
-            launcher.wait(timeout=ABORT_GRACE)
-        except subprocess.TimeoutExpired:
-            launcher.kill()
-            launcher.wait()
+        launcher.kill()
+        launcher.wait()
         raise

@@ -1,34 +1,50 @@
 """``python -m d4p_mpi._launch JOB`` — what ``mpiexec`` starts on every rank
 when d4p launched the job itself: a watcher (:mod:`d4p_mpi._watch`) and,
 forked from it, the rank. Rank 0 writes the outcome of the run (or the error
-that ended it) next to JOB, for the driver to read."""
+that ended it) next to JOB, for the driver to read.
+
+The rank ignores SIGINT: a Ctrl-C is the driver's to handle (it stops the
+job), as on every mapping; Hydra's SIGTERM ends it."""
 
 from __future__ import annotations
 
 import pickle
+import signal
 import sys
 from pathlib import Path
 
 from d4p_core import RunError
 from d4p_core.backend import RunOutcome
 
+from ._environment import restore_for_rank
+from ._jobdir import driver_gone, remove
 from ._rank import run_rank
+from ._shm import record_segments
 from ._watch import watched
 from ._world import abort_job
 
 
 def main(job_path: str) -> int:
-    """The watcher, and forked from it the rank (:func:`run_job`)."""
-    return watched(lambda: run_job(job_path), Path(job_path).parent)
+    """The watcher, and forked from it the rank (:func:`run_job`); none
+    when the driver died while mpiexec was starting the job (a failure
+    status, so that Hydra ends the job rather than wait for this rank)."""
+    job = Path(job_path).parent
+    restore_for_rank(job)
+    if driver_gone(job):
+        remove(job)
+        return 1
+    return watched(lambda: run_job(job_path), job)
 
 
 def run_job(job_path: str) -> int:
     """This rank's share of the job in JOB (MPI starts here)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from mpi4py import MPI
 
     with open(job_path, "rb") as handle:
         spec, payload = pickle.load(handle)
     comm = MPI.COMM_WORLD
+    record_segments(Path(job_path).parent, comm.Get_rank())
     outcome: RunOutcome | RunError | None
     try:
         outcome = run_rank(comm, spec, payload.load)

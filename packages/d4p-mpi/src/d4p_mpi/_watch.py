@@ -11,17 +11,24 @@ directory, then exits with 128 + the signal, so the launcher ends the job as
 before; the driver then names the rank as every mapping names a lost worker.
 
 The launcher signals a rank's whole process group (the watcher and the rank
-share it): its teardown ends both at once, and records nothing.
+share it). Its teardown after a failure, or when it loses mpiexec, is a
+SIGKILL, which ends both at once and records nothing. A terminated mpiexec
+(the kernel's signal when the driver died) passes SIGTERM on, which the
+watcher ignores: it outlives its rank, to remove the job's directory that
+the dead driver cannot (:mod:`._jobdir`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
 from d4p_core.backend import watch_child
+
+from ._jobdir import driver_gone, remove
 
 __all__ = ["first_lost", "watched"]
 
@@ -29,16 +36,24 @@ __all__ = ["first_lost", "watched"]
 _RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")
 
 
-def watched(rank_main: Callable[[], int], records: Path) -> int:
+def watched(rank_main: Callable[[], int], job: Path) -> int:
     """Run ``rank_main`` in a child process watched by this one (core's
     :func:`~d4p_core.backend.watch_child`) and return the status to exit
-    with; a child killed by a signal is recorded in ``records``."""
+    with. A child killed by a signal is recorded in the job directory
+    ``job``; when the driver is gone, the directory is removed instead."""
 
     def on_exit(code: int) -> None:
-        if code < 0:  # -signal
-            _record(records, code)
+        if driver_gone(job):  # nobody reads it any more, nor removes it
+            remove(job)
+        elif code < 0:  # -signal
+            _record(job, code)
 
-    return watch_child(rank_main, on_exit)
+    return watch_child(rank_main, on_exit, in_watcher=_outlive_the_rank)
+
+
+def _outlive_the_rank() -> None:
+    """The launcher's SIGTERM is for the rank (see above)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _record(records: Path, code: int) -> None:

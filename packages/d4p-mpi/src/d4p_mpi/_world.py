@@ -10,6 +10,7 @@ from d4p_core import RunError
 from d4p_core.backend import PlacedRun, RunOutcome
 
 from ._rank import RankSpec, run_rank
+from ._shm import release_own_segments
 
 __all__ = ["abort_job", "inside_mpi", "run_inside", "world_size"]
 
@@ -51,7 +52,9 @@ def run_inside(placed: PlacedRun, batch_size: int) -> RunOutcome | None:
 def abort_job(comm: Any, code: int) -> NoReturn:
     """End every rank after a failure was reported: MPI_Abort, and if the MPI
     library returns from it (some do, for singleton or Hydra jobs), end this
-    process anyway; the launcher then stops the others."""
+    process anyway; the launcher then stops the others. MPICH's shared
+    memory on this host is unlinked first: after MPI_Abort, nobody would."""
+    release_own_segments()
     sys.stdout.flush()
     sys.stderr.flush()
     try:
