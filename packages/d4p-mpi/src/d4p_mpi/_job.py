@@ -2,8 +2,9 @@
 d4p_mpi._launch JOB``, with the placed run pickled into JOB and rank 0's
 outcome read back from next to it. JOB lives in a directory private to the
 run (:mod:`._jobdir`), which Hydra's own temporary file is pointed into
-(:mod:`._environment`): a run leaves nothing in the temporary directory,
-however it ends."""
+(:mod:`._environment`) and MPICH's shared memory is recorded in
+(:mod:`._shm`): a run leaves nothing in the temporary directory or in
+``/dev/shm``, however it ends."""
 
 from __future__ import annotations
 
