@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
 
-from d4p_core import RunResult, load_graph, run
+from d4p_core import RunResult, ServiceUnavailableError, load_graph, run
 from d4p_redis import RunKeys
 
 from .pes import pipeline
@@ -195,3 +196,62 @@ def test_killed_external_worker(redis_url: str, tmp_path: Path) -> None:
     result = box["result"]
     assert sorted(result.outputs["Double1"]["output"]) == [2 * i for i in range(200)]
     assert result.extra["dead_workers"] == [1]
+
+
+def test_no_worker_joins(tmp_path: Path) -> None:
+    """--workers 0 and nobody comes: a clear error once --wait-workers has
+    passed, the sources' process stopped, nothing left on the server."""
+    with pytest.raises(ServiceUnavailableError) as error:
+        run(
+            pipeline(50, gate=str(tmp_path / "never")),
+            "dyn_redis",
+            processes=2,
+            workers=0,
+            wait_workers=1,
+            run_id="lonely",
+        )
+    assert "no worker joined run lonely within 1 s (--wait-workers)" in str(error.value)
+    assert "d4p worker redis --redis-url URL --run lonely" in str(error.value)
+
+
+def test_no_worker_joins_from_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "wf_lonely.py"
+    path.write_text(WORKFLOW.replace("@GATE@", str(tmp_path / "never")))
+    options = ["--workers", "0", "--wait-workers", "1", "--run-id", "lonely-cli"]
+    ended = subprocess.run(
+        [sys.executable, "-m", "d4p_cli", "run", "dyn_redis", str(path), *options],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ended.returncode == 7, ended.stderr
+    assert ended.stdout == ""
+    invitation, error = ended.stderr.splitlines()
+    assert invitation.startswith("d4p: run lonely-cli waits up to 1 s for workers: ")
+    assert "d4p worker redis --redis-url unix://" in invitation
+    assert invitation.endswith(" --run lonely-cli")
+    assert "no worker joined run lonely-cli within 1 s" in error
+
+
+def test_every_external_worker_died(redis_url: str, tmp_path: Path) -> None:
+    """The only worker dies: no one else joins within --wait-workers."""
+    gate = tmp_path / "gate"
+    thread, box = _start_run(
+        pipeline(20, gate=str(gate)),
+        "dyn_redis",
+        processes=1,
+        workers=0,
+        wait_workers=1,
+        run_id="orphaned",
+    )
+    _wait_for_run(redis_url, "orphaned")
+    worker = _worker(redis_url, "--run", "orphaned", env={"D4P_TEST_KILL_ME": "1"})
+    _wait_for_members(redis_url, "orphaned", 1)
+    gate.touch()
+    worker.communicate(timeout=60)
+    thread.join(timeout=120)
+    assert worker.returncode == -9
+    assert isinstance(box.get("error"), ServiceUnavailableError), box
+    assert "no worker joined run orphaned after its last worker died within 1 s" in str(
+        box["error"]
+    )

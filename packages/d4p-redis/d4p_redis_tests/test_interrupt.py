@@ -1,5 +1,7 @@
-"""Ctrl-C on the driver: the run's keys are deleted and no process is left.
-A driver killed outright cannot clean up, but its workers still end."""
+"""Ctrl-C: the run's keys are deleted and no process is left. In a
+terminal (SIGINT to the whole process group) ``d4p run`` prints one line
+and exits 130: the workers ignore the signal and the driver stops them.
+(A driver killed outright: see test_lease.)"""
 
 from __future__ import annotations
 
@@ -13,8 +15,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from d4p_core.testing.processes import children_of, subprocess_env, wait_gone
-from d4p_redis import RunKeys, delete_run
+from d4p_core.testing.processes import (
+    children_of,
+    interrupt_like_a_terminal,
+    subprocess_env,
+    wait_gone,
+)
+from d4p_redis import ENV_URL, RunKeys
 
 DRIVER = """
 import sys
@@ -61,26 +68,68 @@ def test_ctrl_c_deletes_the_run(redis_url: str, tmp_path: Path, mapping: str) ->
         client.close()
 
 
+HANGING_WORKFLOW = """
+import os
+
+from d4p_core import WorkflowGraph
+from d4p_core.testing.pes import CountingProducer, Hangs
+
+graph = WorkflowGraph()
+graph.connect(CountingProducer(), "output", Hangs(os.environ["D4P_TEST_ENTERED"]), "input")
+"""
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Pids whose command line contains ``text`` (Linux)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if text.encode() in handle.read():
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_killed_driver_takes_its_workers_along(redis_url: str, tmp_path: Path) -> None:
-    run_id = "driver-killed"
-    root = str(Path(__file__).resolve().parent.parent)
-    env = subprocess_env(root)
-    driver = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, "dyn_redis", run_id, str(tmp_path / "never")], env=env
+@pytest.mark.parametrize(
+    ("mapping", "server"),
+    [
+        ("redis", "shared"),
+        ("dyn_redis", "shared"),
+        ("dyn_auto_redis", "shared"),
+        ("hybrid_redis", "shared"),
+        ("redis", "private"),
+        ("hybrid_redis", "private"),
+    ],
+)
+def test_ctrl_c_in_a_terminal(redis_url: str, tmp_path: Path, mapping: str, server: str) -> None:
+    """``d4p run`` interrupted as a terminal does: one line, exit 130, no
+    process, no key, and a private server stopped with its directory gone."""
+    workflow = tmp_path / "hangs.py"
+    workflow.write_text(HANGING_WORKFLOW)
+    entered = tmp_path / "entered"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = subprocess_env(D4P_TEST_ENTERED=str(entered), TMPDIR=str(temp))
+    if server == "private":
+        del env[ENV_URL]
+    run_id = f"ctrl-c-{mapping}"
+    command = ["-m", "d4p_cli", "run", mapping, str(workflow), "-i", "3", "-n", "3"]
+    ended = interrupt_like_a_terminal(
+        [sys.executable, *command, "--run-id", run_id],
+        entered,
+        env=env,
     )
+    assert ended.returncode == 130, ended.stderr
+    assert ended.stderr == "d4p: interrupted\n"
+    assert ended.stdout == ""
+    assert ended.left_running == []
     client = redis.Redis.from_url(redis_url)
     try:
-        deadline = time.monotonic() + 60
-        while len(children_of(driver.pid)) < 3:  # the sources' process (stuck in a PE) + 2 workers
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        workers = children_of(driver.pid)
-        driver.kill()
-        driver.wait(timeout=30)
-        assert not wait_gone(workers, timeout=10), "worker processes outlived a killed driver"
+        assert not list(client.scan_iter(match=RunKeys(run_id).prefix + "*"))
     finally:
-        if driver.poll() is None:
-            driver.kill()
-        delete_run(client, run_id)  # nobody was left to do it
         client.close()
+    assert not wait_gone(_processes_mentioning(str(temp)), timeout=10), "a server was left"
+    assert not [p.name for p in temp.iterdir() if p.name.startswith("d4p-redis-")]

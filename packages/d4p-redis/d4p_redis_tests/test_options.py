@@ -32,6 +32,8 @@ def test_dynamic_options() -> None:
             "--serializer=json",
             "--backlog=10",
             "--run-id=abc",
+            "--lease=5",
+            "--wait-workers=120",
         ],
     )
     assert options.redis_url == "redis://h/1"
@@ -39,6 +41,7 @@ def test_dynamic_options() -> None:
     assert (options.read_count, options.claim_idle, options.max_attempts) == (1, 2.5, 3)
     assert (options.on_error, options.serializer, options.backlog) == ("continue", "json", 10)
     assert options.run_id == "abc"
+    assert (options.lease, options.wait_workers) == (5.0, 120.0)
     assert options.batch_size is None
 
 
@@ -61,3 +64,14 @@ def test_bad_run_id() -> None:
 
     with pytest.raises(D4pError, match="run id"):
         RedisOptions(run_id="a:b*")
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [({"wait_workers": 0}, "wait_workers must be positive"), ({"lease": 0.5}, "lease must be")],
+)
+def test_bad_lease_and_wait(bad: dict[str, float], message: str) -> None:
+    from d4p_core import D4pError
+
+    with pytest.raises(D4pError, match=message):
+        RedisOptions(**bad)  # type: ignore[arg-type]

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import redis
 
 from d4p_core import RunResult, ServiceUnavailableError, run
+from d4p_core.testing.processes import children_of, subprocess_env, wait_gone
 from d4p_redis import ENV_URL, PrivateServer, connect, find_server_binary
 from d4p_redis._server import safe_url
 
@@ -113,3 +117,38 @@ def test_wrong_password(secured: PrivateServer) -> None:
     with pytest.raises(ServiceUnavailableError, match="refused"):
         run(pipeline(5), "dyn_redis", processes=2, redis_url=_url_with(secured, "d4puser:nope"))
     assert "nope" not in safe_url(_url_with(secured, "d4puser:nope"))
+
+
+KILLED_DRIVER = """
+import sys
+from d4p_core import run
+from d4p_redis_tests.pes import pipeline
+
+run(pipeline(10, gate=sys.argv[1]), "dyn_redis", processes=1)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killed_driver_takes_its_private_server_along(tmp_path: Path) -> None:
+    """A driver killed outright cannot stop its private server: the kernel
+    does (it would otherwise run forever, on a socket nobody knows)."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = subprocess_env(str(Path(__file__).resolve().parent.parent), TMPDIR=str(temp))
+    del env[ENV_URL]
+    driver = subprocess.Popen(
+        [sys.executable, "-c", KILLED_DRIVER, str(tmp_path / "never")], env=env
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(children_of(driver.pid)) < 3:  # the server, the sources, a worker
+            assert driver.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        processes = children_of(driver.pid)
+        driver.kill()
+        driver.wait(timeout=30)
+        assert not wait_gone(processes, timeout=10), "processes outlived a killed driver"
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import redis
+
 from d4p_core.backend import Address, Batch, BatchingReporter, Report
 
 from ._codec import ForgedMessage
@@ -31,6 +33,14 @@ Entry = tuple[str, bytes, bytes]  # stream, entry id, raw payload
 
 class Stop(Exception):
     """The worker must stop now (orphaned or the run is gone)."""
+
+
+def _stream_gone(error: redis.ResponseError) -> bool:
+    """A read failed because the stream (or its group) no longer exists:
+    ``NOGROUP``, or Redis 7's ``UNBLOCKED the stream key no longer exists``
+    for a read blocked on it."""
+    text = str(error)
+    return text.startswith("NOGROUP") or "no longer exists" in text
 
 
 class Channel:
@@ -120,9 +130,9 @@ class Channel:
                 count=self.spec.read_count,
                 block=BLOCK_MS if block else None,
             )
-        except Exception as exc:
-            if "NOGROUP" in str(exc):
-                raise Stop from None  # the run's keys were deleted
+        except redis.ResponseError as exc:
+            if _stream_gone(exc):
+                raise Stop from None  # the run's keys were deleted or expired
             raise
         by_stream: dict[str, list[Entry]] = {}
         rows: Any = reply or []
@@ -134,14 +144,19 @@ class Channel:
     def claim(self, stream: str, idle_seconds: float) -> list[Entry]:
         """Entries of ``stream`` another consumer left unacknowledged for
         ``idle_seconds`` (a worker that died)."""
-        reply = self.session.client.xautoclaim(
-            stream,
-            GROUP,
-            self.consumer,
-            min_idle_time=int(idle_seconds * 1000),
-            start_id="0-0",
-            count=self.spec.read_count,
-        )
+        try:
+            reply = self.session.client.xautoclaim(
+                stream,
+                GROUP,
+                self.consumer,
+                min_idle_time=int(idle_seconds * 1000),
+                start_id="0-0",
+                count=self.spec.read_count,
+            )
+        except redis.ResponseError as exc:
+            if _stream_gone(exc):
+                raise Stop from None  # the run's keys were deleted or expired
+            raise
         items = reply[1] if reply else []
         return [(stream, entry_id, fields[b"d"]) for entry_id, fields in items if fields]
 

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import signal
 import sys
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
 import redis
 
-from d4p_core import D4pError, ServiceUnavailableError
+from d4p_core import ServiceUnavailableError
 from d4p_core.backend import FailureInfo, LocalProcesses, Report, ReportSink
 
 from ._channel import DEAD_LETTERED, REJECTED
 from ._codec import Codec, ForgedMessage, auth_key_from
 from ._join import local_main
 from ._keys import delete_run, new_run_id
+from ._lease import Lease
 from ._options import RedisOptions
 from ._server import BLOCK_MS, connect, server_for_run
 from ._session import RunSpec, Session
@@ -52,8 +54,8 @@ class Driver:
         run_id = options.run_id or new_run_id()
         self.session = Session(client, run_id, self.codec)
         self.keys = self.session.keys
-        if client.exists(self.keys.spec):
-            raise D4pError(f"run id {run_id!r} is in use on this Redis; choose another")
+        self.lease = Lease(client, self.keys, options.lease)
+        self.lease.claim()
         self.sink = ReportSink(describe)
         self.processes = LocalProcesses(multiprocessing.get_context(options.start_method))
         self._process_of: dict[int, int] = {}  # report index -> LocalProcesses index
@@ -63,26 +65,30 @@ class Driver:
         self._next_check = 0.0
 
     # -- setup ---------------------------------------------------------------
-    def publish(self, spec: RunSpec) -> None:
-        self.client.set(self.keys.spec, self.codec.encode_pickle(spec))
+    def publish(self, spec: RunSpec, instances: Iterable[tuple[str, int]]) -> None:
+        """Store the run description and start renewing the lease of every
+        key (``instances``: the PE instances that have a stream)."""
+        self.lease.publish(self.codec.encode_pickle(spec), instances)
 
     def start(self, role: str, index: int, active: bool = True) -> None:
-        self._process_of[index] = self.processes.start(
-            local_main,
-            self.url,
-            self.keys.run_id,
-            role,
-            index,
-            self.codec.serializer,
-            self.codec.auth_key,
-            active,
-            name=f"d4p-redis-{role}-{index}",
-        )
+        with _sigint_held():
+            self._process_of[index] = self.processes.start(
+                local_main,
+                self.url,
+                self.keys.run_id,
+                role,
+                index,
+                self.codec.serializer,
+                self.codec.auth_key,
+                active,
+                name=f"d4p-redis-{role}-{index}",
+            )
 
     # -- reports ----------------------------------------------------------
     def receive(self) -> list[tuple[Report, int, Any]]:
         """The reports that arrived (waiting up to BLOCK_MS for one), each
-        already handled by :meth:`handle`."""
+        already handled by :meth:`handle`. Renews the run's lease when due."""
+        self.lease.renew_if_due()
         reply: Any = self.client.xread(
             {self.keys.control: self._last_id}, count=512, block=BLOCK_MS
         )
@@ -128,7 +134,10 @@ class Driver:
         index_of = {process: index for index, process in self._process_of.items()}
         done = {process for index, process in self._process_of.items() if index in finished}
         found = self.processes.lost(done)
-        return None if found is None else (index_of[found[0]], found[1])
+        if found is None:
+            return None
+        self.lease.verify()  # a worker that found the run gone is no lost worker
+        return index_of[found[0]], found[1]
 
     def extra(self) -> dict[str, Any]:
         """What every Redis run adds to ``RunResult.extra``."""
@@ -138,12 +147,29 @@ class Driver:
     def finish(self, clean: bool) -> None:
         """Delete the run's keys (so workers that are still running stop),
         then stop the local processes."""
+        self.lease.end()
         try:
             self.client.delete(self.keys.spec)  # late writers now write nothing
             delete_run(self.client, self.keys.run_id)
         except redis.RedisError:
-            pass
+            pass  # the lease expires them
         self.processes.stop(graceful=clean)
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold SIGINT back while a worker process starts: the new process
+    inherits the held signal until it ignores Ctrl-C for good (see
+    ``local_main``), so a Ctrl-C at that moment gives no worker traceback;
+    here it arrives, as KeyboardInterrupt, once the start is done."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 @contextlib.contextmanager

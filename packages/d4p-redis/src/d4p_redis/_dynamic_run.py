@@ -13,17 +13,19 @@ the coordinator's commands to it are answered on its behalf.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from d4p_core import RunError
+from d4p_core import RunError, ServiceUnavailableError
 from d4p_core.backend import DynamicCoordinator, DynamicLayout, DynamicRun, Report, RunOutcome
 
 from ._driver import Driver, open_run
 from ._join import SOURCE
 from ._options import RedisOptions
+from ._server import safe_url
 from ._session import RunSpec
 
 __all__ = ["run_dynamic"]
@@ -43,23 +45,28 @@ def run_dynamic(mapping: str, work: DynamicRun, options: RedisOptions) -> RunOut
         work.provided,
         options,
         stateless=layout.stateless,
+        # One local worker holds the only copies, unless workers may join
+        # (--workers 0): then copies are expected.
+        state_copies=layout.stateless if local != 1 else (),
         pinned_owner=layout.pinned_owner,
     )
     with open_run(options, _describe(layout)) as driver:
-        session, keys = driver.session, driver.keys
-        for stream in [keys.tasks, *(keys.instance(*a) for a in layout.pinned_instances)]:
-            session.create_group(stream)
-        for slot in range(local):
-            session.create_group(keys.commands(slot))
-        driver.client.set(keys.members, local)
-        driver.client.set(keys.in_flight, 0)
-        driver.publish(spec)
+        keys = driver.keys
+        pinned = layout.pinned_instances
+        driver.lease.create(
+            [keys.tasks, *(keys.instance(*a) for a in pinned)]
+            + [keys.commands(slot) for slot in range(local)],
+            {keys.members: local, keys.in_flight: 0, keys.completed: 0},
+        )
+        driver.publish(spec, pinned)
+        if not local:
+            _invite(driver, options)
         policy = work.policy
         initial = policy.initial(min_workers, local) if policy and local else local
         driver.start("source", SOURCE)
         for slot in range(local):
             driver.start("worker", slot, active=slot < initial)
-        loop = _Loop(driver, layout, local)
+        loop = _Loop(driver, layout, local, options.wait_workers)
         loop.coordinator = DynamicCoordinator(
             work.plan,
             local,
@@ -81,6 +88,16 @@ def run_dynamic(mapping: str, work: DynamicRun, options: RedisOptions) -> RunOut
         return RunOutcome(driver.sink.outputs, driver.sink.metrics, extra, driver.errors)
 
 
+def _invite(driver: Driver, options: RedisOptions) -> None:
+    """With --workers 0, say on stderr how to start the workers the run waits for."""
+    key = " --auth-key KEY" if driver.codec.auth_key else ""
+    print(
+        f"d4p: run {driver.keys.run_id} waits up to {options.wait_workers:g} s for workers: "
+        f"d4p worker redis --redis-url {safe_url(driver.url)} --run {driver.keys.run_id}{key}",
+        file=sys.stderr,
+    )
+
+
 def _describe(layout: DynamicLayout) -> Callable[[int], str]:
     """How errors name a worker: the sources, or a worker and its pinned instances."""
 
@@ -98,7 +115,9 @@ class _Loop:
 
     coordinator: DynamicCoordinator
 
-    def __init__(self, driver: Driver, layout: DynamicLayout, local: int) -> None:
+    def __init__(
+        self, driver: Driver, layout: DynamicLayout, local: int, wait_workers: float
+    ) -> None:
         self.driver = driver
         self.sink = driver.sink
         self.client = driver.client
@@ -112,6 +131,8 @@ class _Loop:
         self.sources_done = False
         self.synthetic: deque[tuple[Report, int, Any]] = deque()
         self._next_beat_check = 0.0
+        self.wait_workers = wait_workers
+        self._alone_since = time.monotonic()  # no live worker since (external workers only)
 
     def in_flight(self) -> int:
         value = int(self.client.get(self.keys.in_flight) or 0)
@@ -194,8 +215,31 @@ class _Loop:
                     and not self.client.exists(self.keys.heartbeat(slot))
                 ):
                     self._lose(slot, "stopped sending heartbeats")
+            if not self.local:
+                self._await_workers(members, now)
+
+    def _await_workers(self, members: int, now: float) -> None:
+        """A run with external workers only: while none is alive (none
+        joined yet, or every one died), wait ``wait_workers`` seconds for
+        one to join, then fail; once sealed, no one can join any more."""
+        if members > len(self.dead) or (self.sealed and not members):
+            self._alone_since = now
+            return
+        run_id = self.keys.run_id
+        if self.sealed:
+            raise RunError(f"every worker of run {run_id} died")
+        if now - self._alone_since < self.wait_workers:
+            return
+        after = " after its last worker died" if members else ""
+        raise ServiceUnavailableError(
+            f"no worker joined run {run_id}{after} within {self.wait_workers:g} s "
+            "(--wait-workers): "
+            f"start workers with 'd4p worker redis --redis-url URL --run {run_id}', "
+            "or give --workers N for local ones"
+        )
 
     def _lose(self, slot: int, how: str) -> None:
+        self.driver.lease.verify()  # a worker that found the run gone is no lost worker
         if slot in self.owners:
             raise self.sink.lost(slot, how)  # its pinned instances' state is gone
         self.dead.add(slot)

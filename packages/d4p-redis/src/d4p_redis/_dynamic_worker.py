@@ -95,6 +95,7 @@ def run_dynamic_source(channel: Channel, pes: dict[str, GenericPE]) -> None:
         on_result=channel.reporter.result,
         batch_size=spec.batch_size,
         end_of_stream=False,
+        state_copies=spec.state_copies,
     )
     executor.start()
     for pe_id, given in spec.provided.items():
@@ -112,7 +113,9 @@ class _Worker:
         self.channel = channel
         self.spec = spec = channel.spec
         self.slot = slot
-        self._blob = pickle.dumps(pes, protocol=5)
+        # What fresh copies are made from after a failed task: the run's own
+        # payload (PEs that travelled by value cannot be pickled again here).
+        self._blob = spec.payload.blob or pickle.dumps(pes, protocol=5)
         self.hosted = tuple((pe, 0) for pe in spec.stateless) + tuple(
             address for address, owner in spec.pinned_owner.items() if owner == slot
         )
@@ -135,6 +138,7 @@ class _Worker:
             spill=self.transport,
             spill_above=self.spec.spill_above,
             send_by_size=False,
+            state_copies=self.spec.state_copies,
         )
 
     def _rebuild(self) -> None:

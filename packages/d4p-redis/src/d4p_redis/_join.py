@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +36,7 @@ from ._server import ENV_URL, connect, redis_url
 from ._session import RunGone, RunSpec, Session, fingerprint
 
 __all__ = [
+    "RunVanished",
     "WorkerRefused",
     "add_worker_arguments",
     "find_runs",
@@ -46,12 +48,22 @@ __all__ = [
 ]
 
 SOURCE = -1
+PROG = "d4p worker redis"
 
 
 class WorkerRefused(D4pError):
     """This worker cannot take part in the run (other workflow version...)."""
 
     exit_code = 6
+
+
+class RunVanished(D4pError):
+    """The run this worker joined is gone before it told the worker to stop:
+    its driver ended it (a failure, Ctrl-C) or died and its lease ran out.
+    Nothing is left for the worker to do, so it is no failure of the worker
+    (exit status 0)."""
+
+    exit_code = 0
 
 
 def load_checked(session: Session, spec: RunSpec) -> dict[str, GenericPE]:
@@ -73,7 +85,9 @@ def _serve(
     index: int,
     orphaned: Callable[[], bool],
     active: bool = True,
-) -> None:
+) -> bool:
+    """Run the role; False when the run vanished before this process was
+    done (the driver ended it, or died and its lease ran out)."""
     channel = Channel(session, spec, index, orphaned)
     try:
         if role == "source":
@@ -86,9 +100,11 @@ def _serve(
     except PEFailure as failure:
         channel.discard()
         channel.reporter.failed(failure.info)
-        channel.commit()
+        with contextlib.suppress(RunGone):
+            channel.commit()
     except (Stop, RunGone):
-        pass
+        return False
+    return True
 
 
 def local_main(
@@ -101,7 +117,11 @@ def local_main(
     active: bool = True,
 ) -> None:
     """Body of a worker process the driver started (under core's
-    ``LocalProcesses``, which ties it to the driver)."""
+    ``LocalProcesses``, which ties it to the driver and ignores Ctrl-C in it:
+    the driver stops its workers)."""
+    if hasattr(signal, "pthread_sigmask"):
+        # Held back while this process started (see Driver.start); ignored now.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     session: Session | None = None
     try:
         session = Session(connect(url), run_id, Codec(serializer, auth_key))
@@ -160,7 +180,8 @@ def join_run(
 ) -> int:
     """Join a running dynamic run as an external worker (waiting up to
     ``wait`` seconds for it to start); returns the worker's slot when the run
-    ends. Raises a D4pError if it cannot join."""
+    ends. Raises a D4pError if it cannot join, :class:`RunVanished` if the
+    run disappeared before it ended the worker."""
     client = connect(url)
     try:
         run_id, raw = _wait_for_run(client, run_id, wait)
@@ -179,7 +200,11 @@ def join_run(
         slot = session.register(int(spec.heartbeat * 5000))
         if slot == -1:
             raise WorkerRefused(f"run {run_id} is finishing and takes no more workers")
-        _serve(session, spec, pes, "worker", slot, lambda: False)
+        if not _serve(session, spec, pes, "worker", slot, lambda: False):
+            raise RunVanished(
+                f"run {run_id} is gone (its driver ended it, or died and its keys expired); "
+                "this worker stops"
+            )
         return slot
     finally:
         client.close()
@@ -214,11 +239,14 @@ def run_worker(args: argparse.Namespace) -> int:
     url = redis_url(args.redis_url)
     if url is None:
         raise ServiceUnavailableError(f"give --redis-url or set {ENV_URL}")
-    join_run(url, args.run, args.auth_key, args.wait)
+    try:
+        join_run(url, args.run, args.auth_key, args.wait)
+    except RunVanished as gone:
+        print(f"{PROG}: {gone}", file=sys.stderr)
     return 0
 
 
 def run_from_args(args: argparse.Namespace) -> int:
     """:func:`run_worker` for ``python -m d4p_redis.worker``: errors become one
     line on stderr and the exit code."""
-    return run_worker_command("d4p worker redis", lambda: run_worker(args))
+    return run_worker_command(PROG, lambda: run_worker(args))

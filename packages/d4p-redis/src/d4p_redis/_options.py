@@ -16,12 +16,14 @@ from d4p_core.backend import (
 )
 
 from ._codec import ENV_AUTH_KEY
+from ._lease import DEFAULT_LEASE, MIN_LEASE
 from ._server import ENV_URL
 
 __all__ = ["DYNAMIC_BATCH_SIZE", "FIXED_BATCH_SIZE", "RedisOptions"]
 
 DYNAMIC_BATCH_SIZE = 64  # items per task of the dynamic mappings
 FIXED_BATCH_SIZE = 256  # items per message of ``redis``
+DEFAULT_WAIT_WORKERS = 60.0  # seconds a run with --workers 0 waits for a worker
 SERIALIZERS = ("pickle", "json")
 ON_ERROR = ("fail", "continue")
 
@@ -38,9 +40,12 @@ class RedisOptions:
     in flight (dynamic) or batches per stream (``redis``) before producers
     wait; ``spill_above``: a dynamic worker's local backlog beyond which it
     hands work to others; ``claim_idle``: seconds before another worker
-    claims a silent worker's tasks; ``on_error``: ``fail`` (stop at the first
-    failed task) or ``continue`` (dead-letter it, report it in
-    ``RunResult.errors``); ``max_attempts``: tries of a failing task before it
+    claims a silent worker's tasks; ``lease``: seconds the run's keys outlive
+    a driver that died (renewed every third of it while the driver lives);
+    ``wait_workers``: with ``workers=0``, seconds to wait for an external
+    worker (none joined, or every one died) before failing; ``on_error``:
+    ``fail`` (stop at the first failed task) or ``continue`` (dead-letter it,
+    report it in ``RunResult.errors``); ``max_attempts``: tries of a failing task before it
     is dead-lettered; ``min_workers``/``max_workers``/``policy``:
     autoscaling (``dyn_auto_redis``).
     """
@@ -67,6 +72,16 @@ class RedisOptions:
     backlog: int = option(256, "tasks in flight, or batches per stream, before producers wait")
     claim_idle: float = option(
         30.0, "dynamic mappings: seconds before a silent worker's tasks are claimed"
+    )
+    lease: float = option(
+        DEFAULT_LEASE,
+        "seconds the run's keys outlive a driver that died (the driver renews them "
+        "every third of it)",
+    )
+    wait_workers: float = option(
+        DEFAULT_WAIT_WORKERS,
+        "dynamic mappings with --workers 0: seconds to wait for an external worker "
+        "before the run fails",
     )
     on_error: str = option(
         "fail",
@@ -100,6 +115,10 @@ class RedisOptions:
             raise D4pError(f"workers must be 0 or more, not {self.workers}")
         if self.claim_idle <= 0:
             raise D4pError(f"claim_idle must be positive, not {self.claim_idle}")
+        if not self.lease >= MIN_LEASE:
+            raise D4pError(f"lease must be at least {MIN_LEASE:g} second, not {self.lease}")
+        if not self.wait_workers > 0:
+            raise D4pError(f"wait_workers must be positive, not {self.wait_workers}")
         for name, choices in (("serializer", SERIALIZERS), ("on_error", ON_ERROR)):
             value = getattr(self, name)
             if value not in choices:

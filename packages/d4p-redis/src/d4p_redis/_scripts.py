@@ -1,10 +1,27 @@
 """The Lua steps that keep a run consistent: each runs atomically on the
-server and writes nothing once the run is gone (its spec key deleted), so a
-late worker never re-creates keys of a finished run."""
+server and writes nothing once the run is gone (its spec key deleted or
+expired), so a late worker never re-creates keys of a finished run.
+
+Every key a step creates joins the run's lease: it gets the spec key's
+remaining lifetime, which the driver renews (:data:`RENEW`). A run whose
+driver died therefore vanishes whole when its lease runs out, even keys
+workers created after the driver's last renewal."""
 
 from __future__ import annotations
 
-__all__ = ["COMMIT", "REGISTER", "SEAL"]
+__all__ = ["COMMIT", "HEARTBEAT", "REGISTER", "RENEW", "SEAL"]
+
+# `lease(key)`: give a key without a lifetime the spec's (KEYS[1]) remaining one.
+_LEASE = """
+local ttl = redis.call('PTTL', KEYS[1])
+local leased = {}
+local function lease(key)
+  if ttl > 0 and not leased[key] then
+    leased[key] = true
+    if redis.call('PTTL', key) == -1 then redis.call('PEXPIRE', key, ttl) end
+  end
+end
+"""
 
 # KEYS: spec, in_flight, completed, control
 # ARGV: group, n_acks, (stream, id)*, n_adds, (stream, payload)*, n_reports,
@@ -14,8 +31,12 @@ __all__ = ["COMMIT", "REGISTER", "SEAL"]
 # -1 when an entry was already completed by another worker (its outputs are
 # then dropped: each task's outputs are written once); -2 when the run is
 # gone.
-COMMIT = """
+COMMIT = (
+    """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
+"""
+    + _LEASE
+    + """
 local group = ARGV[1]
 local i = 2
 local n = tonumber(ARGV[i]); i = i + 1
@@ -33,6 +54,7 @@ end
 local m = tonumber(ARGV[i]); i = i + 1
 for k = 1, m do
   redis.call('XADD', ARGV[i], '*', 'd', ARGV[i + 1])
+  lease(ARGV[i])
   i = i + 2
 end
 local r = tonumber(ARGV[i]); i = i + 1
@@ -43,36 +65,69 @@ end
 local acked = tonumber(ARGV[i])
 local added = tonumber(ARGV[i + 1])
 local value = redis.call('INCRBY', KEYS[2], added - acked)
+lease(KEYS[2])
 if acked > 0 then
   redis.call('INCRBY', KEYS[3], acked)
+  lease(KEYS[3])
   if value == 0 then redis.call('XADD', KEYS[4], '*', 'd', ARGV[i + 2]) end
 end
+if r > 0 or (acked > 0 and value == 0) then lease(KEYS[4]) end
 return value
 """
+)
 
-# KEYS: spec, members, closing, commands stream
-# ARGV: group, heartbeat key, heartbeat ms
+# KEYS: spec, members, closing, commands stream prefix
+# ARGV: group, heartbeat key prefix, heartbeat ms
 # A new worker slot, or -1 when the run no longer takes workers, -2 when gone.
-REGISTER = """
+REGISTER = (
+    """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
+"""
+    + _LEASE
+    + """
 local slot = redis.call('INCR', KEYS[2]) - 1
 local stream = KEYS[4] .. slot
 redis.call('XGROUP', 'CREATE', stream, ARGV[1], '0', 'MKSTREAM')
-redis.call('SET', ARGV[2] .. slot, '1', 'PX', ARGV[3])
+lease(stream)
+local beat = tonumber(ARGV[3])
+if ttl > 0 and ttl < beat then beat = ttl end
+redis.call('SET', ARGV[2] .. slot, '1', 'PX', beat)
 return slot
 """
+)
 
 # KEYS: spec, members, closing. No more workers may join; returns the slots.
-SEAL = """
+SEAL = (
+    """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
+"""
+    + _LEASE
+    + """
 redis.call('SET', KEYS[3], '1')
+lease(KEYS[3])
 return tonumber(redis.call('GET', KEYS[2]) or '0')
 """
+)
 
-# KEYS: spec, heartbeat key; ARGV: ms
+# KEYS: spec, heartbeat key; ARGV: ms. A heartbeat never outlives the run.
 HEARTBEAT = """
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return 0 end
+local beat = tonumber(ARGV[1])
+if ttl > 0 and ttl < beat then beat = ttl end
+redis.call('SET', KEYS[2], '1', 'PX', beat)
+return 1
+"""
+
+# KEYS: spec, members, then every other key to renew (RunKeys.leased)
+# ARGV: lease ms, commands stream prefix
+# Renews the lease of every key of the run, the commands streams of every
+# slot handed out included; 0 when the run is gone (its lease ran out).
+RENEW = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+local members = tonumber(redis.call('GET', KEYS[2]) or '0')
+for slot = 0, members - 1 do redis.call('PEXPIRE', ARGV[2] .. slot, ARGV[1]) end
 return 1
 """

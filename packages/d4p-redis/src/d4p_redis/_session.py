@@ -4,10 +4,10 @@ and the atomic steps (commit, register, report)."""
 from __future__ import annotations
 
 import hashlib
-import inspect
 import os
 import sys
 from dataclasses import dataclass, field
+from types import CodeType
 from typing import Any
 
 import redis
@@ -52,6 +52,9 @@ class RunSpec:
     heartbeat: float = HEARTBEAT_SECONDS
     # dynamic
     stateless: tuple[str, ...] = ()
+    # Stateless PEs that several workers hold copies of: process() must not
+    # change their attributes (core's state watch fails the run if it does).
+    state_copies: tuple[str, ...] = ()
     pinned_owner: dict[Address, int] = field(default_factory=dict)
     # fixed
     blocks: tuple[tuple[Address, ...], ...] = ()
@@ -67,6 +70,7 @@ class RunSpec:
         *,
         blocks: tuple[tuple[Address, ...], ...] = (),
         stateless: tuple[str, ...] = (),
+        state_copies: tuple[str, ...] = (),
         pinned_owner: dict[Address, int] | None = None,
     ) -> RunSpec:
         """The description of a fixed run (``blocks`` given) or a dynamic one."""
@@ -89,35 +93,98 @@ class RunSpec:
             max_attempts=options.max_attempts,
             provided=provided,
             stateless=stateless,
+            state_copies=state_copies,
             pinned_owner=pinned_owner or {},
             blocks=blocks,
         )
 
 
 def fingerprint(pes: dict[str, GenericPE], plan: Plan) -> str:
-    """Identifies a workflow version: PE ids and classes, the source of the
-    modules defining them, and the routes."""
+    """Identifies a workflow version: PE ids and classes, what defines each
+    class (its module's file, else its code), and the routes."""
     digest = hashlib.sha256()
     seen: set[str] = set()
     for pe_id in sorted(pes):
         cls = type(pes[pe_id])
         digest.update(f"{pe_id}={cls.__module__}.{cls.__qualname__};".encode())
-        module = sys.modules.get(cls.__module__)
-        path = getattr(module, "__file__", None)
-        if path is None or path in seen:
+        path = _defining_file(cls)
+        if path is not None and path in seen:
             continue
-        seen.add(path)
-        try:
-            with open(path, "rb") as handle:
-                digest.update(hashlib.sha256(handle.read()).digest())
-        except OSError:
-            digest.update(inspect.getsource(cls).encode() if module else b"")
+        source = _file_digest(path) if path is not None else None
+        if source is None:
+            digest.update(_code_digest(cls))
+        else:
+            seen.add(str(path))
+            digest.update(source)
     for (pe_id, output), routes in sorted(plan.routes.items()):
         for route in routes:
             digest.update(
                 f"{pe_id}.{output}>{route.dst_pe}.{route.dst_input}:{route.grouping};".encode()
             )
     return digest.hexdigest()[:16]
+
+
+def _defining_file(cls: type) -> str | None:
+    """The readable source file of the module that defines ``cls``; None for
+    a class no file defines here: one from a ``__main__`` fed on stdin, a
+    notebook or the REPL (it travels by value, its code with it), a local
+    class, or one whose module has no readable file."""
+    module = sys.modules.get(cls.__module__)
+    path = getattr(module, "__file__", None)
+    if not isinstance(path, str) or not os.path.isfile(path):
+        return None
+    found: Any = module
+    for part in cls.__qualname__.split("."):
+        found = getattr(found, part, None)
+    # A worker's own __main__ (python -m d4p_redis.worker) defines no PE.
+    return path if found is cls else None
+
+
+def _file_digest(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).digest()
+    except OSError:
+        return None
+
+
+def _code_digest(cls: type) -> bytes:
+    """A digest of the code of ``cls`` and of its bases from the same module:
+    the same in every process that runs the same code (unlike ``marshal``,
+    whose output depends on reference counts)."""
+    digest = hashlib.sha256()
+    for klass in cls.__mro__:
+        if klass.__module__ != cls.__module__:
+            continue
+        digest.update(klass.__qualname__.encode())
+        for name, value in sorted(vars(klass).items()):
+            function = getattr(value, "__func__", value)  # staticmethod, classmethod
+            code = getattr(function, "__code__", None)
+            if isinstance(code, CodeType):
+                digest.update(name.encode() + b"=" + _code_text(code).encode())
+            elif isinstance(value, property):
+                for part in (value.fget, value.fset, value.fdel):
+                    if part is not None and isinstance(getattr(part, "__code__", None), CodeType):
+                        digest.update(name.encode() + b"=" + _code_text(part.__code__).encode())
+            else:
+                digest.update(name.encode() + b";")
+    return digest.digest()
+
+
+def _code_text(code: CodeType) -> str:
+    return repr(
+        (code.co_code, code.co_names, code.co_varnames, [_constant(c) for c in code.co_consts])
+    )
+
+
+def _constant(value: Any) -> Any:
+    if isinstance(value, CodeType):
+        return _code_text(value)
+    if isinstance(value, (tuple, list)):
+        return [_constant(item) for item in value]
+    if isinstance(value, (frozenset, set)):  # iteration order varies between processes
+        return sorted(repr(_constant(item)) for item in value)
+    return repr(value)
 
 
 class Session:
@@ -194,6 +261,3 @@ class Session:
     def heartbeat(self, slot: int, ms: int) -> None:
         if not int(self._heartbeat(keys=[self.keys.spec, self.keys.heartbeat(slot)], args=[ms])):
             raise RunGone
-
-    def create_group(self, stream: str) -> None:
-        self.client.xgroup_create(stream, GROUP, id="0", mkstream=True)

@@ -20,7 +20,15 @@ from ._session import RunSpec
 
 # Options of the shared RedisOptions that one family does not use.
 DYNAMIC_ONLY = frozenset(
-    {"workers", "claim_idle", "on_error", "max_attempts", "min_workers", "max_workers"}
+    {
+        "workers",
+        "wait_workers",
+        "claim_idle",
+        "on_error",
+        "max_attempts",
+        "min_workers",
+        "max_workers",
+    }
 )
 FIXED_ONLY = frozenset({"fuse"})
 
@@ -48,9 +56,8 @@ class RedisMapping(FixedPlacementMapping[RedisOptions]):
         )
         workers = len(placed.partitions)
         with open_run(options, lambda i: f"worker {i} ({placed.describe_partition(i)})") as driver:
-            for address in placed.owner:
-                driver.session.create_group(driver.keys.instance(*address))
-            driver.publish(spec)
+            driver.lease.create([driver.keys.instance(*address) for address in placed.owner])
+            driver.publish(spec, placed.owner)
             for index in range(workers):
                 driver.start("fixed", index)
             sink = driver.sink
