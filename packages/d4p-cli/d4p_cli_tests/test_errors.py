@@ -15,9 +15,14 @@ Runner = Callable[..., "CompletedProcess[str]"]
 WORDCOUNT = "examples/wordcount.py"
 
 
-def _fails(completed: CompletedProcess[str], code: ExitCode) -> str:
+def _fails(completed: CompletedProcess[str], code: ExitCode, *, results_before: str = "") -> str:
+    """The error line; stdout holds nothing, or only results of ``results_before``
+    (results stream: those computed before a run failed were written)."""
     assert completed.returncode == code, (completed.returncode, completed.stderr)
-    assert completed.stdout == ""
+    prefix = f'{{"pe": "{results_before}"'
+    assert all(
+        results_before and line.startswith(prefix) for line in completed.stdout.splitlines()
+    ), completed.stdout
     return error_line(completed.stderr)
 
 
@@ -121,7 +126,7 @@ def test_pe_that_raises(d4p: Runner, tmp_path: Path, mapping: str) -> None:
         "from d4p_core.testing.conformance import build_failing\ngraph = build_failing('process')\n"
     )
     completed = d4p("run", mapping, str(workflow), "-i", "5", "-n", "4")
-    line = _fails(completed, ExitCode.RUN_FAILED)
+    line = _fails(completed, ExitCode.RUN_FAILED, results_before="PassThrough3")
     assert "Failing2" in line
     assert "failing on purpose" in line
     assert "input" in line

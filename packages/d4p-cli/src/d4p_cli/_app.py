@@ -22,6 +22,7 @@ from ._cmd_run import run_command
 from ._cmd_worker import worker_command
 from ._errors import report
 from ._exit_codes import EXIT_CODES, ExitCode
+from ._output import OutputClosed
 from ._parser import UsageParser
 from ._versions import version_text
 
@@ -90,8 +91,9 @@ def _main(argv: list[str] | None, prog: str, dispel4py: bool) -> int:
     debug = "--debug" in args
     try:
         return _dispatch(args, prog, dispel4py)
-    except BrokenPipeError:
-        # The reader of stdout went away (d4p run ... | head): stop quietly.
+    except (BrokenPipeError, OutputClosed):
+        # The reader of stdout went away (d4p run ... | head): the run was
+        # stopped (its processes ended); say nothing more.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return int(ExitCode.OUTPUT_FAILED)

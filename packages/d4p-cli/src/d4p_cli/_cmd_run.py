@@ -20,10 +20,11 @@ from d4p_core import (
     load_mapping,
     parse_inputs_json,
 )
+from d4p_core.backend import results_to
 
 from ._compat_args import mapping_alias, translate
 from ._errors import OutputError
-from ._output import summary_table, write_metrics, write_results
+from ._output import ResultWriter, summary_table, write_metrics
 from ._parser import (
     MappingOptionsParser,
     UsageParser,
@@ -32,7 +33,7 @@ from ._parser import (
     non_negative_int,
     positive_int,
 )
-from ._progress import Progress, wants_progress
+from ._progress import Progress, listening, wants_progress
 from ._target import load_workflow
 
 __all__ = ["run_command"]
@@ -143,21 +144,32 @@ def run_command(argv: list[str], *, prog: str, compat: bool = False) -> int:
     with contextlib.ExitStack() as stack:
         results_stream = stack.enter_context(_open(args.output)) if args.output else sys.stdout
         metrics_stream = stack.enter_context(_open(args.metrics)) if args.metrics else None
-        progress: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+        writer = ResultWriter(results_stream)
+        progress: Progress | None = None
         if wants_progress(sys.stderr, args.quiet):
             progress = Progress(sys.stderr, f"running {args.target} on {mapping.name}")
-        with progress, warnings.catch_warnings():
+            stack.enter_context(progress)
+
+        def on_progress(counts: dict[str, int]) -> None:
+            # About twice a second: what was written reaches a pipe (| head).
+            writer.flush()
+            if progress is not None:
+                progress.update(counts)
+
+        with listening(on_progress), results_to(writer), warnings.catch_warnings():
             # The run's warnings are printed below, as the CLI's own lines.
             warnings.simplefilter("ignore", UndeclaredStateWarning)
             result = mapping.run(graph, inputs, options)
+        writer.flush()
+        if progress is not None:
+            progress.close()
         if not result.primary:
             return 0  # e.g. an MPI rank other than 0: rank 0 reports the run
         if not args.quiet:
             for warning in result.warnings:
                 sys.stderr.write(f"d4p: warning: {warning}\n")
-        count = write_results(result, results_stream)
         if metrics_stream is not None:
-            write_metrics(result, metrics_stream)
+            write_metrics(result, writer.counts, metrics_stream)
     if not args.quiet:
-        summary_table(result, count, sys.stderr)
+        summary_table(result, writer.count, sys.stderr)
     return 0

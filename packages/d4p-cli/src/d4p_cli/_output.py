@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from json.encoder import encode_basestring_ascii as _encode_string
 from typing import IO, Any, TextIO
 
 from d4p_core import PEMetrics, RunResult
 
 __all__ = [
+    "OutputClosed",
+    "ResultWriter",
     "metrics_document",
-    "result_lines",
     "summary_table",
     "to_jsonable",
     "write_metrics",
-    "write_results",
 ]
+
+_INFINITY = float("inf")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -38,23 +40,61 @@ def to_jsonable(value: Any) -> Any:
     return repr(value)
 
 
-def result_lines(result: RunResult) -> Iterator[str]:
-    """One JSON object per result item: ``{"pe": .., "output": .., "value": ..}``."""
-    for pe_id, by_output in result.outputs.items():
-        for output, values in by_output.items():
-            for value in values:
-                record = {"pe": pe_id, "output": output, "value": value}
-                yield json.dumps(record, default=to_jsonable)
+class OutputClosed(BaseException):
+    """The reader of the results went away (``d4p run … | head``): the run
+    stops. A BaseException, so that no PE or mapping takes it for its own
+    failure."""
 
 
-def write_results(result: RunResult, stream: IO[str]) -> int:
-    """Write every result item to ``stream``; returns how many."""
-    count = 0
-    for line in result_lines(result):
-        stream.write(line + "\n")
-        count += 1
-    stream.flush()
-    return count
+class ResultWriter:
+    """Writes each result as a JSON line the moment it arrives (the run's
+    result callback), so memory stays flat and ``| head`` sees the first
+    lines at once; counts what it wrote per PE and output.
+
+    Lines are the same as ``json.dumps({"pe": .., "output": .., "value": ..})``;
+    the ``{"pe": .., "output": ..`` part is made once per output, and ints,
+    strings and finite floats skip the general encoder (>1M lines/s).
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._write = stream.write
+        self._encode = json.JSONEncoder(default=to_jsonable).encode
+        self._prefixes: dict[tuple[str, str], str] = {}
+        self.counts: dict[tuple[str, str], int] = {}
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts.values())
+
+    def _value(self, value: Any) -> str:
+        kind = type(value)
+        if kind is int:
+            return int.__repr__(value)
+        if kind is str:
+            return _encode_string(value)
+        if kind is float and -_INFINITY < value < _INFINITY:
+            return float.__repr__(value)
+        return self._encode(value)
+
+    def __call__(self, pe_id: str, output: str, value: Any) -> None:
+        key = (pe_id, output)
+        prefix = self._prefixes.get(key)
+        if prefix is None:
+            prefix = f'{{"pe": {json.dumps(pe_id)}, "output": {json.dumps(output)}, "value": '
+            self._prefixes[key] = prefix
+            self.counts[key] = 0
+        try:
+            self._write(prefix + self._value(value) + "}\n")
+        except BrokenPipeError:
+            raise OutputClosed from None
+        self.counts[key] += 1
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise OutputClosed from None
 
 
 def _metrics(metrics: PEMetrics) -> dict[str, Any]:
@@ -63,15 +103,16 @@ def _metrics(metrics: PEMetrics) -> dict[str, Any]:
     return document
 
 
-def metrics_document(result: RunResult) -> dict[str, Any]:
-    """The ``--metrics`` file: totals, per-PE and per-instance counters, result counts."""
+def metrics_document(result: RunResult, written: dict[tuple[str, str], int]) -> dict[str, Any]:
+    """The ``--metrics`` file: totals, per-PE and per-instance counters, and
+    ``written`` (results per PE and output, see :class:`ResultWriter`)."""
+    results: dict[str, dict[str, int]] = {}
+    for (pe_id, output), count in written.items():
+        results.setdefault(pe_id, {})[output] = count
     return {
         "mapping": result.mapping,
         "elapsed_seconds": result.elapsed_seconds,
-        "results": {
-            pe_id: {output: len(values) for output, values in by_output.items()}
-            for pe_id, by_output in result.outputs.items()
-        },
+        "results": results,
         "pes": {pe_id: _metrics(m) for pe_id, m in result.metrics.items()},
         "instances": {
             pe_id: {str(index): _metrics(m) for index, m in by_instance.items()}
@@ -80,8 +121,8 @@ def metrics_document(result: RunResult) -> dict[str, Any]:
     }
 
 
-def write_metrics(result: RunResult, stream: IO[str]) -> None:
-    json.dump(metrics_document(result), stream, indent=2, default=to_jsonable)
+def write_metrics(result: RunResult, written: dict[tuple[str, str], int], stream: IO[str]) -> None:
+    json.dump(metrics_document(result, written), stream, indent=2, default=to_jsonable)
     stream.write("\n")
 
 

@@ -9,15 +9,17 @@ only when stderr is a terminal.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TextIO
 
 from d4p_core import set_progress_listener
 
-__all__ = ["Progress", "wants_progress"]
+__all__ = ["Progress", "listening", "wants_progress"]
 
 _CLEAR = "\r\x1b[K"
 
@@ -72,9 +74,15 @@ class Progress:
 
     def __enter__(self) -> Progress:
         self._started = time.perf_counter()
-        set_progress_listener(self.update)
         self._thread.start()
         return self
+
+    def close(self) -> None:
+        """Stop ticking and erase the line (before the summary is printed)."""
+        if not self._stop.is_set():
+            self._stop.set()
+            self._thread.join()
+            self._write(_CLEAR)
 
     def __exit__(
         self,
@@ -82,10 +90,18 @@ class Progress:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def listening(listener: Callable[[dict[str, int]], None]) -> Iterator[None]:
+    """Core's progress listener while the block runs (about twice a second
+    while a run goes on, in the process that started it)."""
+    set_progress_listener(listener)
+    try:
+        yield
+    finally:
         set_progress_listener(None)
-        self._stop.set()
-        self._thread.join()
-        self._write(_CLEAR)
 
 
 def _terminal_width(fd: int) -> int:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .__about__ import __version__
 from ._run import run
+from ._stream import ResultStream, stream
 from .errors import (
     D4pError,
     GraphError,
@@ -140,6 +141,7 @@ __all__ = [
     "PEMetrics",
     "ProducerPE",
     "ProgressListener",
+    "ResultStream",
     "RunError",
     "RunResult",
     "ScalingDecision",
@@ -165,6 +167,7 @@ __all__ = [
     "parse_inputs_json",
     "run",
     "set_progress_listener",
+    "stream",
 ]
 
 

@@ -51,6 +51,7 @@ from .runtime.lifetime import die_with_parent, parent_gone, parent_token, watch_
 from .runtime.payload import GraphPayload
 from .runtime.progress import ProgressTotals, progress_listener
 from .runtime.result import FailureInfo, Outputs, PEMetrics, merge_metrics
+from .runtime.streaming import ResultCallback, deliver, result_callback, results_to
 from .runtime.supervision import (
     ABORT_GRACE,
     EXIT_GRACE_CHECKS,
@@ -103,6 +104,7 @@ __all__ = [
     "ProgressTotals",
     "Report",
     "ReportSink",
+    "ResultCallback",
     "Route",
     "RunOutcome",
     "ScalingDecision",
@@ -112,6 +114,7 @@ __all__ = [
     "check_process_options",
     "copy_metrics",
     "crash_text",
+    "deliver",
     "die_with_parent",
     "dynamic_plan",
     "exit_description",
@@ -128,6 +131,8 @@ __all__ = [
     "progress_listener",
     "refuse_stateful",
     "resolve_inputs",
+    "result_callback",
+    "results_to",
     "run_worker_command",
     "stable_hash",
     "start_method_option",

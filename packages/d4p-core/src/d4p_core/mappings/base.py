@@ -30,6 +30,7 @@ from ..planning.placement import Fuse, place
 from ..planning.plan import Plan
 from ..runtime._state_watch import split_state_message
 from ..runtime.result import FailureInfo, Outputs, PEMetrics, RunResult, merge_metrics
+from ..runtime.streaming import deliver, result_callback
 from ..runtime.transport import Address
 from .options import add_option_arguments, options_from_args, options_from_kwargs
 
@@ -145,7 +146,13 @@ class RunOutcome:
         extra: dict[str, Any],
     ) -> RunResult:
         """The run's :class:`~d4p_core.RunResult`; ``metrics``: per-PE totals
-        and per-instance metrics (:func:`instance_metrics`, :func:`copy_metrics`)."""
+        and per-instance metrics (:func:`instance_metrics`, :func:`copy_metrics`).
+        Results a backend held to the end go to the run's result callback
+        now, if it has one (backends whose driver uses ``ReportSink`` hand
+        them over as they arrive)."""
+        on_result = result_callback()
+        if on_result is not None and self.primary:
+            deliver(self.outputs, on_result)
         return RunResult(
             mapping=mapping,
             outputs=self.outputs,

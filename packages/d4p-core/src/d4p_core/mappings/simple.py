@@ -14,6 +14,7 @@ from ..planning.plan import Plan
 from ..runtime.engine import Executor, PEFailure, instantiate
 from ..runtime.progress import progress_listener
 from ..runtime.result import Outputs, RunResult
+from ..runtime.streaming import result_callback
 from .base import MappingBase
 
 __all__ = ["SimpleMapping", "SimpleOptions"]
@@ -41,9 +42,14 @@ class SimpleMapping(MappingBase[SimpleOptions]):
         plan = Plan.build(flat)
         provided = resolve_inputs(flat, inputs, plan.sources)
         outputs: Outputs = {}
+        on_result = result_callback()
 
         def collect(pe_id: str, output: str, values: list[Any]) -> None:
-            outputs.setdefault(pe_id, {}).setdefault(output, []).extend(values)
+            if on_result is None:
+                outputs.setdefault(pe_id, {}).setdefault(output, []).extend(values)
+                return
+            for value in values:
+                on_result(pe_id, output, value)
 
         executor = Executor(
             plan,

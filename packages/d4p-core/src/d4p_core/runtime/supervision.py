@@ -36,6 +36,7 @@ from ..errors import D4pError, RunError
 from .lifetime import die_with_parent, parent_token
 from .progress import ProgressTotals, progress_listener
 from .result import FailureInfo, Outputs, PEMetrics
+from .streaming import result_callback
 from .transport import Address
 
 __all__ = [
@@ -128,7 +129,8 @@ def worker_lost(description: str, how: str) -> RunError:
 
 
 class ReportSink:
-    """The driver side of the report protocol: results into ``outputs``,
+    """The driver side of the report protocol: results into ``outputs`` (or,
+    as they arrive, to the run's result callback, see ``runtime.streaming``),
     ``done`` metrics into ``metrics``, progress to the listener, a failure or
     a crash raised as :class:`~d4p_core.RunError`.
 
@@ -141,6 +143,7 @@ class ReportSink:
         self.metrics: list[tuple[Address, PEMetrics]] = []
         self.finished: set[Any] = set()
         self._describe = describe
+        self._on_result = result_callback()
         listener = progress_listener()
         self._totals = ProgressTotals(listener) if listener is not None else None
 
@@ -155,6 +158,11 @@ class ReportSink:
         coordinator (``closed``) are left to the caller."""
         kind = Report(kind)
         if kind is Report.RESULTS:
+            if self._on_result is not None:
+                on_result = self._on_result
+                for pe_id, output, value in payload:
+                    on_result(pe_id, output, value)
+                return kind
             outputs = self.outputs
             for pe_id, output, value in payload:
                 outputs.setdefault(pe_id, {}).setdefault(output, []).append(value)

@@ -38,7 +38,8 @@ from ..mapping import Mapping, available_mappings, load_mapping
 from ..mappings.dynamic.base import DynamicMappingBase
 from ..model.graph import WorkflowGraph
 from ..planning.plan import Plan
-from ..runtime.result import RunResult
+from ..runtime.result import Outputs, RunResult
+from ..runtime.streaming import results_to
 from .checks import INVARIANTS, assert_same_multisets
 from .pes import (
     CountingProducer,
@@ -244,6 +245,24 @@ class MappingConformance:
         run(graph, "simple", inputs=10)
         second = self.run_graph(graph, 10)
         assert_same_multisets(second.outputs, first.outputs)
+
+    @pytest.mark.timeout(120)
+    def test_results_can_stream_to_a_callback(self) -> None:
+        """Troubleshooting: ``run(..., on_result=f)`` hands every result to
+        ``f(pe_id, output, value)`` in the calling process and keeps none in
+        ``RunResult.outputs`` (backends that report results as they arrive
+        stream them; others deliver them when the run ends)."""
+        case = case_by_name("multi_write")  # stateless: every mapping runs it
+        reference = run(case.build(), "simple", inputs=case.inputs).outputs
+        received: Outputs = {}
+
+        def on_result(pe_id: str, output: str, value: Any) -> None:
+            received.setdefault(pe_id, {}).setdefault(output, []).append(value)
+
+        with results_to(on_result):
+            result = self.run_graph(case.build(), case.inputs)
+        assert result.outputs == {}
+        assert_same_multisets(received, reference)
 
     @pytest.mark.timeout(120)
     def test_undeclared_state_is_refused_or_warned(self) -> None:
