@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import warnings
 from typing import Any
@@ -20,7 +21,7 @@ from d4p_core import (
     load_mapping,
     parse_inputs_json,
 )
-from d4p_core.backend import results_to
+from d4p_core.backend import LOG_LEVEL_ENV, pe_prints_to_stderr, results_to
 
 from ._compat_args import mapping_alias, translate
 from ._errors import OutputError
@@ -85,11 +86,22 @@ def _parser(
     )
     output.add_argument("--metrics", metavar="FILE.json", help="write the run's metrics as JSON")
     output.add_argument(
-        "--quiet", action="store_true", help="no progress line, no summary, no warnings"
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress line, no summary, no warnings; PE log lines from warning up",
+    )
+    output.add_argument("--verbose", "-v", action="store_true", help="PE log lines from debug up")
+    output.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        type=str.lower,
+        help="the least level of PE log lines shown on stderr (default: info)",
     )
     add_debug(parser)
     known = {"-h", "--help", "-a", "--attr", "-i", "--iter", "-d", "--data", "-f", "--file"}
     known |= {"--output", "--metrics", "--quiet", "--debug"}
+    known |= {"-q", "-v", "--verbose", "--log-level"}
     known |= {option for action in actions for option in action.option_strings}
     if mapping is not None:
         options = MappingOptionsParser(
@@ -118,6 +130,17 @@ def _open(path: str) -> Any:
         return open(path, "w", encoding="utf-8")
     except OSError as error:
         raise OutputError(f"cannot write {path!r}: {error.strerror}") from error
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _log_level(args: argparse.Namespace) -> str:
+    if args.log_level:
+        return str(args.log_level)
+    if args.verbose:
+        return "debug"
+    return "warning" if args.quiet else "info"
 
 
 def run_command(argv: list[str], *, prog: str, compat: bool = False) -> int:
@@ -156,7 +179,13 @@ def run_command(argv: list[str], *, prog: str, compat: bool = False) -> int:
             if progress is not None:
                 progress.update(counts)
 
-        with listening(on_progress), results_to(writer), warnings.catch_warnings():
+        os.environ[LOG_LEVEL_ENV] = _log_level(args)  # for every process of the run
+        with (
+            listening(on_progress),
+            results_to(writer),
+            pe_prints_to_stderr(),  # stdout carries the results only
+            warnings.catch_warnings(),
+        ):
             # The run's warnings are printed below, as the CLI's own lines.
             warnings.simplefilter("ignore", UndeclaredStateWarning)
             result = mapping.run(graph, inputs, options)

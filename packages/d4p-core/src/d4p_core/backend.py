@@ -44,11 +44,13 @@ from .mappings.options import (
 )
 from .model._stable_hash import stable_hash
 from .model.graph import FlatGraph
+from .model.pe import LOG_LEVEL_ENV
 from .planning.placement import Fuse, place
 from .planning.plan import Plan, Route
 from .runtime.engine import Executor, PEFailure, given_blocks, instantiate
 from .runtime.lifetime import die_with_parent, parent_gone, parent_token, watch_child
 from .runtime.payload import GraphPayload
+from .runtime.pe_output import pe_prints_to_stderr, send_pe_prints_to_stderr
 from .runtime.progress import ProgressTotals, progress_listener
 from .runtime.result import FailureInfo, Outputs, PEMetrics, merge_metrics
 from .runtime.streaming import ResultCallback, deliver, result_callback, results_to
@@ -74,6 +76,7 @@ __all__ = [
     "ABORT_GRACE",
     "EXIT_GRACE_CHECKS",
     "FUSE_CHOICES",
+    "LOG_LEVEL_ENV",
     "RESULTS_PER_REPORT",
     "START_METHODS",
     "STOP_GRACE",
@@ -127,6 +130,7 @@ __all__ = [
     "option",
     "parent_gone",
     "parent_token",
+    "pe_prints_to_stderr",
     "place",
     "progress_listener",
     "refuse_stateful",
@@ -134,6 +138,7 @@ __all__ = [
     "result_callback",
     "results_to",
     "run_worker_command",
+    "send_pe_prints_to_stderr",
     "stable_hash",
     "start_method_option",
     "watch_child",

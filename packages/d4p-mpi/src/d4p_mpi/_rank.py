@@ -40,6 +40,7 @@ from d4p_core.backend import (
     RunOutcome,
     crash_text,
     instantiate,
+    send_pe_prints_to_stderr,
     worker_crashed,
 )
 
@@ -97,6 +98,7 @@ def run_rank(comm: Any, spec: RankSpec, load_pes: LoadPEs) -> RunOutcome | None:
     """Run this rank's share. Rank 0 returns the outcome of the whole run
     (or raises :class:`~d4p_core.RunError` for a failure on any rank); the
     other ranks return ``None``."""
+    send_pe_prints_to_stderr()  # stdout carries the results only
     if comm.Get_size() < len(spec.hosted):
         raise GraphError(
             f"the placement needs {len(spec.hosted)} ranks but the MPI world has {comm.Get_size()}"

@@ -8,6 +8,7 @@ emits by returning ``{output: value}`` or by calling :meth:`GenericPE.write`.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -33,20 +34,29 @@ DESCRIPTION = "descr"
 META = "meta"
 
 
-def _pe_logger() -> logging.Logger:
-    # PE log lines are part of what a user sees, as in dispel4py: show them on
-    # stderr unless the application configured logging itself. (logging is
-    # imported on the first log line: ``import d4p_core`` stays light.)
+LOG_LEVEL_ENV = "D4P_LOG_LEVEL"
+"""Level of the ``d4p`` loggers in this process and the ones it starts
+(``debug``, ``info``, ``warning``, ``error``; ``d4p run -v/-q/--log-level``)."""
+
+
+def _pe_logger(pe_id: str) -> logging.Logger:
+    """The logger ``d4p.pe.<pe_id>``. PE log lines are part of what a user
+    sees, as in dispel4py: unless the application configured logging itself
+    they go to stderr, at the level ``D4P_LOG_LEVEL`` names (default info).
+    (logging is imported on the first log line: ``import d4p_core`` stays light.)"""
     import logging
 
-    logger = logging.getLogger("d4p.pe")
-    if not logger.handlers and not logging.getLogger().handlers:
+    parent = logging.getLogger("d4p.pe")
+    if not parent.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-    return logger
+        parent.addHandler(handler)
+        try:
+            parent.setLevel(os.environ.get(LOG_LEVEL_ENV, "info").upper())
+        except ValueError:  # a misspelt level: the default
+            parent.setLevel(logging.INFO)
+        parent.propagate = False
+    return logging.getLogger(f"d4p.pe.{pe_id}")
 
 
 class OutputWriter(Protocol):
@@ -154,7 +164,7 @@ class GenericPE:
 
     def log(self, msg: Any) -> None:
         """Log a message prefixed with the PE id and instance."""
-        _pe_logger().info("%s (rank %s): %s", self.id, self.rank, msg)
+        _pe_logger(self.id).info("%s (rank %s): %s", self.id, self.rank, msg)
 
     # -- types (only some mappings use them) ----------------------------------
     def set_input_types(self, types: dict[str, Any]) -> None:

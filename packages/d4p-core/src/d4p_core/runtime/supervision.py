@@ -34,6 +34,7 @@ from typing import Any
 
 from ..errors import D4pError, RunError
 from .lifetime import die_with_parent, parent_token
+from .pe_output import send_pe_prints_to_stderr
 from .progress import ProgressTotals, progress_listener
 from .result import FailureInfo, Outputs, PEMetrics
 from .streaming import result_callback
@@ -237,6 +238,7 @@ def _tied_to_parent(parent: int | None, target: Callable[..., None], *args: Any)
     # Ctrl-C reaches the terminal's whole process group: the driver alone
     # handles it and stops the workers, so none prints a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    send_pe_prints_to_stderr()  # stdout carries results only
     die_with_parent(parent)
     target(*args)
 
@@ -325,6 +327,7 @@ def run_worker_command(prog: str, main: Callable[[], int]) -> int:
     """Run a worker command's ``main`` (``python -m d4p_<backend>.worker``):
     a :class:`~d4p_core.D4pError` becomes one ``PROG: error: ...`` line on
     stderr and its exit code; Ctrl-C exits with 130, quietly."""
+    send_pe_prints_to_stderr()  # stdout carries results only
     try:
         return main()
     except D4pError as error:
