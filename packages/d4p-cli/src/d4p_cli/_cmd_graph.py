@@ -1,18 +1,25 @@
-"""``d4p graph TARGET [--format dot|svg|png] [-o FILE]``: draw the workflow."""
+"""``d4p graph TARGET [-n N] [--format dot|svg|png] [-o FILE]``: draw the workflow,
+each PE with its instance count and each connection with its grouping."""
 
 from __future__ import annotations
 
 import os
 import sys
-import tempfile
+
+from d4p_core.backend import Plan
 
 from ._errors import OutputError
-from ._parser import UsageParser, add_debug, add_target
+from ._graph_dot import labelled_dot
+from ._graphviz import render
+from ._parser import UsageParser, add_debug, add_target, positive_int
 from ._target import load_workflow
+from ._topology import Topology
 
 __all__ = ["graph_command"]
 
 FORMATS = ("dot", "svg", "png")
+BINARY_FORMATS = frozenset({"png"})
+"""Formats that must not be written to a terminal (they would garble it)."""
 
 
 def _format(requested: str | None, output: str | None, parser: UsageParser) -> str:
@@ -28,40 +35,50 @@ def _format(requested: str | None, output: str | None, parser: UsageParser) -> s
     return "dot"
 
 
+def _write(path: str, data: bytes) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise OutputError(f"cannot write {path!r}: no such directory")
+    try:
+        with open(path, "wb") as handle:
+            handle.write(data)
+    except OSError as error:
+        raise OutputError(f"cannot write {path!r}: {error.strerror}") from error
+
+
 def graph_command(argv: list[str], *, prog: str) -> int:
     parser = UsageParser(
         prog=prog,
-        description="Draw a workflow: Graphviz dot source, or an SVG/PNG image "
-        "(those need Graphviz's 'dot' program).",
+        description="Draw a workflow: each PE with its instance count, each connection "
+        "with its grouping. Graphviz dot source, or an SVG/PNG image (those need "
+        "Graphviz's 'dot' program).",
     )
     add_target(parser)
+    parser.add_argument(
+        "-n",
+        "--processes",
+        type=positive_int,
+        metavar="N",
+        help="instance counts as planned for N processes (default: one instance per PE, "
+        "as 'd4p inspect' and the simple mapping)",
+    )
     parser.add_argument("--format", choices=FORMATS, help="default: from -o's extension, or dot")
     parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     add_debug(parser)
     args = parser.parse_args(argv)
     image_format = _format(args.format, args.output, parser)
+    if args.output is None and image_format in BINARY_FORMATS and sys.stdout.isatty():
+        parser.error(
+            f"refusing to write a {image_format.upper()} image to the terminal; "
+            f"give -o FILE.{image_format} or redirect stdout to a file or pipe"
+        )
     graph = load_workflow(args.target, args.attr)
-    if image_format == "dot":
-        source = graph.to_dot()
-        if args.output is None:
-            sys.stdout.write(source)
-            return 0
-        try:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                handle.write(source)
-        except OSError as error:
-            raise OutputError(f"cannot write {args.output!r}: {error.strerror}") from error
-        return 0
+    source = labelled_dot(graph, Topology.from_plan(Plan.build(graph, args.processes)))
+    data = source.encode() if image_format == "dot" else render(source, image_format)
     if args.output is not None:
-        directory = os.path.dirname(os.path.abspath(args.output))
-        if not os.path.isdir(directory):
-            raise OutputError(f"cannot write {args.output!r}: no such directory")
-        graph.render(args.output, image_format)
+        _write(args.output, data)
         return 0
-    with tempfile.TemporaryDirectory() as scratch:
-        path = os.path.join(scratch, f"graph.{image_format}")
-        graph.render(path, image_format)
-        with open(path, "rb") as handle:
-            sys.stdout.buffer.write(handle.read())
     sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
     return 0
