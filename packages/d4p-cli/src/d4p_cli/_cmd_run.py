@@ -35,6 +35,7 @@ from ._parser import (
     positive_int,
 )
 from ._progress import Progress, listening, wants_progress
+from ._report import report_facts, write_report
 from ._target import load_workflow
 
 __all__ = ["run_command"]
@@ -86,6 +87,11 @@ def _parser(
     )
     output.add_argument("--metrics", metavar="FILE.json", help="write the run's metrics as JSON")
     output.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="write a self-contained HTML report: the graph, time and items per PE, balance",
+    )
+    output.add_argument(
         "--quiet",
         "-q",
         action="store_true",
@@ -100,7 +106,7 @@ def _parser(
     )
     add_debug(parser)
     known = {"-h", "--help", "-a", "--attr", "-i", "--iter", "-d", "--data", "-f", "--file"}
-    known |= {"--output", "--metrics", "--quiet", "--debug"}
+    known |= {"--output", "--metrics", "--report", "--quiet", "--debug"}
     known |= {"-q", "-v", "--verbose", "--log-level"}
     known |= {option for action in actions for option in action.option_strings}
     if mapping is not None:
@@ -167,6 +173,7 @@ def run_command(argv: list[str], *, prog: str, compat: bool = False) -> int:
     with contextlib.ExitStack() as stack:
         results_stream = stack.enter_context(_open(args.output)) if args.output else sys.stdout
         metrics_stream = stack.enter_context(_open(args.metrics)) if args.metrics else None
+        report_stream = stack.enter_context(_open(args.report)) if args.report else None
         writer = ResultWriter(results_stream)
         progress: Progress | None = None
         if wants_progress(sys.stderr, args.quiet):
@@ -199,6 +206,16 @@ def run_command(argv: list[str], *, prog: str, compat: bool = False) -> int:
                 sys.stderr.write(f"d4p: warning: {warning}\n")
         if metrics_stream is not None:
             write_metrics(result, writer.counts, metrics_stream)
+        if report_stream is not None:
+            facts = report_facts(
+                graph,
+                result,
+                title=args.target,
+                command=[prog, *argv],
+                processes=args.processes,
+                results=writer.count,
+            )
+            write_report(report_stream, facts)
     if not args.quiet:
         summary_table(result, writer.count, sys.stderr)
     return 0
