@@ -48,7 +48,7 @@ EXIT_CODES: dict[ExitCode, str] = {
     ),
     ExitCode.TARGET_NOT_FOUND: "the workflow module, file or attribute does not exist",
     ExitCode.TARGET_IMPORT_FAILED: "the workflow module raised while being imported or built",
-    ExitCode.OUTPUT_FAILED: "an --output, --metrics or -o file cannot be written",
+    ExitCode.OUTPUT_FAILED: "an --output, --metrics, --report or -o file cannot be written",
     ExitCode.USAGE: "bad command line (unknown option, missing argument, -i with -d...)",
     ExitCode.INTERNAL_ERROR: "unexpected error inside d4p or a mapping (a bug: please report it)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
