@@ -5,30 +5,32 @@ runner reported by its watcher."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from d4p_core import RunError, WorkflowGraph
-from d4p_core.backend import PlacedRun, Report, ReportSink
+from d4p_core.backend import Address, PlacedRun, Plan, Report, ReportSink
 from d4p_core.testing.pes import CountingProducer, Failing, KillSelfOn, PassThrough, WordCounter
 from d4p_core.testing.processes import alive
 from d4p_storm import _driver
 from d4p_storm._codec import decode, encode
 from d4p_storm._driver import Driver
-from d4p_storm._multilang import Channel
+from d4p_storm._multilang import Channel, StormWentAway
 from d4p_storm._report import DriverLink
-from d4p_storm._streams import data_stream, eos_stream
+from d4p_storm._streams import data_stream, eos_stream, task_key
 from d4p_storm._submit import storm_topology
 from d4p_storm.mapping import StormMapping, StormOptions
-from d4p_storm.runner import StormTransport
+from d4p_storm.runner import StormTransport, storm_view
 from d4p_storm.topology import TopologySpec, storm_plan
 
 from .harness import StormSide, storm_context
+from .talkers import Talker, expected_lines
 
 
 @pytest.fixture
@@ -69,7 +71,7 @@ def test_spout_then_bolt_end_to_end_over_the_protocol(driver: Driver, tmp_path: 
         # Data in batches of 4 (the job's batch size), then the marker.
         assert [m["stream"] for m in emitted] == [stream] * 3 + [eos_stream(sink.id)]
         assert all(m["need_task_ids"] is False for m in emitted)
-        values = [v for m in emitted[:-1] for v in decode(m["tuple"][0])]
+        values = [v for m in emitted[:-1] for v in decode(m["tuple"][-1])]
         assert values == list(range(1, 11))
         # Exhausted: later calls only sync.
         assert spout.command("next") == []
@@ -98,6 +100,53 @@ def test_spout_then_bolt_end_to_end_over_the_protocol(driver: Driver, tmp_path: 
         assert bolt.read() == {"command": "sync"}
     finally:
         assert bolt.close() in (0, 2)
+
+
+def test_what_a_pe_prints_reaches_the_driver_before_it_is_done(
+    driver: Driver, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """stdout, stderr and ``self.log`` of the task, prefixed with the PE
+    instance, on the driver's stderr; a last line without its newline too."""
+    graph, producer, talker = _pipeline(Talker())
+    placed, spec = _setup(graph, 2, driver)
+    bolt = StormSide(dict(spec.conf), storm_context(spec, talker.id), tmp_path)
+    try:
+        stream = data_stream(talker.id, "input")
+        bolt.tuple("1", producer.id, stream, [task_key(0, 1), encode([1, 2])])
+        bolt.tuple("2", producer.id, eos_stream(talker.id), [f"{producer.id}/0"])
+        spout = DriverLink(driver.address, driver.token, (producer.id, 0))
+        spout.send(Report.DONE, {})
+        spout.close()
+        driver.collect(_sink(), placed.owner)
+    finally:
+        bolt.close()
+    captured = capfd.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == expected_lines(talker.id, 0, [1, 2])
+
+
+def test_without_a_driver_what_a_pe_prints_goes_to_storms_log(tmp_path: Path) -> None:
+    """A Flux topology submitted by hand: no driver; output and reports
+    become Storm ``log`` commands, the output before the ``done``."""
+    graph, producer, talker = _pipeline(Talker())
+    options = StormOptions(processes=2, batch_size=4)
+    placed = StormMapping().plan(graph, options).with_inputs(2)
+    spec = storm_topology(placed, "no-driver", options)
+    bolt = StormSide(dict(spec.conf), storm_context(spec, talker.id), tmp_path)
+    try:
+        stream = data_stream(talker.id, "input")
+        bolt.tuple("1", producer.id, stream, [task_key(0, 1), encode([1, 2])])
+        bolt.tuple("2", producer.id, eos_stream(talker.id), [f"{producer.id}/0"])
+        logged: list[str] = []
+        while "d4p done" not in logged:
+            message = bolt.read()
+            if message["command"] == "log":
+                logged.append(message["msg"])
+    finally:
+        bolt.close()
+    output = [line for text in logged if not text.startswith("d4p ") for line in text.split("\n")]
+    assert output == expected_lines(talker.id, 0, [1, 2])
+    assert logged[-1] == "d4p done"
 
 
 def test_bolt_failure_reaches_the_driver_and_the_task_stays(driver: Driver, tmp_path: Path) -> None:
@@ -171,28 +220,70 @@ def test_spout_failure_still_answers_next(driver: Driver, tmp_path: Path) -> Non
         spout.close()
 
 
-def test_grouped_stream_carries_the_key_and_any_value(tmp_path: Path) -> None:
-    graph = WorkflowGraph()
-    producer, counter = CountingProducer(), WordCounter(numprocesses=3)
-    graph.connect(producer, "output", counter, "input")
-    plan = storm_plan(graph, 4)
+def _emitted(send: Callable[[StormTransport], None], plan: Plan, sender: Address) -> list[Any]:
+    """What a transport wrote to Storm while ``send`` used it."""
     read_fd, write_fd = os.pipe()
     channel = Channel(os.open(os.devnull, os.O_RDONLY), write_fd)
-    transport = StormTransport(channel, plan, (producer.id, 0))
-    batch = [("input", [("a", 1), ("b", 2), ("a", {3, 4})])]  # segments (input, [values])
-    transport.send((counter.id, 0), batch)
-    transport.send_eos((counter.id, 0))
+    send(StormTransport(channel, plan, sender))
     channel.flush()
     os.close(write_fd)
     reader = Channel(read_fd, os.open(os.devnull, os.O_WRONLY))
-    first, second, marker = reader.read(), reader.read(), reader.read()
-    assert first["stream"] == second["stream"] == data_stream(counter.id, "input")
-    assert decode(first["tuple"][1]) == [("a", 1), ("a", {3, 4})]  # a set survives
-    assert decode(second["tuple"][1]) == [("b", 2)]
-    assert first["tuple"][0] != second["tuple"][0]
-    assert marker == {
-        "command": "emit",
-        "stream": eos_stream(counter.id),
-        "tuple": [f"{producer.id}/0"],
-        "need_task_ids": False,
-    }
+    messages = []
+    with contextlib.suppress(StormWentAway):
+        while True:
+            messages.append(reader.read())
+    return messages
+
+
+def test_a_batch_goes_to_the_task_of_its_instance_and_any_value_survives() -> None:
+    """The executor chose the instance (as on every mapping); the emit's key
+    makes Storm's fields grouping deliver it to that instance's task."""
+    graph = WorkflowGraph()
+    producer, counter, passing = CountingProducer(), WordCounter(numprocesses=3), PassThrough()
+    passing.numprocesses = 2
+    graph.connect(producer, "output", counter, "input")
+    graph.connect(producer, "output", passing, "input")
+    plan = storm_plan(graph, 6)
+
+    def send(transport: StormTransport) -> None:
+        transport.send((counter.id, 2), [("input", [("a", 1), ("a", {3, 4})])])
+        transport.send((passing.id, 1), [("input", [5, 6])])
+        for index in range(3):
+            transport.send_eos((counter.id, index))
+        for index in range(2):
+            transport.send_eos((passing.id, index))
+
+    grouped, shuffled, *markers = _emitted(send, plan, (producer.id, 0))
+    assert grouped["stream"] == data_stream(counter.id, "input")
+    assert grouped["tuple"][0] == task_key(2, 3)
+    assert decode(grouped["tuple"][1]) == [("a", 1), ("a", {3, 4})]  # a set survives
+    assert shuffled["stream"] == data_stream(passing.id, "input")
+    assert shuffled["tuple"] == [task_key(1, 2), encode([5, 6])]
+    # One marker per consumer (Storm's "all" grouping reaches every task),
+    # sent when the executor ends its last instance.
+    assert markers == [
+        {
+            "command": "emit",
+            "stream": eos_stream(pe_id),
+            "tuple": [f"{producer.id}/0"],
+            "need_task_ids": False,
+        }
+        for pe_id in (counter.id, passing.id)
+    ]
+
+
+def test_a_broadcast_is_one_emit() -> None:
+    graph = WorkflowGraph()
+    producer, sink = CountingProducer(), PassThrough()
+    sink.numprocesses = 3
+    sink._add_input("input", grouping="all")
+    graph.connect(producer, "output", sink, "input")
+    view = storm_view(storm_plan(graph, 4))
+    (route,) = view.routes[(producer.id, "output")]
+    assert route.dst_instances == 1 and view.instances[sink.id] == 3
+
+    def send(transport: StormTransport) -> None:
+        transport.send((sink.id, 0), [("input", [1, 2])])
+
+    (emit,) = _emitted(send, view, (producer.id, 0))
+    assert emit["tuple"] == [encode([1, 2])]

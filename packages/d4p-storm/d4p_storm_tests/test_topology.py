@@ -12,13 +12,15 @@ from d4p_core import Broadcast, Global, GroupBy, Shuffle
 from d4p_core.backend import Plan
 from d4p_core.testing import CASES, ConformanceCase
 from d4p_storm import build_topology, storm_plan, to_flux, to_thrift, write_flux
-from d4p_storm._streams import data_stream, eos_stream, parse_stream
+from d4p_storm._streams import data_stream, eos_stream, parse_stream, task_key
 from d4p_storm._thrift import from_bytes, storm, to_bytes
 from d4p_storm.flux import FLUX_BOLT, FLUX_SPOUT
 from d4p_storm.runner import task_context
 
 COMMAND = ("/usr/bin/python3", "/opt/d4p/_entry.py")
-EXPECTED_GROUPING = {Shuffle: "shuffle", GroupBy: "fields", Broadcast: "all", Global: "global"}
+# Shuffle and GroupBy: the sender's executor chooses the instance, the key
+# field names its task (d4p_storm._streams.task_key).
+EXPECTED_GROUPING = {Shuffle: "fields", GroupBy: "fields", Broadcast: "all", Global: "global"}
 
 
 def _plan(case: ConformanceCase, processes: int = 4) -> Plan:
@@ -40,8 +42,8 @@ def test_components_groupings_and_parallelism(case: ConformanceCase) -> None:
         declared = {s.id: s.fields for s in spec.component(src).streams}
         for route in routes:
             stream = data_stream(route.dst_pe, route.dst_input)
-            grouped = isinstance(route.grouping, GroupBy)
-            assert declared[stream] == (("key", "batch") if grouped else ("batch",))
+            keyed = isinstance(route.grouping, (Shuffle, GroupBy))
+            assert declared[stream] == (("key", "batch") if keyed else ("batch",))
             subs = [
                 s
                 for s in spec.component(route.dst_pe).inputs
@@ -49,7 +51,7 @@ def test_components_groupings_and_parallelism(case: ConformanceCase) -> None:
             ]
             assert len(subs) == 1
             assert subs[0].grouping == EXPECTED_GROUPING[type(route.grouping)]
-            assert subs[0].fields == (("key",) if grouped else ())
+            assert subs[0].fields == (("key",) if keyed else ())
             if isinstance(route.grouping, Global):
                 assert spec.component(route.dst_pe).parallelism == 1
 
@@ -117,7 +119,7 @@ def test_global_input_forces_one_task() -> None:
     spec = build_topology(plan, "t")
     assert spec.component(sink.id).parallelism == 1
     groupings = sorted(s.grouping for s in spec.component(sink.id).inputs)
-    assert groupings == ["all", "all", "global", "shuffle"]  # an end-of-stream "all" per sender
+    assert groupings == ["all", "all", "fields", "global"]  # an end-of-stream "all" per sender
 
 
 def test_an_all_global_pe_is_one_task() -> None:
@@ -157,10 +159,9 @@ def test_thrift_topology_round_trips(case: ConformanceCase) -> None:
                 assert grouping.fields == []
             elif sub.grouping == "fields":
                 assert grouping.fields == ["key"]
-            elif sub.grouping == "all":
-                assert grouping.all is not None
             else:
-                assert grouping.shuffle is not None
+                assert sub.grouping == "all"
+                assert grouping.all is not None
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -200,3 +201,21 @@ def test_stream_names_parse_back() -> None:
     assert parse_stream(data_stream("Counter3", "input")) == ("Counter3", "input")
     assert parse_stream(eos_stream("Counter3")) == ("Counter3", None)
     assert parse_stream("__heartbeat") is None
+
+
+def _java_fields_grouper(key: int, tasks: int) -> int:
+    """Storm's choice for a one-field key, as Java computes it:
+    ``Math.floorMod(Arrays.deepHashCode(new Object[]{Long.valueOf(key)}), tasks)``
+    in 32-bit int arithmetic."""
+    long_hash = (key ^ (key >> 32)) & 0xFFFFFFFF  # Long.hashCode
+    list_hash = (31 * 1 + long_hash) & 0xFFFFFFFF  # Arrays.deepHashCode, int overflow
+    signed = list_hash - (1 << 32) if list_hash >= 1 << 31 else list_hash
+    return signed % tasks  # Math.floorMod
+
+
+def test_task_keys_name_their_task() -> None:
+    for tasks in range(1, 70):
+        for index in range(tasks):
+            key = task_key(index, tasks)
+            assert 0 <= key < tasks
+            assert _java_fields_grouper(key, tasks) == index

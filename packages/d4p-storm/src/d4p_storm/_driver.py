@@ -3,7 +3,9 @@ core's :class:`~d4p_core.backend.ReportSink` acts on; the run is over
 exactly when every instance reported ``done``. What only Storm knows comes
 in through :meth:`Driver.post` on the same queue: a Storm error for the
 topology, a LocalCluster JVM that exited. A task's watcher
-(:mod:`d4p_storm._watcher`) reports how its runner died.
+(:mod:`d4p_storm._watcher`) reports how its runner died. What the tasks'
+PEs print arrives on the same connections and goes to this process's
+standard error (never its standard output: that is for results).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import queue
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -20,7 +23,7 @@ from typing import Any
 from d4p_core import RunError
 from d4p_core.backend import Address, Report, ReportSink
 
-from ._report import read_frame
+from ._report import OUTPUT, read_frame
 
 __all__ = ["EXITED", "LOST_GRACE", "STORM_ERROR", "Driver"]
 
@@ -129,6 +132,10 @@ class Driver:
                 raise RunError(f"Storm reported an error: {payload}")
             if kind == EXITED:
                 raise RunError(str(payload))
+            if kind == OUTPUT:
+                sys.stderr.write(f"{payload}\n")
+                sys.stderr.flush()
+                continue
             assert address is not None
             worker = owner[address]
             if kind == _GONE:

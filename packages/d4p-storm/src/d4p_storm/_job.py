@@ -27,7 +27,6 @@ class StormJob:
     batch_size: int
     driver: tuple[str, int] | None
     token: str
-    log_dir: str | None = None
     report_progress: bool = False
 
     def to_conf(self) -> str:

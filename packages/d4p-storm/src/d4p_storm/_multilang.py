@@ -5,6 +5,8 @@ handshake (``pidDir``, ``conf``, ``context``), then commands (spouts) or
 tuples and heartbeats (bolts); the subprocess writes ``emit``, ``ack``,
 ``sync``, ``log`` and ``error`` messages. Writes are buffered and sent on
 :meth:`Channel.flush`, which the runner calls before it waits for input.
+Writing is thread-safe (without a driver, a task's output relay logs to
+Storm from its own thread); reading is the runner's alone.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import threading
 import time
 from typing import Any
 
@@ -34,6 +37,7 @@ class Channel:
         self._scan_from = 0
         self._pending: list[bytes] = []
         self._last_flush = time.monotonic()
+        self._lock = threading.Lock()
 
     # -- reading --------------------------------------------------------------
     def ready(self) -> bool:
@@ -60,18 +64,25 @@ class Channel:
 
     # -- writing --------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> None:
-        self._pending.append(json.dumps(message).encode() + _END)
-        # Full, or late: Storm counts any message as a heartbeat (a source
-        # emitting slowly from one long ``next`` must not look dead).
-        if len(self._pending) >= 256 or time.monotonic() - self._last_flush > 1.0:
+        data = json.dumps(message).encode() + _END
+        with self._lock:
+            self._pending.append(data)
+            # Full, or late: Storm counts any message as a heartbeat (a source
+            # emitting slowly from one long ``next`` must not look dead).
+            due = len(self._pending) >= 256 or time.monotonic() - self._last_flush > 1.0
+        if due:
             self.flush()
 
     def flush(self) -> None:
-        self._last_flush = time.monotonic()
-        if not self._pending:
-            return
-        data = b"".join(self._pending)
-        self._pending.clear()
+        with self._lock:
+            self._last_flush = time.monotonic()
+            if not self._pending:
+                return
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._write(data)
+
+    def _write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
             try:

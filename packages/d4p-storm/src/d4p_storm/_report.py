@@ -7,7 +7,8 @@ A runner sends ``("hello", token, address)`` first, then core's reports
 ``results`` batches, ``progress``, and finally ``done``, ``failed`` or
 ``crashed``; a runner's watcher (:mod:`d4p_storm._watcher`) sends ``lost``
 for a runner that died. What a report means is core's; this module only
-carries it.
+carries it. Between them go :data:`OUTPUT` frames: lines the task's PE
+printed (:mod:`d4p_storm._output`), for the driver's standard error.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from __future__ import annotations
 import pickle
 import socket
 import struct
+import threading
 from typing import Any
 
 from d4p_core.backend import Address, Report
 
-__all__ = ["DriverLink", "read_frame", "write_frame"]
+__all__ = ["OUTPUT", "DriverLink", "read_frame", "write_frame"]
+
+OUTPUT = "output"
+"""A frame of PE output: complete lines, already prefixed."""
 
 _HEADER = struct.Struct("!I")
 
@@ -53,17 +58,25 @@ def read_frame(sock: socket.socket) -> Any:
 
 class DriverLink:
     """A runner's connection to the driver: the ``send`` of its
-    :class:`~d4p_core.backend.BatchingReporter`."""
+    :class:`~d4p_core.backend.BatchingReporter`, and of the task's output
+    relay (another thread: frames are written whole, one at a time)."""
 
     def __init__(self, driver: tuple[str, int], token: str, address: Address) -> None:
         self._sock = socket.create_connection(driver, timeout=30)
         self._sock.settimeout(None)
+        self._lock = threading.Lock()
         write_frame(self._sock, ("hello", token, address))
 
     def send(self, kind: Report, payload: Any) -> None:
         # The kind travels as its plain string: the driver's d4p need not
         # be the very same build as a remote worker's.
-        write_frame(self._sock, (Report(kind).value, payload))
+        with self._lock:
+            write_frame(self._sock, (Report(kind).value, payload))
+
+    def output(self, lines: str) -> None:
+        """Lines the PE printed, for the driver's standard error."""
+        with self._lock:
+            write_frame(self._sock, (OUTPUT, lines))
 
     def close(self) -> None:
         self._sock.close()

@@ -10,9 +10,16 @@ from every task of every producer. It is per consumer (not one ``eos`` stream
 per producer) because the engine flushes what it buffered for one
 destination and then sends that destination its marker: a shared stream
 would let a marker overtake data still buffered for another consumer.
+
+Shuffled and grouped data streams carry a ``key`` field and use Storm's
+fields grouping on it, with a key that names the task: d4p's executor
+chooses the instance (round robin item by item, or the group key's stable
+hash, as on every mapping) and :func:`task_key` makes Storm deliver there.
 """
 
 from __future__ import annotations
+
+from d4p_core import GroupBy, Shuffle
 
 __all__ = [
     "BATCH_FIELD",
@@ -20,7 +27,9 @@ __all__ = [
     "KEY_FIELD",
     "data_stream",
     "eos_stream",
+    "keyed",
     "parse_stream",
+    "task_key",
 ]
 
 BATCH_FIELD = "batch"
@@ -48,3 +57,22 @@ def parse_stream(stream: str) -> tuple[str, str | None] | None:
     if stream.startswith(_EOS):
         return stream[len(_EOS) :], None
     return None
+
+
+def keyed(grouping: object) -> bool:
+    """Whether a stream of ``grouping`` carries a ``key`` (the sender's
+    executor chooses the instance: Shuffle and GroupBy)."""
+    return isinstance(grouping, (Shuffle, GroupBy))
+
+
+def task_key(index: int, tasks: int) -> int:
+    """The ``key`` that Storm's fields grouping sends to the ``index``-th of
+    ``tasks`` tasks (in task id order, as the runner numbers them).
+
+    Storm chooses ``floorMod(Arrays.deepHashCode([key]), tasks)`` among the
+    sorted target tasks (``GrouperFactory.FieldsGrouper``,
+    ``TupleUtils.chooseTaskIndex``); the key arrives as a Java ``Long``
+    (JSON over multilang, Kryo between workers), whose hash is itself below
+    2**31, so the list's hash is ``31 + key``.
+    """
+    return (index - 31) % tasks

@@ -11,7 +11,6 @@ import atexit
 import contextlib
 import json
 import os
-import shutil
 import socket
 import sys
 import tempfile
@@ -39,7 +38,6 @@ __all__ = [
     "run_topology",
     "storm_setting",
     "storm_topology",
-    "task_logs",
     "topology_conf",
 ]
 
@@ -93,7 +91,6 @@ def storm_topology(
     name: str,
     options: StormOptions,
     driver: Driver | None = None,
-    log_dir: str | None = None,
     report_progress: bool = False,
 ) -> TopologySpec:
     """The topology of ``placed``, its job in the conf: reporting to
@@ -105,7 +102,6 @@ def storm_topology(
         options.batch_size,
         None if driver is None else driver.address,
         "" if driver is None else driver.token,
-        log_dir,
         report_progress,
     )
     return build_topology(placed.plan, name, topology_conf(options, job))
@@ -185,17 +181,3 @@ def run_topology(
             collect(cluster.check)
         finally:
             cluster.kill(spec.name)
-
-
-@contextlib.contextmanager
-def task_logs(options: StormOptions) -> Iterator[str | None]:
-    """A folder for what the PEs of a local run print (one file per task),
-    removed afterwards; ``None`` for a remote cluster (not this machine)."""
-    if options.nimbus is not None:
-        yield None
-        return
-    folder = tempfile.mkdtemp(prefix="d4p-storm-")
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)

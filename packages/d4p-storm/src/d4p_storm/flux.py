@@ -3,8 +3,8 @@ org.apache.storm.flux.Flux topology.yaml``.
 
 Every component is a ``FluxShellSpout``/``FluxShellBolt`` running the d4p
 runner, with its streams declared by ``setNamedStream`` and its PE given by
-``addComponentConfig("d4p.pe", ...)``; groupings are ``SHUFFLE``,
-``FIELDS [key]``, ``ALL`` and ``GLOBAL`` with the stream id.
+``addComponentConfig("d4p.pe", ...)``; groupings are ``FIELDS [key]``
+(shuffled and grouped inputs), ``ALL`` and ``GLOBAL`` with the stream id.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import yaml  # type: ignore[import-untyped]
 
 from .topology import TopologySpec
 
-__all__ = ["FLUX_BOLT", "FLUX_SPOUT", "to_flux", "write_flux"]
+__all__ = ["FLUX_BOLT", "FLUX_SPOUT", "flux_written", "to_flux", "write_flux"]
 
 FLUX_SPOUT = "org.apache.storm.flux.wrappers.spouts.FluxShellSpout"
 FLUX_BOLT = "org.apache.storm.flux.wrappers.bolts.FluxShellBolt"
 
-_GROUPING_TYPES = {"shuffle": "SHUFFLE", "fields": "FIELDS", "all": "ALL", "global": "GLOBAL"}
+_GROUPING_TYPES = {"fields": "FIELDS", "all": "ALL", "global": "GLOBAL"}
 
 
 def to_flux(spec: TopologySpec, command: tuple[str, ...]) -> dict[str, Any]:
@@ -82,3 +82,24 @@ def write_flux(spec: TopologySpec, command: tuple[str, ...], path: str | os.Path
         )
         yaml.safe_dump(to_flux(spec, command), handle, sort_keys=False, width=1 << 20)
     return target
+
+
+def flux_written(spec: TopologySpec, path: Path, command: tuple[str, ...], submitted: bool) -> str:
+    """What ``--flux FILE`` tells the user: what it wrote and, when d4p does
+    not run it too (``submitted``), how to submit it and what to expect."""
+    spouts = sum(1 for c in spec.components if c.kind == "spout")
+    tasks = sum(c.parallelism for c in spec.components)
+    wrote = (
+        f"wrote topology {spec.name} to {path} as Flux YAML ({spouts} spout(s), "
+        f"{len(spec.components) - spouts} bolt(s), {tasks} task(s))"
+    )
+    if submitted:
+        return wrote
+    return (
+        f"{wrote}; submit it with\n"
+        f"  storm jar FLUX.jar org.apache.storm.flux.Flux --remote {path}\n"
+        "FLUX.jar: any jar holding Storm's flux-core and flux-wrappers. Every supervisor\n"
+        f"needs {command[0]} with d4p-core, d4p-storm and the workflow's modules at the\n"
+        "same paths. Nobody collects the results: they go to Storm's worker logs, and\n"
+        f"the topology runs until 'storm kill {spec.name}'."
+    )

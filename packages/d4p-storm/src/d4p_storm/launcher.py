@@ -6,7 +6,9 @@ package as ``d4p_storm/java``) is a small Maven project depending on
 ``mvn -q package`` once per launcher version into a cache directory
 (``$D4P_STORM_CACHE`` or ``~/.cache/d4p-storm``; Maven keeps its downloads in
 ``~/.m2``) and returns the classpath; the same build by hand is
-``python -m d4p_storm build``.
+``python -m d4p_storm build``. The first build downloads Storm (~170 MB) and
+takes a minute or more, so it says so on standard error, and how long it
+took.
 """
 
 from __future__ import annotations
@@ -15,13 +17,25 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from d4p_core import ServiceUnavailableError
 
-__all__ = ["build_launcher", "cache_dir", "find_java", "find_maven", "launcher_source"]
+from ._notice import notice
+
+__all__ = [
+    "build_launcher",
+    "building_notice",
+    "cache_dir",
+    "find_java",
+    "find_maven",
+    "launcher_source",
+    "storm_version",
+]
 
 _MAIN = "d4p.storm.LocalRun"
 
@@ -100,6 +114,8 @@ def build_launcher(timeout: float = 1200) -> tuple[str, Path]:
                 return found, logging_conf
             command = [find_maven(), "-B", "-q", "-f", str(source / "pom.xml")]
             command += [f"-Dd4p.target={target}", "package"]
+            notice(building_notice(source, target))
+            started = time.monotonic()
             try:
                 completed = subprocess.run(
                     command, capture_output=True, text=True, timeout=timeout, check=False
@@ -120,10 +136,31 @@ def build_launcher(timeout: float = 1200) -> tuple[str, Path]:
             found = _classpath(target)
             if found is None:
                 raise ServiceUnavailableError(f"the launcher build left no classes in {target}")
+            notice(f"launcher built in {time.monotonic() - started:.0f} s")
             return found, logging_conf
         finally:
             with contextlib.suppress(OSError):
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def storm_version(source: Path) -> str:
+    """The Storm version the launcher's ``pom.xml`` depends on."""
+    found = re.search(r"<storm\.version>([^<]+)</storm\.version>", (source / "pom.xml").read_text())
+    return found.group(1).strip() if found else "?"
+
+
+def building_notice(source: Path, target: Path) -> str:
+    """What the first ``--local`` run says before it builds the launcher:
+    what Maven downloads (nothing much if Storm is in ``~/.m2`` already)."""
+    version = storm_version(source)
+    repository = Path.home() / ".m2" / "repository"
+    building = f"building the LocalCluster launcher (once per d4p-storm version) into {target}"
+    if (repository / "org" / "apache" / "storm" / "storm-server" / version).is_dir():
+        return f"{building}; Storm {version} is in Maven's repository ({repository}) already"
+    return (
+        f"{building}: Maven downloads Apache Storm {version} and its dependencies from "
+        f"Maven Central (~170 MB, kept in {repository}); a minute or more"
+    )
 
 
 def launcher_command(java: str, classpath: str, logging_conf: Path, heap: str) -> list[str]:

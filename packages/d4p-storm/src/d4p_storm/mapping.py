@@ -29,7 +29,8 @@ from d4p_core.backend import (
 )
 
 from . import _submit
-from .flux import write_flux
+from ._notice import notice
+from .flux import flux_written, write_flux
 from .local import LocalStorm
 from .nimbus import parse_hostport
 from .topology import storm_plan
@@ -95,13 +96,15 @@ class StormMapping(FixedPlacementMapping[StormOptions]):
         name = f"d4p-{secrets.token_hex(6)}"
         command = options.command or _submit.default_command(options.worker_python)
         if options.flux is not None and options.nimbus is None:  # only write it
-            path = write_flux(_submit.storm_topology(placed, name, options), command, options.flux)
+            spec = _submit.storm_topology(placed, name, options)
+            path = write_flux(spec, command, options.flux)
+            notice(flux_written(spec, path, command, submitted=False))
             return RunOutcome({}, [], {"topology": name, "flux": str(path)})
         sink = ReportSink(lambda task: f"worker {task} ({placed.describe_partition(task)})")
-        with _submit.driver_for(options) as driver, _submit.task_logs(options) as logs:
-            spec = _submit.storm_topology(placed, name, options, driver, logs, sink.wants_progress)
+        with _submit.driver_for(options) as driver:
+            spec = _submit.storm_topology(placed, name, options, driver, sink.wants_progress)
             if options.flux is not None:
-                write_flux(spec, command, options.flux)
+                notice(flux_written(spec, write_flux(spec, command, options.flux), command, True))
             collect = functools.partial(driver.collect, sink, placed.owner, timeout=options.timeout)
             _submit.run_topology(spec, command, driver, options, collect)
         parallelism = {component.id: component.parallelism for component in spec.components}

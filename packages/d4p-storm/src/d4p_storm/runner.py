@@ -9,11 +9,15 @@ end-of-stream markers to expect (one per task of every component that
 subscribes it to its ``eos`` stream, from the topology context), loads the
 PEs from the job in the conf (:class:`~d4p_core.GraphPayload`: module
 paths, main script and pickled PEs) and hands the instance to core's
-:class:`~d4p_core.Executor`. Storm does the routing (its groupings), so the
-executor sees every downstream PE as one destination; what it sends becomes
-one emit per stream (per key for grouped streams), and its end-of-stream
-marker one emit on the consumer's ``eos`` stream. Results, metrics and
-failures go to the driver over TCP.
+:class:`~d4p_core.Executor`. The executor routes as on every mapping: it
+picks the instance of a shuffled (round robin, item by item) or grouped
+(the stable hash of the key) destination; each batch it sends becomes one
+emit whose ``key`` field makes Storm's fields grouping deliver it to exactly
+that instance's task (:func:`~d4p_storm._streams.task_key`). A broadcast
+goes out once (Storm's ``all`` grouping copies it); the end-of-stream
+marker is one emit on the consumer's ``eos`` stream. Results, metrics and
+failures go to the driver over TCP, and so does what the PE prints
+(:mod:`d4p_storm._output`).
 
 After its instance ended (or failed) the runner stays, answering Storm,
 until Storm kills it with the topology: exiting would make Storm take the
@@ -32,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from d4p_core import GroupBy
+from d4p_core import Broadcast
 from d4p_core.backend import (
     Address,
     Batch,
@@ -41,19 +45,19 @@ from d4p_core.backend import (
     PEFailure,
     Plan,
     Report,
-    stable_hash,
 )
 
 from ._codec import decode, encode
 from ._job import StormJob
 from ._multilang import Channel, StormWentAway
+from ._output import OutputRelay, instance_prefix
 from ._report import DriverLink
-from ._streams import data_stream, eos_stream
+from ._streams import data_stream, eos_stream, keyed, task_key
 from ._watcher import Tell, watched
 
-__all__ = ["StormTransport", "TaskContext", "main", "single_destination_plan", "task_context"]
+__all__ = ["StormTransport", "TaskContext", "main", "storm_view", "task_context"]
 
-_KEY_RANGE = 1 << 31  # grouping keys stay small Java longs
+_LAST_REPORTS = frozenset({Report.DONE, Report.FAILED, Report.CRASHED})
 
 
 class TaskContext:
@@ -78,62 +82,73 @@ def task_context(context: dict[str, Any]) -> TaskContext:
     return TaskContext(component, tasks.index(task_id), expected)
 
 
-def single_destination_plan(plan: Plan, pe_id: str, expected_eos: int) -> Plan:
-    """``plan`` as one task sees it under Storm: every PE is one destination
-    (Storm's groupings pick the task), and ``pe_id`` waits for
-    ``expected_eos`` markers."""
+def storm_view(plan: Plan) -> Plan:
+    """``plan`` as a task's executor sees it under Storm: a broadcast
+    destination is one destination (Storm's ``all`` grouping makes the
+    copies); shuffled and grouped destinations keep their instances, so
+    the executor chooses among them as on every mapping."""
     return replace(
         plan,
-        instances=dict.fromkeys(plan.pe_ids, 1),
         routes={
-            key: tuple(replace(route, dst_instances=1) for route in routes)
+            key: tuple(
+                replace(route, dst_instances=1) if isinstance(route.grouping, Broadcast) else route
+                for route in routes
+            )
             for key, routes in plan.routes.items()
         },
-        eos_expected={**plan.eos_expected, pe_id: expected_eos},
     )
 
 
 class StormTransport:
-    """Turns the executor's batches into Storm emits."""
+    """Turns the executor's batches into Storm emits: one emit per batch,
+    keyed for its instance's task on a shuffled or grouped stream."""
 
     def __init__(self, channel: Channel, plan: Plan, sender: Address) -> None:
         self._channel = channel
         self._marker = [f"{sender[0]}/{sender[1]}"]
-        self._streams: dict[tuple[str, str], tuple[str, GroupBy | None]] = {}
+        self._streams: dict[tuple[str, str], tuple[str, bool]] = {}
+        self._keys: dict[str, list[int]] = {}
+        self._last: dict[str, int] = {}
         for routes in plan.routes.values():
             for route in routes:
-                grouping = route.grouping if isinstance(route.grouping, GroupBy) else None
                 self._streams[(route.dst_pe, route.dst_input)] = (
                     data_stream(route.dst_pe, route.dst_input),
-                    grouping,
+                    keyed(route.grouping),
                 )
+                tasks = plan.instances[route.dst_pe]
+                self._keys[route.dst_pe] = [task_key(index, tasks) for index in range(tasks)]
+                self._last[route.dst_pe] = tasks - 1
 
     def send(self, dst: Address, batch: Batch) -> None:
         emit = self._channel.emit
         for input_name, values in batch:
-            stream, grouping = self._streams[(dst[0], input_name)]
-            if grouping is None:
+            stream, with_key = self._streams[(dst[0], input_name)]
+            if with_key:
+                emit(stream, [self._keys[dst[0]][dst[1]], encode(values)])
+            else:
                 emit(stream, [encode(values)])
-                continue
-            # Storm's fields grouping on the stable hash of the group key:
-            # equal keys reach the same task.
-            by_key: dict[int, list[Any]] = {}
-            for value in values:
-                key = stable_hash(grouping.key_of(value)) % _KEY_RANGE
-                by_key.setdefault(key, []).append(value)
-            for key, same in by_key.items():
-                emit(stream, [key, encode(same)])
 
     def send_eos(self, dst: Address) -> None:
-        self._channel.emit(eos_stream(dst[0]), self._marker)
+        # The executor ends every instance of the consumer (after flushing
+        # what it buffered for each); Storm's ``all`` grouping delivers one
+        # marker to every task, sent after the last instance's data.
+        if dst[1] == self._last[dst[0]]:
+            self._channel.emit(eos_stream(dst[0]), self._marker)
 
 
 class _Runner:
     def __init__(
-        self, channel: Channel, job: StormJob, task: TaskContext, spout: bool, tell: Tell
+        self,
+        channel: Channel,
+        job: StormJob,
+        task: TaskContext,
+        spout: bool,
+        tell: Tell,
+        output: OutputRelay,
     ) -> None:
         self.channel = channel
         self.tell = tell
+        self.output = output
         self.job = job
         self.task = task
         self.spout = spout
@@ -167,7 +182,14 @@ class _Runner:
         except OSError as exc:
             self._tell_storm(f"cannot reach the d4p driver at {self.job.driver}: {exc}")
             raise
-        self.reporter = BatchingReporter(link.send)
+        self.output.start(link.output)
+
+        def send(kind: Report, payload: Any) -> None:
+            if kind in _LAST_REPORTS:  # what the PE printed arrives first
+                self.output.drain()
+            link.send(kind, payload)
+
+        self.reporter = BatchingReporter(send)
         try:
             self._host()
         except PEFailure as failure:
@@ -184,7 +206,7 @@ class _Runner:
     def _host(self) -> None:
         job, pe_id = self.job, self.task.component
         pes = job.payload.load()
-        view = single_destination_plan(job.plan, pe_id, self.task.expected_eos)
+        view = storm_view(job.plan)
         reporter = self.reporter
         executor = Executor(
             view,
@@ -261,7 +283,8 @@ class _Runner:
 
 class _StormLog:
     """No driver (a Flux topology submitted by hand): the reports go to
-    Storm's log, a failure or crash as a Storm error."""
+    Storm's log, a failure or crash as a Storm error; so does what the PE
+    prints."""
 
     def __init__(self, channel: Channel) -> None:
         self._channel = channel
@@ -277,23 +300,12 @@ class _StormLog:
         elif kind is not Report.PROGRESS:
             self._channel.log(f"d4p {kind.value}")
 
+    def output(self, lines: str) -> None:
+        self._channel.log(lines)
+        self._channel.flush()
+
     def close(self) -> None:
         pass
-
-
-def _redirect_output(job: StormJob | None, name: str) -> None:
-    """Storm owns stdin/stdout (the protocol, now on other descriptors);
-    what the PEs print goes to a log file (or nowhere)."""
-    path = os.devnull
-    if job is not None and job.log_dir is not None and os.path.isdir(job.log_dir):
-        path = os.path.join(job.log_dir, f"{name}.log")
-    out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    os.close(out)
-    os.close(null)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -317,8 +329,8 @@ def _task(tell: Tell) -> int:
         context: dict[str, Any] = handshake["context"]
         task = task_context(context)
         job = StormJob.from_conf(conf)
-        _redirect_output(job, f"{task.component}.{task.index}")
-        runner = _Runner(channel, job, task, task.component in job.plan.sources, tell)
+        output = OutputRelay(instance_prefix(task.component, task.index))
+        runner = _Runner(channel, job, task, task.component in job.plan.sources, tell, output)
     except Exception as exc:  # noqa: BLE001 - Storm reports it
         channel.send({"command": "error", "msg": f"d4p runner: {type(exc).__name__}: {exc}"})
         channel.flush()

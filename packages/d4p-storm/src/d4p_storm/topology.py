@@ -2,11 +2,13 @@
 
 Source PEs become spouts, every other PE a bolt; all of them run the one
 generic multilang runner (:mod:`d4p_storm.runner`), told which PE to host by
-the component's ``d4p.pe`` setting. Groupings map one to one: Shuffle →
-shuffle, GroupBy → fields (on a key field holding the stable hash of the
-group key), Broadcast → all, Global → global (and the PE gets one task, so
-its state is never split). Parallelism comes from the plan. End of stream is
-punctuation on one ``eos:<consumer>`` stream per consumer (see
+the component's ``d4p.pe`` setting. Shuffle and GroupBy → Storm's fields
+grouping on a ``key`` field that names the task the sender's executor chose
+(round robin item by item, or the group key's stable hash: the same
+instances as on every mapping, see :func:`~d4p_storm._streams.task_key`);
+Broadcast → all; Global → global (and the PE gets one task, so its state is
+never split). Parallelism comes from the plan. End of stream is punctuation
+on one ``eos:<consumer>`` stream per consumer (see
 :mod:`d4p_storm._streams`).
 
 :class:`TopologySpec` is plain data; :func:`to_thrift` turns it into Storm's
@@ -20,10 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from d4p_core import Broadcast, Global, GroupBy, Shuffle, WorkflowGraph
+from d4p_core import Broadcast, Global, WorkflowGraph
 from d4p_core.backend import FlatGraph, Plan
 
-from ._streams import BATCH_FIELD, EOS_FIELD, KEY_FIELD, data_stream, eos_stream
+from ._streams import BATCH_FIELD, EOS_FIELD, KEY_FIELD, data_stream, eos_stream, keyed
 from ._thrift import storm
 
 __all__ = [
@@ -37,7 +39,7 @@ __all__ = [
     "to_thrift",
 ]
 
-StormGrouping = Literal["shuffle", "fields", "all", "global"]
+StormGrouping = Literal["fields", "all", "global"]
 
 
 @dataclass(frozen=True)
@@ -107,14 +109,12 @@ def storm_plan(graph: WorkflowGraph | FlatGraph, processes: int | None) -> Plan:
 
 def _subscription(source: str, route_dst: str, dst_input: str, grouping: object) -> Subscription:
     stream = data_stream(route_dst, dst_input)
-    if isinstance(grouping, GroupBy):
+    if keyed(grouping):
         return Subscription(source, stream, "fields", (KEY_FIELD,))
     if isinstance(grouping, Broadcast):
         return Subscription(source, stream, "all")
     if isinstance(grouping, Global):
         return Subscription(source, stream, "global")
-    if isinstance(grouping, Shuffle):
-        return Subscription(source, stream, "shuffle")
     raise TypeError(f"unknown grouping {grouping!r}")  # pragma: no cover - closed set
 
 
@@ -124,8 +124,7 @@ def build_topology(plan: Plan, name: str, conf: Mapping[str, Any] | None = None)
     inputs: dict[str, dict[tuple[str, str], Subscription]] = {pe: {} for pe in plan.pe_ids}
     for (src, _output), routes in plan.routes.items():
         for route in routes:
-            grouped = isinstance(route.grouping, GroupBy)
-            fields = (KEY_FIELD, BATCH_FIELD) if grouped else (BATCH_FIELD,)
+            fields = (KEY_FIELD, BATCH_FIELD) if keyed(route.grouping) else (BATCH_FIELD,)
             stream = data_stream(route.dst_pe, route.dst_input)
             streams[src][stream] = StreamSpec(stream, fields)
             subscription = _subscription(src, route.dst_pe, route.dst_input, route.grouping)
@@ -155,9 +154,7 @@ def _thrift_grouping(subscription: Subscription) -> Any:
     if subscription.grouping == "global":
         # Storm: an empty field list is the global grouping.
         return storm.Grouping(fields=[])
-    if subscription.grouping == "all":
-        return storm.Grouping(all=storm.NullStruct())
-    return storm.Grouping(shuffle=storm.NullStruct())
+    return storm.Grouping(all=storm.NullStruct())
 
 
 def to_thrift(spec: TopologySpec, command: tuple[str, str]) -> Any:
