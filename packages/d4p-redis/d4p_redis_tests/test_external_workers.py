@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from d4p_core import RunResult, ServiceUnavailableError, load_graph, run
+from d4p_core.testing.processes import child_processes
 from d4p_redis import RunKeys
 
 from .pes import pipeline
@@ -81,6 +82,17 @@ def _wait_for_members(url: str, run_id: str, count: int) -> None:
         client.close()
 
 
+def _wait_for_local_processes(count: int) -> None:
+    """Wait until the run started in a thread has forked its ``count`` local
+    processes: a process forked while this thread starts a subprocess would
+    inherit the pipe through which ``Popen`` learns that the program ran, and
+    ``Popen`` would wait for that process to end."""
+    deadline = time.monotonic() + 60
+    while len(child_processes()) < count:
+        assert time.monotonic() < deadline, "the run's processes did not start"
+        time.sleep(0.01)
+
+
 def _worker(url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "d4p_redis.worker", "--redis-url", url, *args],
@@ -120,6 +132,7 @@ def test_external_worker_helps_local_ones(redis_url: str, tmp_path: Path) -> Non
         pipeline(300, gate=str(gate)), "hybrid_redis", processes=1, run_id="mixed"
     )
     _wait_for_run(redis_url, "mixed")
+    _wait_for_local_processes(2)  # the sources and a worker
     worker = _worker(redis_url, "--run", "mixed")
     _wait_for_members(redis_url, "mixed", 2)
     gate.touch()
@@ -139,6 +152,7 @@ def test_other_workflow_version_refused(redis_url: str, tmp_path: Path) -> None:
     graph = load_graph(str(path))
     thread, box = _start_run(graph, "dyn_redis", processes=1, run_id="versions")
     _wait_for_run(redis_url, "versions")
+    _wait_for_local_processes(2)
     path.write_text(workflow.replace("3 * data", "4 * data"))
     worker = _worker(redis_url, "--run", "versions")
     _, stderr = worker.communicate(timeout=60)
@@ -163,6 +177,7 @@ def test_worker_with_wrong_key_refused(redis_url: str, tmp_path: Path) -> None:
         pipeline(200, gate=str(gate)), "dyn_redis", processes=1, run_id="keyed", auth_key="k1"
     )
     _wait_for_run(redis_url, "keyed")
+    _wait_for_local_processes(2)
     worker = _worker(redis_url, "--run", "keyed", "--auth-key", "k2")
     _, stderr = worker.communicate(timeout=60)
     gate.touch()
@@ -186,6 +201,7 @@ def test_killed_external_worker(redis_url: str, tmp_path: Path) -> None:
         read_count=1,
     )
     _wait_for_run(redis_url, "lost")
+    _wait_for_local_processes(2)
     worker = _worker(redis_url, "--run", "lost", env={"D4P_TEST_KILL_ME": "1"})
     _wait_for_members(redis_url, "lost", 2)
     gate.touch()
@@ -245,6 +261,7 @@ def test_every_external_worker_died(redis_url: str, tmp_path: Path) -> None:
         run_id="orphaned",
     )
     _wait_for_run(redis_url, "orphaned")
+    _wait_for_local_processes(1)  # the sources
     worker = _worker(redis_url, "--run", "orphaned", env={"D4P_TEST_KILL_ME": "1"})
     _wait_for_members(redis_url, "orphaned", 1)
     gate.touch()

@@ -12,7 +12,7 @@ from typing import Any
 import redis
 
 from d4p_core import run
-from d4p_core.testing.processes import subprocess_env
+from d4p_core.testing.processes import child_processes, subprocess_env
 from d4p_redis import RunKeys, survey
 
 from .pes import pipeline
@@ -58,8 +58,11 @@ def _start_live_run(gate: Path) -> tuple[threading.Thread, dict[str, Any]]:
 
 
 def _wait_for_spec(client: redis.Redis, run_id: str) -> None:
+    """Wait until the run started in a thread has started, its two local
+    processes too (one forked while this thread starts a subprocess would
+    keep ``Popen`` waiting for it to end)."""
     deadline = time.monotonic() + 60
-    while not client.exists(RunKeys(run_id).spec):
+    while not client.exists(RunKeys(run_id).spec) or len(child_processes()) < 2:
         assert time.monotonic() < deadline, "the run did not start"
         time.sleep(0.01)
 

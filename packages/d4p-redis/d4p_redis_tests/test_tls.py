@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ import pytest
 import redis
 
 from d4p_core import ServiceUnavailableError, run
+from d4p_core.testing.processes import child_processes
 from d4p_redis import PrivateServer, RunKeys
 
 from .conftest import watch_server
@@ -187,17 +189,22 @@ def test_external_worker_over_tls(tls_server: TlsServer, tmp_path: Path) -> None
 
     thread = threading.Thread(target=go)
     thread.start()
-    command = ["-m", "d4p_redis.worker", "--redis-url", url, "--run", "tls", "--wait", "60"]
-    worker = subprocess.Popen(
-        [sys.executable, *command],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     client = redis.Redis.from_url(url)
     try:
+        # The sources' process forked first: one forked while this thread
+        # starts the worker would keep Popen waiting for it to end.
+        while not client.exists(RunKeys("tls").spec) or not child_processes():
+            assert thread.is_alive(), box
+            time.sleep(0.01)
+        command = ["-m", "d4p_redis.worker", "--redis-url", url, "--run", "tls"]
+        worker = subprocess.Popen(
+            [sys.executable, *command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         while int(client.get(RunKeys("tls").members) or 0) < 1 and worker.poll() is None:
-            threading.Event().wait(0.01)
+            time.sleep(0.01)
     finally:
         client.close()
         gate.touch()

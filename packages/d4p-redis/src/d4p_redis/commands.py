@@ -14,7 +14,6 @@ import sys
 from collections.abc import Callable, Sequence
 
 from d4p_core import D4pError, ServiceUnavailableError
-from d4p_core.backend import run_worker_command
 
 from ._gc import collect, survey
 from ._server import ENV_URL, connect, redis_url
@@ -104,5 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             commands.add_parser(name, help=command.help, description=command.help)
         )
     args = parser.parse_args(argv)
-    chosen = COMMANDS[args.command]
-    return run_worker_command(f"{PROG} {args.command}", lambda: chosen.run(args))
+    try:
+        return COMMANDS[args.command].run(args)
+    except D4pError as error:
+        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
