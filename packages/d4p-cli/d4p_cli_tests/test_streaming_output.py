@@ -9,6 +9,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from d4p_core import available_mappings
 from d4p_core.testing.processes import subprocess_env
 
 MANY_RESULTS = """
@@ -81,3 +84,24 @@ def test_memory_does_not_grow_with_the_number_of_results(tmp_path: Path) -> None
 
     small, large = peak_kib(100), peak_kib(1000)  # 100k and 1M results
     assert large <= 1.5 * small, (small, large)
+
+
+def test_a_run_that_only_writes_a_topology_prints_no_summary(tmp_path: Path) -> None:
+    """``storm --flux FILE`` writes the topology and says so; there is no
+    "0 result(s)" summary of a run that did not happen."""
+    if "storm" not in available_mappings():
+        pytest.skip("d4p-storm is not installed")
+    target = tmp_path / "topology.yaml"
+    command = [sys.executable, "-m", "d4p_cli", "run", "storm", "examples/wordcount.py"]
+    completed = subprocess.run(
+        [*command, "-n", "4", "--flux", str(target)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[3],
+        env=subprocess_env(),
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert target.exists() and completed.stdout == ""
+    assert str(target) in completed.stderr
+    assert "result(s)" not in completed.stderr

@@ -216,6 +216,6 @@ def run_command(argv: list[str], *, prog: str, compat: bool = False) -> int:
                 results=writer.count,
             )
             write_report(report_stream, facts)
-    if not args.quiet:
+    if not args.quiet and result.metrics:  # (no metrics: nothing ran, e.g. storm --flux)
         summary_table(result, writer.count, sys.stderr)
     return 0
