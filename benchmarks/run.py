@@ -13,8 +13,9 @@ item, the cpu workload's parallel efficiency at ``-n`` = cores, the skew
 study (autoscaling vs fixed mappings at -n 4 and 5) and the raw transport
 ceilings. Writes ``benchmarks/results/latest.json`` (raw, git-ignored) and
 ``benchmarks/results/latest.md`` (committed); ``--update-readme`` also puts
-the summary into the root README between ``<!-- bench:start -->`` and
-``<!-- bench:end -->``.
+the summary into ``benchmarks/README.md`` between ``<!-- bench:start -->``
+and ``<!-- bench:end -->`` (the root README keeps a short, hand-written
+Performance section).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ SKEW_STUDY_ITEMS = 2_000
 SKEW_STUDY_PROCESSES = (4, 5)
 SKEW_STUDY_MAPPINGS = ("multi", "dyn_multi", "dyn_auto_multi")
 OVERHEAD_WORKLOAD = "throughput"
-README = REPO / "README.md"
+README = REPO / "benchmarks" / "README.md"
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 _ELAPSED = re.compile(r"^ELAPSED TIME: ([0-9.eE+-]+)", re.MULTILINE)
 
@@ -118,7 +119,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--update-readme",
         action="store_true",
-        help="replace the README's Performance section (between the bench markers)",
+        help="replace the summary in benchmarks/README.md (between the bench markers)",
     )
     parser.add_argument(
         "--markdown",
@@ -583,7 +584,7 @@ def _run_all(
     if args.update_readme:
         summary = _report.readme_section(meta, pairs, ceilings, overhead, skew_study, args.markdown)
         update_readme(README, summary)
-        print(f"updated the Performance section of {README}")
+        print(f"updated the summary in {README}")
     return 0
 
 
