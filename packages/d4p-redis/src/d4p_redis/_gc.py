@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -41,9 +42,10 @@ class RunState:
 
 def _state(client: redis.Redis, run_id: str, count: int) -> RunState:
     keys = RunKeys(run_id)
-    raw = client.get(keys.lease)
-    remaining = int(client.pttl(keys.lease)) if raw is not None else -2
-    if raw is None or remaining < 0:
+    raw: Any = client.get(keys.lease)
+    lease_ms = int(raw) if raw is not None and raw.isdigit() else 0
+    remaining = int(client.pttl(keys.lease)) if lease_ms else -2
+    if remaining < 0:
         if int(client.pttl(keys.spec)) == -1:
             detail = "no lease: its keys never expire (a run of a d4p-redis without leases)"
         elif client.exists(keys.spec):
@@ -51,7 +53,6 @@ def _state(client: redis.Redis, run_id: str, count: int) -> RunState:
         else:
             detail = "no lease and no run description: left over"
         return RunState(run_id, count, False, detail)
-    lease_ms = int(raw)
     since = max(0, lease_ms - remaining) / 1000
     if remaining * RENEWALS_PER_LEASE >= lease_ms:
         return RunState(run_id, count, True, f"lease renewed {since:.0f} s ago")
