@@ -238,9 +238,27 @@ def _tied_to_parent(parent: int | None, target: Callable[..., None], *args: Any)
     # Ctrl-C reaches the terminal's whole process group: the driver alone
     # handles it and stops the workers, so none prints a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by LocalProcesses.start
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     send_pe_prints_to_stderr()  # stdout carries results only
     die_with_parent(parent)
     target(*args)
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold Ctrl-C back while a worker starts: the child inherits the blocked
+    signal (across exec too) until it ignores it, so a Ctrl-C at that moment
+    prints no traceback from a half-started worker; here it is delivered
+    right after the start."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager
@@ -284,7 +302,7 @@ class LocalProcesses:
             name=name,
             daemon=False,
         )
-        with _main_without_a_missing_file():
+        with _main_without_a_missing_file(), _sigint_held():
             process.start()
         self.processes.append(process)
         return len(self.processes) - 1
