@@ -15,6 +15,7 @@ from typing import Any
 from d4p_core import available_mappings
 
 from .__about__ import __version__
+from ._cmd_backend import backend_command, backend_commands
 from ._cmd_graph import graph_command
 from ._cmd_inspect import inspect_command
 from ._cmd_mappings import mappings_command
@@ -48,9 +49,17 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def _exit_code_epilog() -> str:
-    return "exit codes:\n" + "\n".join(
-        f"  {int(code):>3}  {meaning}" for code, meaning in EXIT_CODES.items()
+def _epilog(prog: str) -> str:
+    lines = [
+        f"  {prog} {backend} {name:<8} {command.help}"
+        for backend, commands in sorted(backend_commands().items())
+        for name, command in commands.items()
+    ]
+    listed = "backend commands:\n" + "\n".join(lines) + "\n\n" if lines else ""
+    return (
+        listed
+        + "exit codes:\n"
+        + "\n".join(f"  {int(code):>3}  {meaning}" for code, meaning in EXIT_CODES.items())
     )
 
 
@@ -59,7 +68,7 @@ def _top_parser(prog: str) -> UsageParser:
         prog=prog,
         description="Run stream-based d4p (and dispel4py) workflows on any installed mapping. "
         f"dispel4py command lines work too: '{prog} MAPPING MODULE [-n N] [-i N|-d JSON|-f FILE]'.",
-        epilog=_exit_code_epilog(),
+        epilog=_epilog(prog),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action=_VersionAction)
@@ -74,6 +83,10 @@ def _dispatch(argv: list[str], prog: str, dispel4py: bool) -> int:
         if argv[0] in COMMANDS and not dispel4py:
             command, _ = COMMANDS[argv[0]]
             return command(argv[1:], prog=f"{prog} {argv[0]}")
+        if not dispel4py:
+            status = backend_command(argv, prog=prog)  # e.g. d4p redis gc
+            if status is not None:
+                return status
         if len(argv) == 1 and argv[0] not in available_mappings():
             _top_parser(prog).error(
                 f"unknown command or mapping {argv[0]!r}; commands: {', '.join(COMMANDS)}; "
