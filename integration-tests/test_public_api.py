@@ -59,9 +59,10 @@ PUBLIC_API: dict[str, set[str]] = {
     "d4p_mpi": {"MpiMapping", "MpiOptions", "__version__", "find_mpiexec"},
     "d4p_redis": {
         "Codec", "DynAutoRedisMapping", "DynRedisMapping", "ENV_AUTH_KEY", "ENV_URL",
-        "ForgedMessage", "HybridRedisMapping", "PrivateServer", "RedisMapping", "RedisOptions",
-        "RunKeys", "WorkerRefused", "__version__", "connect", "delete_run",
-        "find_server_binary", "join_run", "worker_main",
+        "ForgedMessage", "HybridRedisMapping", "LeaseLost", "PrivateServer", "RedisMapping",
+        "RedisOptions", "RunKeys", "RunState", "RunVanished", "WorkerRefused", "__version__",
+        "collect", "connect", "delete_run", "find_server_binary", "join_run", "survey",
+        "worker_main",
     },
     "d4p_zmq": {"AUTH_KEY_ENV", "ZmqMultiMapping", "ZmqOptions", "__version__", "new_auth_key"},
     "d4p_storm": {
