@@ -104,6 +104,7 @@ def held_elsewhere(tmp_path: Path) -> Iterator[Path]:
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
+        holder.stdout.close()
 
 
 def test_a_part_another_process_writes_is_left_alone(held_elsewhere: Path) -> None:

@@ -104,7 +104,14 @@ class FileWriter(BlockPE[Any, dict[str, Any]]):
         if self._file is None:
             self._open()
         assert self._file is not None
-        self._write_values(self._file.text, values)
+        try:
+            self._write_values(self._file.text, values)
+        except BaseException:
+            # The run fails: release the file now rather than when the copy
+            # is collected (postprocess will not run).
+            opened, self._file = self._file, None
+            opened.close()
+            raise
         self._items += len(values)
         return None
 
