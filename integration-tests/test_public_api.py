@@ -19,7 +19,8 @@ PUBLIC_API: dict[str, set[str]] = {
         "Connection", "ConsumerPE", "D4pError", "DynamicOptions", "GROUPING", "GenericPE",
         "Global", "GraphError", "GroupBy", "Grouping", "InputError", "Inputs",
         "IterativePE", "Mapping", "MappingInfo", "MappingNotFoundError", "MultiOptions",
-        "NAME", "Outputs", "PEMetrics", "ProducerPE", "ProgressListener", "ResultStream",
+        "NAME", "Outputs", "PEMetrics", "ProducerPE", "ProgressListener", "ReadCSV",
+        "ReadJSONLines", "ReadLines", "ResultStream", "WriteCSV", "WriteJSONLines",
         "RunError", "RunResult", "ScalingDecision", "ScalingSnapshot", "ServiceUnavailableError",
         "Shuffle", "SimpleFunctionPE", "SimpleOptions", "TYPE", "UndeclaredStateWarning",
         "UnsupportedGraphError",
@@ -52,6 +53,11 @@ PUBLIC_API: dict[str, set[str]] = {
         "multiset",
     },
     "d4p_core.compat": {"install"},
+    "d4p_core.io": {
+        "CSVReader", "ChunkReader", "DEFAULT_CHUNK_BYTES", "FileChunk", "FileWriter",
+        "JSONLinesReader", "LineReader", "LineSource", "ReadCSV", "ReadFiles",
+        "ReadJSONLines", "ReadLines", "SplitFiles", "WriteCSV", "WriteJSONLines",
+    },
     "d4p_cli": {
         "CliError", "EXIT_CODES", "ExitCode", "OutputError", "ServiceUnreachableError",
         "TargetImportError", "TargetNotFoundError", "__version__", "dispel4py_main", "main",

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .inputs import Inputs, load_inputs_file, parse_inputs_json
     from .inputs import InputSpec as InputSpec
     from .inputs import resolve_inputs as resolve_inputs
+    from .io import ReadCSV, ReadJSONLines, ReadLines, WriteCSV, WriteJSONLines
     from .loader import find_graph, load_graph, load_module
     from .mapping import Mapping, MappingInfo, available_mappings, load_mapping
     from .mappings.dynamic.autoscale import (
@@ -72,6 +73,11 @@ if TYPE_CHECKING:
     from .runtime.transport import Transport as Transport
 
 _LAZY = {
+    "ReadCSV": ".io",
+    "ReadJSONLines": ".io",
+    "ReadLines": ".io",
+    "WriteCSV": ".io",
+    "WriteJSONLines": ".io",
     "AutoscalePolicy": ".mappings.dynamic.autoscale",
     "BacklogPolicy": ".mappings.dynamic.autoscale",
     "ScalingDecision": ".mappings.dynamic.autoscale",
@@ -141,6 +147,9 @@ __all__ = [
     "PEMetrics",
     "ProducerPE",
     "ProgressListener",
+    "ReadCSV",
+    "ReadJSONLines",
+    "ReadLines",
     "ResultStream",
     "RunError",
     "RunResult",
@@ -153,6 +162,8 @@ __all__ = [
     "UndeclaredStateWarning",
     "UnsupportedGraphError",
     "WorkflowGraph",
+    "WriteCSV",
+    "WriteJSONLines",
     "__version__",
     "available_mappings",
     "create_iterative_chain",
