@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import signal
 import sys
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -71,18 +70,17 @@ class Driver:
         self.lease.publish(self.codec.encode_pickle(spec), instances)
 
     def start(self, role: str, index: int, active: bool = True) -> None:
-        with _sigint_held():
-            self._process_of[index] = self.processes.start(
-                local_main,
-                self.url,
-                self.keys.run_id,
-                role,
-                index,
-                self.codec.serializer,
-                self.codec.auth_key,
-                active,
-                name=f"d4p-redis-{role}-{index}",
-            )
+        self._process_of[index] = self.processes.start(
+            local_main,
+            self.url,
+            self.keys.run_id,
+            role,
+            index,
+            self.codec.serializer,
+            self.codec.auth_key,
+            active,
+            name=f"d4p-redis-{role}-{index}",
+        )
 
     # -- reports ----------------------------------------------------------
     def receive(self) -> list[tuple[Report, int, Any]]:
@@ -154,22 +152,6 @@ class Driver:
         except redis.RedisError:
             pass  # the lease expires them
         self.processes.stop(graceful=clean)
-
-
-@contextlib.contextmanager
-def _sigint_held() -> Iterator[None]:
-    """Hold SIGINT back while a worker process starts: the new process
-    inherits the held signal until it ignores Ctrl-C for good (see
-    ``local_main``), so a Ctrl-C at that moment gives no worker traceback;
-    here it arrives, as KeyboardInterrupt, once the start is done."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -119,9 +118,6 @@ def local_main(
     """Body of a worker process the driver started (under core's
     ``LocalProcesses``, which ties it to the driver and ignores Ctrl-C in it:
     the driver stops its workers)."""
-    if hasattr(signal, "pthread_sigmask"):
-        # Held back while this process started (see Driver.start); ignored now.
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     session: Session | None = None
     try:
         session = Session(connect(url), run_id, Codec(serializer, auth_key))
