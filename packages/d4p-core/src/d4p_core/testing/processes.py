@@ -21,6 +21,7 @@ __all__ = [
     "alive",
     "child_processes",
     "children_of",
+    "descendants_of",
     "interrupt_like_a_terminal",
     "session_processes",
     "subprocess_env",
@@ -48,27 +49,39 @@ def alive(pid: int) -> bool:
     return True
 
 
-def children_of(pid: int) -> list[int]:
-    """Pids of the running (non-zombie) children of ``pid`` (Linux)."""
+def _running_where(field: int, value: int) -> list[int]:
+    """Pids of running (non-zombie) processes whose ``/proc/PID/stat`` field
+    (counted after the command name: 1 ppid, 3 session) is ``value``."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             fields = _stat(entry)
-            if fields is not None and int(fields[1]) == pid and fields[0] != "Z":
+            if fields is not None and int(fields[field]) == value and fields[0] != "Z":
                 found.append(int(entry))
+    return found
+
+
+def children_of(pid: int) -> list[int]:
+    """Pids of the running (non-zombie) children of ``pid`` (Linux)."""
+    return _running_where(1, pid)
+
+
+def descendants_of(pid: int) -> list[int]:
+    """Pids of the running children of ``pid``, their children, and so on
+    (Linux); also those that moved to a session of their own (MPI's hydra)."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        children = children_of(pending.pop())
+        found += children
+        pending += children
     return found
 
 
 def session_processes(session: int) -> list[int]:
     """Pids of the running processes of session ``session`` (Linux): what a
     command started with ``start_new_session=True`` left behind."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = _stat(entry)
-            if fields is not None and int(fields[3]) == session and fields[0] != "Z":
-                found.append(int(entry))
-    return found
+    return _running_where(3, session)
 
 
 def _multiprocessing_helpers() -> set[int]:
@@ -137,7 +150,8 @@ def interrupt_like_a_terminal(
     """Run ``argv`` in a session of its own, wait until the file ``started``
     exists (a PE creates it, so the run is under way), then send SIGINT to the
     whole process group, as a terminal does on Ctrl-C. Returns how the
-    command ended and the processes of its session still running 10 s later."""
+    command ended and the processes it had started (or of its session)
+    still running 10 s later."""
     with subprocess.Popen(
         list(argv),
         stdout=subprocess.PIPE,
@@ -152,9 +166,9 @@ def interrupt_like_a_terminal(
                 os.killpg(command.pid, signal.SIGKILL)
                 raise AssertionError(f"{started} was never created by {list(argv)}")
             time.sleep(0.05)
+        started_by_it = descendants_of(command.pid)  # noted before they could go
         if command.poll() is None:
             os.killpg(command.pid, signal.SIGINT)
         stdout, stderr = command.communicate(timeout=timeout)
-    return Interrupted(
-        command.returncode, stdout, stderr, wait_gone(session_processes(command.pid), 10.0)
-    )
+    left = {*started_by_it, *session_processes(command.pid)}
+    return Interrupted(command.returncode, stdout, stderr, wait_gone(left, 10.0))
