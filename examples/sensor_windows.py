@@ -165,6 +165,5 @@ if __name__ == "__main__":  # needed by the spawn/forkserver start methods and b
     outputs = result.outputs["WindowStats2"]
     print(f"{len(outputs['output'])} windows; anomalies:")
     for anomaly in sorted(outputs["anomalies"], key=lambda a: (a["t"], a["sensor"])):
-        print(
-            f"  sensor {anomaly['sensor']} at t={anomaly['t']}: {anomaly['value']} (z {anomaly['z']})"
-        )
+        sensor, t, value, z = anomaly["sensor"], anomaly["t"], anomaly["value"], anomaly["z"]
+        print(f"  sensor {sensor} at t={t}: {value} (z {z})")
