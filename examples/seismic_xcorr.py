@@ -20,17 +20,28 @@ where a positive lag means the wave reached ``b`` after ``a``: the lag is
 ``DELAYS[b] - DELAYS[a]`` samples (``expected_lags``).
 
 PairUp keeps state, so the dynamic mappings (``dyn_*``) refuse the graph
-(exit 6); every other mapping runs it.
+(exit 6); every other mapping runs it. As in many seismology set-ups, the
+two phases also run apart, through files (``d4p_core.io``): the stateless
+pre-processing on any mapping, the dynamic ones included, then the
+cross-correlation::
+
+    d4p run dyn_multi examples/seismic_xcorr.py -a build_preprocess -n 4
+    d4p run multi examples/seismic_xcorr.py -a build_correlate -n 4
+
+(``traces/`` in the current directory; call the functions with another
+folder from Python.)
 """
 
 from __future__ import annotations
 
+import os
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 
 from d4p_core import GenericPE, IterativePE, ProducerPE, WorkflowGraph
+from d4p_core.io import ReadJSONLines, WriteJSONLines
 
 RATE = 50.0  # samples per second
 SAMPLES = 3000  # one minute
@@ -158,14 +169,45 @@ class CrossCorrelate(IterativePE):
         }
 
 
-def build() -> WorkflowGraph:
-    graph = WorkflowGraph()
-    detrend, taper, bandpass, pairs = Detrend(), Taper(), Bandpass(), PairUp()
+def preprocess(graph: WorkflowGraph) -> Bandpass:
+    """Adds Stations → Detrend → Taper → Bandpass to ``graph``; returns the
+    last PE, whose ``output`` carries the clean traces."""
+    detrend, taper, bandpass = Detrend(), Taper(), Bandpass()
     graph.connect(Stations(), "output", detrend, "input")
     graph.connect(detrend, "output", taper, "input")
     graph.connect(taper, "output", bandpass, "input")
-    graph.connect(bandpass, "output", pairs, "input")
+    return bandpass
+
+
+def correlate(graph: WorkflowGraph, traces: GenericPE | WorkflowGraph) -> None:
+    """Adds PairUp → CrossCorrelate, fed by the ``output`` of ``traces``."""
+    pairs = PairUp()
+    graph.connect(traces, "output", pairs, "input")
     graph.connect(pairs, "output", CrossCorrelate(), "input")
+
+
+def build() -> WorkflowGraph:
+    """The whole workflow: pre-processing, then cross-correlation."""
+    graph = WorkflowGraph()
+    correlate(graph, preprocess(graph))
+    return graph
+
+
+def build_preprocess(folder: str | os.PathLike[str] = "traces") -> WorkflowGraph:
+    """Phase 1 on its own: the clean traces, written as JSON lines into
+    ``folder`` (one file per writer copy). Stateless: it runs on every
+    mapping, the dynamic ones included."""
+    graph = WorkflowGraph()
+    writer = WriteJSONLines(os.path.join(folder, "traces.jsonl"))
+    graph.connect(preprocess(graph), "output", writer, "input")
+    return graph
+
+
+def build_correlate(folder: str | os.PathLike[str] = "traces") -> WorkflowGraph:
+    """Phase 2 on its own: the cross-correlation of the traces that
+    ``build_preprocess`` wrote into ``folder``."""
+    graph = WorkflowGraph()
+    correlate(graph, ReadJSONLines(folder))
     return graph
 
 

@@ -8,6 +8,8 @@ loaded as ``d4p run`` loads it); the dispel4py-style one runs as its users
 run it, through ``d4p run`` (which installs the compatibility layer). All
 four keep state (a group-by or a ``global`` input), so the dynamic mappings
 refuse them: exactly ``UnsupportedGraphError`` / exit 6 naming a stateful PE.
+The seismic example's stateless first phase (pre-processing into files)
+runs on those too.
 Storm runs start a LocalCluster each: marked ``slow``.
 """
 
@@ -151,6 +153,22 @@ def test_seismic_xcorr(mapping: str, no_leftover_processes: None) -> None:
     for pair, r in found.items():
         assert r["lag_seconds"] == expected[pair] / example.RATE
         assert 0.9 < r["coefficient"] <= 1.0, r
+
+
+@pytest.mark.parametrize("mapping", EVERY_MAPPING)
+def test_seismic_phases_apart(mapping: str, tmp_path: Path, no_leftover_processes: None) -> None:
+    """Phase 1 (stateless pre-processing into files) runs on every mapping,
+    the dynamic ones included; phase 2 on ``simple`` finds the delays in
+    what it wrote."""
+    example = _example("seismic_xcorr")
+    folder = tmp_path / "traces"
+    written = d4p_core.run(example.build_preprocess(folder), mapping, processes=PROCESSES)
+    reports = _only(written)
+    assert sum(r["items"] for r in reports) == len(example.DELAYS)
+    assert sorted(Path(r["path"]) for r in reports) == sorted(folder.iterdir())
+    result = d4p_core.run(example.build_correlate(folder), "simple")
+    found = {tuple(r["pair"]): r["lag_samples"] for r in _only(result)}
+    assert found == example.expected_lags()
 
 
 # --- the dispel4py workflow, through d4p run ---------------------------------
