@@ -147,6 +147,23 @@ def _die_with_parent() -> Callable[[], None] | None:
     return tie
 
 
+# A unix socket's path must fit sockaddr_un (108 bytes on Linux, 104 on macOS).
+_SOCKET_PATH_LIMIT = 100
+
+
+def _socket_directory() -> str:
+    """A new private directory for the server, in the temporary directory if
+    its socket path fits there, else in ``/tmp`` (a deep ``TMPDIR`` — macOS's
+    ``/var/folders/…``, a test's own — would make the server fail to bind)."""
+    directory = tempfile.mkdtemp(prefix="d4p-redis-")
+    if len(os.path.join(directory, "redis.sock")) <= _SOCKET_PATH_LIMIT or not os.path.isdir(
+        "/tmp"
+    ):
+        return directory
+    os.rmdir(directory)
+    return tempfile.mkdtemp(prefix="d4p-redis-", dir="/tmp")
+
+
 class PrivateServer:
     """A ``redis-server`` on a unix socket in a temporary directory."""
 
@@ -155,7 +172,7 @@ class PrivateServer:
         process), e.g. for a test session's shared server."""
         self.binary = binary or find_server_binary()
         self.detached = detached
-        self.directory = tempfile.mkdtemp(prefix="d4p-redis-")
+        self.directory = _socket_directory()
         self.pidfile = os.path.join(self.directory, "redis.pid")
         self.socket = os.path.join(self.directory, "redis.sock")
         self.url = f"unix://{self.socket}"
