@@ -11,9 +11,11 @@ from d4p_core.testing import assert_same_multisets
 
 REPO = Path(__file__).resolve().parent.parent
 MAPPINGS = sorted(d4p_core.available_mappings())
+# Every storm run starts a Storm LocalCluster of its own: the slow tier.
+EVERY_MAPPING = [pytest.param(m, marks=pytest.mark.slow) if m == "storm" else m for m in MAPPINGS]
 
 
-@pytest.mark.parametrize("mapping", MAPPINGS)
+@pytest.mark.parametrize("mapping", EVERY_MAPPING)
 def test_sensor_blocks_on_every_mapping(mapping: str) -> None:
     pytest.importorskip("numpy")
     example = d4p_core.load_module(str(REPO / "examples" / "sensor_blocks.py"))
