@@ -5,8 +5,9 @@
     WORDCOUNT_CORPUS=~/books d4p run hybrid_multi examples/corpus_wordcount.py -n 4
     python examples/corpus_wordcount.py [FOLDER]
 
-ReadLines (``d4p_core.io``: finds the files below the folder, cuts big ones
-into chunks that its reading instances share) → Tokenise (lower-case words,
+CorpusFiles → LineReader (``d4p_core.io``'s two reading PEs, as in
+``ReadLines``: the source finds the files below the folder and cuts them into
+chunks, which the reader's instances share) → Tokenise (lower-case words,
 stateless) → CountWords (grouped by word: every occurrence of a word reaches
 the same instance, which writes ``[word, count]`` for each of its words when
 the stream ends) → TopWords (a ``global`` input: one instance sees every
@@ -14,10 +15,12 @@ count and writes the result once). The result is one item: ``{"top": [[word,
 count], ...], "words": total, "distinct": number of different words}``.
 
 Without a folder (``WORDCOUNT_CORPUS`` or the first argument) the example
-reads a small synthetic corpus that it writes once, from a fixed seed, into
-the temporary directory (``make_corpus``), so it runs anywhere and always
-gives the same answer. CountWords and TopWords keep state, so the dynamic
-mappings (``dyn_*``) refuse the graph (exit 6); every other mapping runs it.
+reads a small synthetic corpus, which the source writes from a fixed seed
+into the temporary directory when the run starts, unless it is there
+already (``make_corpus``): it runs anywhere and always gives the same
+answer, and loading the file (``d4p graph``, a worker) writes nothing.
+CountWords and TopWords keep state, so the dynamic mappings (``dyn_*``)
+refuse the graph (exit 6); every other mapping runs it.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from d4p_core import GenericPE, IterativePE, WorkflowGraph
-from d4p_core.io import ReadLines
+from d4p_core.io import LineReader, SplitFiles
 
 TOP = 10
 SEED = 2024
@@ -67,20 +70,37 @@ def make_corpus(folder: str | os.PathLike[str]) -> Path:
 
 
 def default_corpus() -> Path:
-    """The synthetic corpus in the temporary directory, written on first use.
+    """Where the synthetic corpus goes: in the temporary directory."""
+    return Path(tempfile.gettempdir()) / f"d4p-example-corpus-{SEED}"
 
-    Every process that loads this module (an ``mpi`` rank, a ``spawn``
-    worker) calls this: the corpus is written into a private directory and
-    renamed into place, so a reader never sees a half-written file."""
-    folder = Path(tempfile.gettempdir()) / f"d4p-example-corpus-{SEED}"
+
+def ensure_corpus(folder: Path) -> None:
+    """Writes the synthetic corpus into ``folder`` unless it is there: into
+    a private directory first, renamed into place, so that two runs starting
+    together never read a half-written file."""
     if not folder.is_dir():
         staging = Path(tempfile.mkdtemp(prefix="d4p-example-corpus-"))
         make_corpus(staging)
         try:
             os.rename(staging, folder)
-        except OSError:  # another process put it in place first
+        except OSError:  # another run put it in place first
             shutil.rmtree(staging)
-    return folder
+
+
+class CorpusFiles(SplitFiles):
+    """``d4p_core.io``'s source of files to read, which first writes the
+    synthetic corpus when it reads the default folder: at run time, in the
+    one process that runs the source."""
+
+    def __init__(self, folder: Path, *, synthetic: bool) -> None:
+        super().__init__(folder, recursive=True, chunk_bytes=4096)  # small: even this is shared
+        self.folder = folder
+        self.synthetic = synthetic
+
+    def _process(self, inputs: Any) -> None:
+        if self.synthetic:
+            ensure_corpus(self.folder)
+        super()._process(inputs)
 
 
 def tokenise(line: str) -> list[str]:
@@ -143,11 +163,12 @@ class TopWords(GenericPE):
 
 def build(folder: str | os.PathLike[str] | None = None, top: int = TOP) -> WorkflowGraph:
     """The workflow over the text files below ``folder`` (default: the
-    synthetic corpus); small chunks so that even this corpus is shared."""
+    synthetic corpus)."""
     source = default_corpus() if folder is None else Path(folder)
     graph = WorkflowGraph()
-    lines = ReadLines(source, recursive=True, numprocesses=2, chunk_bytes=4096)
+    files, lines = CorpusFiles(source, synthetic=folder is None), LineReader(numprocesses=2)
     words, count = Tokenise(), CountWords()
+    graph.connect(files, "output", lines, "input")
     graph.connect(lines, "output", words, "input")
     graph.connect(words, "output", count, "input")
     graph.connect(count, "output", TopWords(top), "input")

@@ -94,7 +94,8 @@ def test_corpus_wordcount(
         "words": sum(counts.values()),
         "distinct": len(counts),
     }
-    assert result.metrics["Tokenise1"].items_in == sum(1 for _ in _lines(folder))
+    (tokenise,) = (m for pe_id, m in result.metrics.items() if pe_id.startswith("Tokenise"))
+    assert tokenise.items_in == sum(1 for _ in _lines(folder))
 
 
 def _lines(folder: Path) -> Any:
@@ -235,9 +236,33 @@ def test_dispel4py_style_through_d4p_run(
     ],
 )
 def test_d4p_run_simple_runs_the_module_graph(
-    example: str, args: list[str], results: int, run_module: Any
+    example: str,
+    args: list[str],
+    results: int,
+    run_module: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pytest.importorskip("numpy")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the default corpus goes
+    monkeypatch.delenv("WORDCOUNT_CORPUS", raising=False)
     completed = run_module("simple", f"examples/{example}.py", *args, "--quiet")
     assert completed.returncode == 0, completed.stderr
     assert len(completed.stdout.splitlines()) == results, completed.stdout
+
+
+def test_corpus_wordcount_writes_its_corpus_when_run_not_when_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default corpus is written by the run's source, once, into the
+    temporary directory; a second run reads it again; loading the file
+    (as ``d4p graph`` and every worker do) writes nothing."""
+    example = _example("corpus_wordcount")
+    monkeypatch.setattr(example.tempfile, "tempdir", str(tmp_path))
+    graph = example.build()
+    assert list(tmp_path.iterdir()) == []
+    first = _only(d4p_core.run(graph, "simple"))
+    assert [p.name for p in tmp_path.iterdir()] == [f"d4p-example-corpus-{example.SEED}"]
+    assert _only(d4p_core.run(graph, "simple")) == first
+    counted = _only(d4p_core.run(example.build(example.default_corpus()), "simple"))
+    assert counted == first
