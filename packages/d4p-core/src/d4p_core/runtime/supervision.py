@@ -283,9 +283,13 @@ class LocalProcesses:
     """Worker processes on this machine, supervised with one policy.
 
     Every process runs ``die_with_parent`` first, so none outlives the
-    starting process, even one killed with SIGKILL. :meth:`check` raises for
-    a worker that ended without finishing; :meth:`stop` ends them all.
-    Processes are not daemonic, so a PE may start processes of its own.
+    starting process, even one killed with SIGKILL. :meth:`lost` names a
+    worker that ended without finishing (one that reported ``done`` first,
+    such as a worker an autoscaler retired, ended as expected); :meth:`stop`
+    ends them all. Processes are not daemonic, so a PE may start processes
+    of its own. Processes may be started at any time, and
+    :meth:`process_seconds` sums their lifetimes: the cost of a run in
+    processes kept alive, comparable across mappings.
     """
 
     def __init__(self, context: multiprocessing.context.BaseContext) -> None:
@@ -293,6 +297,8 @@ class LocalProcesses:
         self._parent = parent_token(context)
         self.processes: list[multiprocessing.process.BaseProcess] = []
         self._quiet_checks: dict[int, int] = {}
+        self._started: list[float] = []
+        self._ended: dict[int, float] = {}
 
     def start(self, target: Callable[..., None], *args: Any, name: str) -> int:
         """Start ``target(*args)`` in a new process; return its index."""
@@ -305,12 +311,31 @@ class LocalProcesses:
         with _main_without_a_missing_file(), _sigint_held():
             process.start()
         self.processes.append(process)
+        self._started.append(time.monotonic())
         return len(self.processes) - 1
+
+    def _note_exits(self) -> None:
+        """Stamp the end of processes that exited since the last look."""
+        now = time.monotonic()
+        for index, process in enumerate(self.processes):
+            if index not in self._ended and process.exitcode is not None:
+                self._ended[index] = now
+
+    def process_seconds(self) -> float:
+        """Seconds the started processes were alive, summed (one still
+        running counts until now; an exit is seen at the next
+        :meth:`lost` or :meth:`stop`)."""
+        self._note_exits()
+        now = time.monotonic()
+        return sum(
+            self._ended.get(index, now) - started for index, started in enumerate(self._started)
+        )
 
     def lost(self, finished: Container[int]) -> tuple[int, str] | None:
         """The first worker (index, how it ended) that exited before it
         finished, if any. A clean exit (status 0) gets
         :data:`EXIT_GRACE_CHECKS` calls for its last reports to arrive."""
+        self._note_exits()
         for index, process in enumerate(self.processes):
             code = process.exitcode
             if index in finished or code is None:
@@ -327,8 +352,10 @@ class LocalProcesses:
         :data:`STOP_GRACE` seconds to exit; after an abort, :data:`ABORT_GRACE`;
         then they are terminated and, if need be, killed."""
         deadline = time.monotonic() + (STOP_GRACE if graceful else ABORT_GRACE)
-        for process in self.processes:
+        for index, process in enumerate(self.processes):
             process.join(timeout=max(0.0, deadline - time.monotonic()))
+            if index not in self._ended and process.exitcode is not None:
+                self._ended[index] = time.monotonic()
         alive = [process for process in self.processes if process.is_alive()]
         for process in alive:
             process.terminate()
@@ -339,6 +366,7 @@ class LocalProcesses:
             if process.is_alive():
                 process.kill()
                 process.join(timeout=TERMINATE_GRACE)
+        self._note_exits()
 
 
 def run_worker_command(prog: str, main: Callable[[], int]) -> int:

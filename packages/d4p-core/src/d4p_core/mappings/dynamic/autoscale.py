@@ -1,18 +1,26 @@
 """Autoscaling policies for the dynamic mappings.
 
 The coordinator asks its policy every ``interval`` seconds how many workers
-should be active, given a :class:`ScalingSnapshot`. Workers are long-lived:
-scaling down parks a worker (it stops taking shared work), scaling up wakes
-one. Every change is recorded as a :class:`ScalingDecision`.
+should be active, given a :class:`ScalingSnapshot`, and applies the answer:
+``dyn_auto_multi`` starts a worker process to grow and asks one to retire
+(drain, close its PE copies, exit) to shrink; a backend without elastic
+workers parks and wakes long-lived ones instead. Every change is recorded
+as a :class:`ScalingDecision`.
+
+A policy is anything with an ``interval`` and the two methods of
+:class:`AutoscalePolicy`; the docs (``docs/mappings/dyn_auto_multi.md``)
+show how to write one.
 """
 
 from __future__ import annotations
 
+import math
+import os
 from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["AutoscalePolicy", "BacklogPolicy", "ScalingDecision", "ScalingSnapshot"]
+__all__ = ["AutoscalePolicy", "BacklogPolicy", "ScalingDecision", "ScalingSnapshot", "usable_cores"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,11 @@ class ScalingSnapshot:
 
 @dataclass(frozen=True)
 class ScalingDecision:
+    """One change of the worker count: when, how much work was in flight,
+    the count before and after, and why. What was done to which worker
+    slots is in ``RunResult.extra["scaling_actions"]``, one entry per
+    decision."""
+
     time: float
     in_flight: int
     active_before: int
@@ -35,7 +48,12 @@ class ScalingDecision:
 
 
 class AutoscalePolicy(Protocol):
-    """Decides how many workers should be active."""
+    """Decides how many workers should be active.
+
+    ``decide`` is called every ``interval`` seconds while the run works; the
+    coordinator clamps the answer to ``[min_workers, max_workers]`` and
+    records a decision (with the reason) only when the count changes.
+    """
 
     interval: float
 
@@ -48,88 +66,89 @@ class AutoscalePolicy(Protocol):
         ...
 
 
+def usable_cores() -> int:
+    """CPUs this process may run on (its affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
 class BacklogPolicy:
-    """Scale on backlog, keep a worker only if it raises throughput.
+    """Grow on backlog at once, shrink on sustained idleness, keep a worker
+    beyond the cores only if it raises throughput.
 
-    Every ``interval`` the policy looks at the last ``window`` seconds:
-
-    * **grow** by one when more than ``grow_above`` batches per active worker
-      are waiting and the backlog did not shrink over the window, unless a
-      recent probe showed that this many workers bring nothing;
-    * after growing, the new size is a **probe**: once a full window has
-      passed at the new size, its throughput (tasks finished per second) is
-      compared with the size before; without a gain of ``min_gain`` the
-      worker is parked again and the size is held as a ceiling for ``hold``
-      seconds (a CPU-bound workload on two cores gains nothing from a third
-      worker);
-    * **shrink** by one when, over a whole window, fewer batches were in
-      flight than there were active workers (someone was idle throughout);
-    * ``cooldown`` seconds separate changes (hysteresis).
+    * **start** with ``min_workers``;
+    * **grow** as soon as more than ``grow_above`` batches per active worker
+      have been waiting for ``grow_after`` seconds: straight up to the number
+      of usable cores (``cores``) in one step — no warm-up, no measurement;
+    * beyond the cores a worker is a **probe**: it is added (one at a time)
+      only once a steady ``window`` at the current size measured its
+      throughput, and retired again if a window at the new size does not
+      finish ``min_gain`` more tasks per second; that size is then held as a
+      ceiling for ``hold`` seconds (a CPU-bound workload gains nothing from
+      more processes than cores);
+    * **shrink** when, for ``idle_after`` seconds, fewer batches were in
+      flight than workers were active: the surplus (active minus that peak)
+      was idle the whole time and retires in one step;
+    * hysteresis: a shrink needs ``idle_after`` seconds without any change,
+      a growth a backlog that lasted ``grow_after`` seconds, so a single
+      spike neither starts nor ends a worker.
     """
 
     def __init__(
         self,
         interval: float = 0.1,
-        window: float = 1.0,
+        window: float = 0.5,
         grow_above: float = 1.0,
+        grow_after: float = 0.1,
+        idle_after: float = 0.5,
         min_gain: float = 0.1,
-        cooldown: float = 1.0,
         hold: float = 10.0,
+        cores: int | None = None,
     ) -> None:
         self.interval = interval
         self.window = window
         self.grow_above = grow_above
+        self.grow_after = grow_after
+        self.idle_after = idle_after
         self.min_gain = min_gain
-        self.cooldown = cooldown
         self.hold = hold
+        self.cores = cores if cores is not None else usable_cores()
         self._history: deque[ScalingSnapshot] = deque()
         self._last_change = float("-inf")
+        self._backlog_since: float | None = None
+        self._idle_since: float | None = None  # fewer in flight than active since
+        self._idle_peak = 0  # the most in flight since then
         self._rates: dict[int, float] = {}
         self._probe_from: int | None = None
         self._ceiling: tuple[int, float] | None = None  # (size, until)
 
     def initial(self, min_workers: int, max_workers: int) -> int:
-        return max(min_workers, min(max_workers, (max_workers + 1) // 2))
+        return max(1, min(min_workers, max_workers))
 
     def _steady_rate(self, snapshot: ScalingSnapshot) -> float | None:
-        """Throughput over the window, if the size did not change in it."""
-        oldest = self._history[0]
-        span = snapshot.time - oldest.time
-        if span < self.window * 0.9 or any(s.active != snapshot.active for s in self._history):
+        """Throughput over the last ``window`` (from the latest snapshot at
+        least that old), if the size did not change in it."""
+        start = None
+        for past in self._history:  # cleared at every change
+            if past.time > snapshot.time - self.window:
+                break
+            start = past
+        if start is None or snapshot.time <= start.time:
             return None
-        return (snapshot.completed - oldest.completed) / span
+        return (snapshot.completed - start.completed) / (snapshot.time - start.time)
 
     def _change(self, snapshot: ScalingSnapshot, size: int, reason: str) -> tuple[int, str]:
         self._last_change = snapshot.time
+        self._backlog_since = None
+        self._idle_since = snapshot.time
+        self._idle_peak = 0
         self._history.clear()
         self._history.append(snapshot)
         return size, reason
 
-    def decide(self, snapshot: ScalingSnapshot) -> tuple[int, str]:
-        history = self._history
-        history.append(snapshot)
-        while history and history[0].time < snapshot.time - self.window:
-            history.popleft()
-        active = snapshot.active
-        rate = self._steady_rate(snapshot)
-        if rate is not None:
-            self._rates[active] = rate
-
-        if self._probe_from is not None and rate is not None:
-            before = self._probe_from
-            self._probe_from = None
-            previous = self._rates.get(before)
-            if previous is not None and rate < previous * (1 + self.min_gain):
-                self._ceiling = (before, snapshot.time + self.hold)
-                return self._change(
-                    snapshot,
-                    before,
-                    f"{active} workers finished {rate:.1f} tasks/s, {before} finished "
-                    f"{previous:.1f}/s: no gain",
-                )
-
-        if snapshot.time - self._last_change < self.cooldown or self._probe_from is not None:
-            return active, ""
+    def _ceiling_at(self, snapshot: ScalingSnapshot) -> int:
         ceiling = snapshot.max_workers
         if self._ceiling is not None:
             size, until = self._ceiling
@@ -137,22 +156,76 @@ class BacklogPolicy:
                 ceiling = min(ceiling, size)
             else:
                 self._ceiling = None
+        return ceiling
+
+    def decide(self, snapshot: ScalingSnapshot) -> tuple[int, str]:
+        history = self._history
+        history.append(snapshot)
+        keep = self.window * 2
+        while history and history[0].time < snapshot.time - keep:
+            history.popleft()
+        active = snapshot.active
+        rate = self._steady_rate(snapshot)
+        if rate is not None:
+            self._rates[active] = rate
+
+        # A probe that brought nothing is retired.
+        if self._probe_from is not None:
+            if rate is None:
+                return active, ""
+            before, self._probe_from = self._probe_from, None
+            previous = self._rates.get(before)
+            if previous is not None and rate < previous * (1 + self.min_gain):
+                self._ceiling = (before, snapshot.time + self.hold)
+                return self._change(
+                    snapshot,
+                    before,
+                    f"probe: {active} workers finished {rate:.1f} tasks/s, {before} "
+                    f"finished {previous:.1f}/s: no gain",
+                )
+
         waiting = max(0, snapshot.in_flight - active)
-        oldest = history[0]
+        if waiting > self.grow_above * active:
+            if self._backlog_since is None:
+                self._backlog_since = snapshot.time
+        else:
+            self._backlog_since = None
+        ceiling = self._ceiling_at(snapshot)
         if (
-            active < ceiling
-            and waiting > self.grow_above * active
-            and snapshot.in_flight >= oldest.in_flight
-            and rate is not None
+            self._backlog_since is not None
+            and snapshot.time - self._backlog_since >= self.grow_after
+            and active < ceiling
         ):
-            self._probe_from = active
+            fast = min(ceiling, self.cores)
+            if active < fast:
+                wanted = min(fast, active + math.ceil(waiting / max(self.grow_above, 1e-9)))
+                return self._change(
+                    snapshot,
+                    wanted,
+                    f"backlog: {waiting} batches waiting for {active} worker(s) "
+                    f"(up to {self.cores} usable cores at once)",
+                )
+            if rate is not None:
+                self._probe_from = active
+                return self._change(
+                    snapshot,
+                    active + 1,
+                    f"backlog: {waiting} batches waiting; probing a worker beyond "
+                    f"{self.cores} cores ({rate:.1f} tasks/s now)",
+                )
+
+        # Shrink: the surplus was idle for idle_after seconds.
+        if snapshot.in_flight >= active or self._idle_since is None:
+            self._idle_since = snapshot.time if snapshot.in_flight < active else None
+            self._idle_peak = snapshot.in_flight if snapshot.in_flight < active else 0
+            return active, ""
+        self._idle_peak = max(self._idle_peak, snapshot.in_flight)
+        if active > snapshot.min_workers and snapshot.time - self._idle_since >= self.idle_after:
+            peak = self._idle_peak
             return self._change(
-                snapshot, active + 1, f"backlog {waiting} > {self.grow_above:g} per active worker"
-            )
-        covered = snapshot.time - oldest.time >= self.window * 0.9
-        peak = max(s.in_flight for s in history)
-        if active > snapshot.min_workers and covered and peak < active:
-            return self._change(
-                snapshot, active - 1, f"at most {peak} batch(es) in flight for {self.window:g}s"
+                snapshot,
+                max(snapshot.min_workers, peak),
+                f"idle: at most {peak} batch(es) in flight for {self.idle_after:g}s "
+                f"with {active} worker(s)",
             )
         return active, ""

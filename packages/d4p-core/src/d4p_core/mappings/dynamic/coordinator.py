@@ -12,7 +12,17 @@ Worker protocol: a worker reports ``done`` when it stops (the source worker
 when the sources are exhausted), ``closed <pe>`` after running
 ``postprocess`` for a close command, and ``idle`` whenever its decrement
 brings the in-flight count to zero. Commands: ``("cmd", "close", pe)``,
-``("cmd", "park"|"wake"|"stop", None)``.
+``("cmd", "park"|"wake"|"retire"|"stop", None)``.
+
+Two ways to scale. Given ``start`` (a callable that starts a worker in a
+slot), the coordinator is **elastic**: it starts a worker process to grow
+and sends ``retire`` to shrink — the worker finishes the task it holds,
+closes its PE copies (``postprocess``; what they write is queued and
+counted in flight like any output) and reports ``done``; its slot is free
+again once that report arrived. Close rounds go to the live workers only,
+and wait until no worker is still retiring (its late ``postprocess`` output
+must reach PEs that are still open). Without ``start``, every worker lives
+for the whole run and scaling parks and wakes them.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ class DynamicCoordinator:
         policy: AutoscalePolicy | None = None,
         min_workers: int = 1,
         initial: int | None = None,
+        start: Callable[[int], None] | None = None,
     ) -> None:
         self.workers = workers
         self._in_flight = in_flight
@@ -59,11 +70,24 @@ class DynamicCoordinator:
         self.stopping = False
         self.instance_metrics: list[tuple[Address, PEMetrics]] = []
         self.decisions: list[ScalingDecision] = []
+        self.actions: list[dict[str, Any]] = []  # what each decision did, to which slots
         self._start = time.perf_counter()
         self.active = set(range(workers if initial is None else initial))
         self._active_since = {w: self._start for w in self.active}
         self._active_total = 0.0
         self._last_tick = self._start
+        self._start_worker = start
+        self.retiring: set[int] = set()  # elastic: asked to retire, not done yet
+        self._close_targets: tuple[int, ...] = ()
+
+    @property
+    def elastic(self) -> bool:
+        """Whether workers are started and retired (not parked)."""
+        return self._start_worker is not None
+
+    def live(self) -> tuple[int, ...]:
+        """The worker slots that take part in close rounds and stop."""
+        return tuple(sorted(self.active)) if self.elastic else tuple(range(self.workers))
 
     # -- reports from workers -----------------------------------------------
     def on_report(self, kind: str, index: int, payload: Any) -> None:
@@ -82,6 +106,9 @@ class DynamicCoordinator:
             since = self._active_since.pop(index, None)
             if since is not None:
                 self._active_total += time.perf_counter() - since
+            if index in self.retiring:
+                self.retiring.discard(index)
+                self._advance()
 
     def on_message(self, kind: str, index: int, payload: Any) -> None:
         if kind == "closed" and payload == self._closing:
@@ -90,24 +117,27 @@ class DynamicCoordinator:
 
     # -- exact termination -------------------------------------------------
     def _advance(self) -> None:
-        if self.stopping or not self._sources_done or self._in_flight() != 0:
+        if self.stopping or not self._sources_done or self.retiring or self._in_flight() != 0:
             return
-        if self._closing is not None and self._reports < self.workers:
+        if self._closing is not None and self._reports < len(self._close_targets):
             return
         if self._next_close < len(self.close_order):
             self._closing = self.close_order[self._next_close]
             self._next_close += 1
             self._reports = 0
-            for worker in range(self.workers):
+            self._close_targets = self.live()
+            for worker in self._close_targets:
                 self._send(worker, ("cmd", "close", self._closing))
             return
         self.stopping = True
-        for worker in range(self.workers):
+        for worker in self.live():
             self._send(worker, ("cmd", "stop", None))
 
     # -- autoscaling --------------------------------------------------------
     def on_tick(self) -> None:
-        if self.policy is None or self.stopping:
+        # No change once PEs are being closed: the close rounds count on
+        # the same workers from the first round to the stop.
+        if self.policy is None or self.stopping or self._next_close:
             return
         now = time.perf_counter()
         if now - self._last_tick < self.policy.interval:
@@ -122,26 +152,43 @@ class DynamicCoordinator:
             max_workers=self.workers,
         )
         wanted, reason = self.policy.decide(snapshot)
-        wanted = max(self.min_workers, min(self.workers, wanted))
+        # A retiring worker's slot is free only once it reported done.
+        free = sorted(set(range(self.workers)) - self.active - self.retiring)
+        wanted = max(self.min_workers, min(len(self.active) + len(free), wanted))
         if wanted == len(self.active):
             return
         before = len(self.active)
+        changed: list[int] = []
         while len(self.active) < wanted:
-            worker = min(set(range(self.workers)) - self.active)
+            worker = free.pop(0)
             self.active.add(worker)
             self._active_since[worker] = now
-            self._send(worker, ("cmd", "wake", None))
+            changed.append(worker)
+            if self._start_worker is not None:
+                self._start_worker(worker)
+            else:
+                self._send(worker, ("cmd", "wake", None))
         while len(self.active) > wanted:
             worker = max(self.active)
             self.active.discard(worker)
-            self._active_total += now - self._active_since.pop(worker)
-            self._send(worker, ("cmd", "park", None))
+            changed.append(worker)
+            if self.elastic:
+                # Counted active until it reports done (it may be draining).
+                self.retiring.add(worker)
+                self._send(worker, ("cmd", "retire", None))
+            else:
+                self._active_total += now - self._active_since.pop(worker)
+                self._send(worker, ("cmd", "park", None))
+        grew = len(self.active) > before
+        action = ("start" if grew else "retire") if self.elastic else ("wake" if grew else "park")
         self.decisions.append(
             ScalingDecision(snapshot.time, snapshot.in_flight, before, len(self.active), reason)
         )
+        self.actions.append({"time": snapshot.time, "action": action, "slots": changed})
 
     def worker_seconds(self) -> float:
-        """Seconds workers spent active (taking shared work), summed."""
+        """Seconds workers spent active (taking shared work, or draining
+        before they retire), summed."""
         now = time.perf_counter()
         return self._active_total + sum(now - since for since in self._active_since.values())
 
@@ -151,4 +198,5 @@ class DynamicCoordinator:
             "workers": self.workers,
             "worker_seconds": self.worker_seconds(),
             "autoscaling": [vars(decision) for decision in self.decisions],
+            "scaling_actions": list(self.actions),
         }

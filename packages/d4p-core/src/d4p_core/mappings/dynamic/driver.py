@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 from ...errors import D4pError
 from ...runtime.payload import GraphPayload
-from .._workers import WorkerGroup
 from ..base import RunOutcome
 from ..options import check_process_options, option, start_method_option
 from .autoscale import AutoscalePolicy
 from .base import DynamicLayout, DynamicRun
 from .coordinator import DynamicCoordinator
+from .group import ElasticGroup
 from .worker import DynamicWorkerSpec, dynamic_worker_main
 
 __all__ = ["DynamicOptions", "run_local"]
@@ -78,10 +78,10 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
     context = multiprocessing.get_context(options.start_method)
     payload = GraphPayload.create(work.flat.by_id(), mapping, context.get_start_method())
     initial = autoscale.initial(min_workers, max_workers) if autoscale else workers
-    group = WorkerGroup(
+    group = ElasticGroup(
         context,
         dynamic_worker_main,
-        describe=lambda i: "the sources" if i == workers else f"worker {i}",
+        describe=lambda slot: "the sources" if slot == workers else f"worker {slot}",
     )
 
     def spec(index: int, role: str, hosted: tuple[tuple[str, int], ...]) -> DynamicWorkerSpec:
@@ -95,18 +95,25 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
             payload=payload,
             batch_size=options.batch_size,
             spill_above=options.spill_above,
-            start_active=role == "source" or index < initial,
+            start_active=role == "source" or autoscale is None or index < initial,
             report_progress=group.sink.wants_progress,
             state_copies=layout.stateless if workers > 1 else (),
         )
 
-    specs = [spec(w, "worker", layout.hosted_by(w)) for w in range(workers)]
-    specs.append(spec(workers, "source", tuple((pe, 0) for pe in plan.sources)))
     shared = context.Queue(maxsize=options.queue_size)
     inboxes = [context.Queue(maxsize=options.queue_size) for _ in range(workers)]
     in_flight = context.Value("q", 0)
     completed = context.Value("q", 0, lock=False)  # guarded by in_flight's lock
     item_cost = context.Value("d", 0.0, lock=False)  # seconds per item, see _TaskSizer
+    queues = (shared, inboxes, in_flight, completed, item_cost)
+    source = spec(workers, "source", tuple((pe, 0) for pe in plan.sources))
+
+    def start_worker(slot: int) -> None:
+        group.start(slot, spec(slot, "worker", layout.hosted_by(slot)), *queues)
+
+    # Elastic (dyn_auto_multi): only the initial workers start now; the
+    # coordinator starts and retires the others as the policy decides.
+    elastic = autoscale is not None and not layout.pinned_owner
     coordinator = DynamicCoordinator(
         plan,
         workers,
@@ -116,10 +123,14 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
         policy=autoscale,
         min_workers=min_workers,
         initial=initial,
+        start=start_worker if elastic else None,
     )
     try:
+        group.start(workers, source, *queues)
+        for slot in range(initial if elastic else workers):
+            start_worker(slot)
         group.run(
-            [(s, shared, inboxes, in_flight, completed, item_cost) for s in specs],
+            lambda: coordinator.stopping,
             coordinator.on_report,
             coordinator.on_tick,
             poll=autoscale.interval if autoscale else 0.2,
@@ -131,5 +142,10 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
     return RunOutcome(
         group.sink.outputs,
         group.sink.metrics,
-        extra={**coordinator.summary(), "pinned": layout.describe()},
+        extra={
+            **coordinator.summary(),
+            "process_seconds": group.processes.process_seconds(),
+            "processes_started": len(group.slot_of),
+            "pinned": layout.describe(),
+        },
     )

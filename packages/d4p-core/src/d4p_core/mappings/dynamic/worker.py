@@ -16,8 +16,12 @@ costly ones in small tasks (the load stays balanced).
 Every queued batch is counted in flight: the counter goes up before a batch
 is queued and down after the batch's outputs are queued, so the run is
 quiescent exactly when the counter is zero and the sources are done.
-Commands (close a PE, park, wake, stop) come on each worker's private inbox,
-which pinned instances also use for their data.
+Commands (close a PE, park, wake, retire, stop) come on each worker's
+private inbox, which pinned instances also use for their data. A worker
+told to ``retire`` holds no task at that point (it runs one task at a time,
+to the end, before it reads a command): it closes its PE copies in
+topological order, so what their ``postprocess`` writes is queued and
+counted like any output, and reports ``done``.
 """
 
 from __future__ import annotations
@@ -209,6 +213,7 @@ class _Receiver:
 
 
 def dynamic_worker_main(
+    report_id: int,
     spec: DynamicWorkerSpec,
     shared: MPQueue[Any],
     inboxes: list[MPQueue[Any]],
@@ -218,10 +223,13 @@ def dynamic_worker_main(
     control: MPQueue[Any],
     abort: Any,
 ) -> None:
-    reporter = queue_reporter(control, spec.index, abort)
+    """A dynamic process: ``spec.index`` is its slot (its inbox),
+    ``report_id`` names its reports (a slot may host several processes in
+    turn, one after another)."""
+    reporter = queue_reporter(control, report_id, abort)
 
     def report_idle() -> None:
-        blocking_put(control, (Report.IDLE, spec.index, None), abort)
+        blocking_put(control, (Report.IDLE, report_id, None), abort)
 
     counter = _Counter(in_flight, completed, report_idle)
     sizer = _TaskSizer(item_cost, spec.batch_size)
@@ -337,6 +345,9 @@ def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
                 active = False
             elif command == "wake":
                 active = True
+            elif command == "retire":
+                _retire(executor, spec)
+                break
             elif command == "stop":
                 break
             continue
@@ -347,3 +358,12 @@ def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
         sizer.observe(perf_counter() - started, sum(len(values) for _, values in batch))
         counter.task_done()
     reporter.done(executor.instance_metrics())
+
+
+def _retire(executor: Executor, spec: DynamicWorkerSpec) -> None:
+    """Close this worker's copies (topological order) before it leaves."""
+    hosted = {pe for pe, _ in spec.hosted}
+    for pe_id in spec.plan.pe_ids:
+        if pe_id in hosted and pe_id not in spec.plan.sources:
+            executor.close(pe_id)
+            executor.flush()

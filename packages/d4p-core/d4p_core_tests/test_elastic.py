@@ -1,0 +1,178 @@
+"""dyn_auto_multi starts and retires worker processes: every item is processed
+exactly once whatever the pool does, a retired worker closes its PE copies
+and exits as expected, a killed one fails the run, every decision is
+recorded, and the run reports its process-seconds."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from d4p_core import GenericPE, IterativePE, ProducerPE, RunError, WorkflowGraph, run
+from d4p_core.mappings.dynamic.autoscale import BacklogPolicy, ScalingSnapshot
+from d4p_core.runtime.supervision import LocalProcesses
+from d4p_core.testing import child_processes
+from d4p_core.testing.pes import CountingProducer, KillSelfOn, PassThrough
+
+from ._mp_pes import Busy
+
+
+class BurstThenTail(ProducerPE):
+    """Item ``n`` on call ``n``: the first ``burst`` quickly, the rest each
+    after ``pause`` — a workload that needs many workers, then few. Every
+    call takes a few milliseconds, so the engine never batches many calls
+    (and holds a slow call's items back)."""
+
+    def __init__(self, burst: int, pause: float) -> None:
+        super().__init__()
+        self.burst, self.pause = burst, pause
+        self.n = 0
+
+    def _process(self, inputs: Any) -> int:
+        # The workload's shape, not a wait for an event.
+        time.sleep(self.pause if self.n >= self.burst else 0.003)
+        self.n += 1
+        return self.n - 1
+
+
+class BusyBelow(IterativePE):
+    """Burns ``milliseconds`` of CPU on items below ``limit`` (the burst)."""
+
+    def __init__(self, limit: int, milliseconds: float) -> None:
+        super().__init__()
+        self.limit, self.milliseconds = limit, milliseconds
+
+    def _process(self, data: Any) -> Any:
+        if data < self.limit:
+            end = time.perf_counter() + self.milliseconds / 1000
+            while time.perf_counter() < end:
+                pass
+        return data
+
+
+class MarksItsClose(GenericPE):
+    """Passes items on; its ``postprocess`` writes one marker per copy."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._add_input("input")
+        self._add_output("output")
+        self._add_output("closed")
+
+    def _process(self, inputs: dict[str, Any]) -> None:
+        self.write("output", inputs["input"])
+
+    def _postprocess(self) -> None:
+        self.write("closed", 1)
+
+
+class ScriptedPolicy:
+    """A custom policy (the AutoscalePolicy protocol): three workers from
+    the first tick, one once ``shrink_after`` tasks have finished. Driven by
+    progress, not by time."""
+
+    interval = 0.05
+
+    def __init__(self, shrink_after: int) -> None:
+        self.shrink_after = shrink_after
+        self.snapshots: list[ScalingSnapshot] = []
+
+    def initial(self, min_workers: int, max_workers: int) -> int:
+        return min_workers
+
+    def decide(self, snapshot: ScalingSnapshot) -> tuple[int, str]:
+        self.snapshots.append(snapshot)
+        if snapshot.completed >= self.shrink_after:
+            return 1, "scripted: the work is nearly done"
+        return 3, "scripted: three workers for the bulk"
+
+
+def _chain(*middle: GenericPE, source: GenericPE | None = None) -> tuple[WorkflowGraph, str]:
+    graph = WorkflowGraph()
+    previous: GenericPE = source or CountingProducer()
+    for pe in (*middle, PassThrough()):
+        graph.connect(previous, "output", pe, "input")
+        previous = pe
+    return graph, previous.id
+
+
+def _actions(result: Any) -> list[str]:
+    return [entry["action"] for entry in result.extra["scaling_actions"]]
+
+
+@pytest.mark.timeout(120)
+def test_a_custom_policy_starts_and_retires_workers_and_no_item_is_lost_or_repeated() -> None:
+    marks = MarksItsClose()
+    graph, last = _chain(marks, Busy(5))
+    policy = ScriptedPolicy(shrink_after=100)  # of about 400 tasks
+    result = run(graph, "dyn_auto_multi", inputs=400, processes=3, batch_size=1, policy=policy)
+    assert Counter(result.outputs[last]["output"]) == Counter(range(1, 401))
+    assert policy.snapshots, "the coordinator asks the custom policy"
+    reasons = [d["reason"] for d in result.extra["autoscaling"]]
+    assert reasons[0] == "scripted: three workers for the bulk"
+    assert "scripted: the work is nearly done" in reasons
+    assert _actions(result)[:2] == ["start", "retire"]
+    # Every worker process, retired or stopped at the end, closed its copy once.
+    closed = result.outputs[marks.id]["closed"]
+    assert len(closed) == result.extra["processes_started"] - 1  # the source hosts no copy
+    assert result.extra["processes_started"] >= 3
+    assert result.extra["process_seconds"] > 0
+    assert not child_processes()
+
+
+@pytest.mark.timeout(120)
+def test_a_burst_then_a_light_tail_grows_then_shrinks_the_pool() -> None:
+    burst = 200
+    graph, last = _chain(BusyBelow(burst, 10), source=BurstThenTail(burst, pause=0.05))
+    policy = BacklogPolicy(cores=3, idle_after=0.3, window=0.3)
+    result = run(
+        graph, "dyn_auto_multi", inputs=burst + 60, processes=3, batch_size=1, policy=policy
+    )
+    assert Counter(result.outputs[last]["output"]) == Counter(range(burst + 60))
+    decisions = result.extra["autoscaling"]
+    sizes = [d["active_after"] for d in decisions]
+    peak = sizes.index(max(sizes))
+    assert decisions[0]["active_before"] == 1 and max(sizes) == 3
+    assert any(size < max(sizes) for size in sizes[peak:]), f"no shrink after the burst: {sizes}"
+    assert "backlog" in decisions[0]["reason"]
+    assert any("idle" in d["reason"] for d in decisions[peak:])
+    assert "retire" in _actions(result)[peak:]
+    assert not child_processes()
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_killed_after_the_pool_grew_fails_the_run_and_nothing_is_left() -> None:
+    graph, _ = _chain(Busy(2), KillSelfOn(400))
+    with pytest.raises(RunError) as failure:
+        run(graph, "dyn_auto_multi", inputs=600, processes=3, batch_size=1,
+            policy=ScriptedPolicy(shrink_after=10_000))  # fmt: skip
+    assert "SIGKILL" in str(failure.value)
+    assert "worker" in str(failure.value)
+    assert not child_processes()
+
+
+def _exit_now() -> None:
+    return None
+
+
+def test_local_processes_sum_the_lifetimes_of_ended_processes() -> None:
+    processes = LocalProcesses(multiprocessing.get_context("fork"))
+    for n in range(2):
+        processes.start(_exit_now, name=f"p{n}")
+    processes.stop(graceful=True)
+    total = processes.process_seconds()
+    assert total > 0
+    assert processes.process_seconds() == total  # ended processes stop counting
+
+
+@pytest.mark.parametrize("mapping", ["dyn_multi", "dyn_auto_multi", "hybrid_multi"])
+def test_every_local_dynamic_mapping_reports_process_seconds(mapping: str) -> None:
+    graph, last = _chain(PassThrough())
+    result = run(graph, mapping, inputs=50, processes=2)
+    assert sorted(result.outputs[last]["output"]) == list(range(1, 51))
+    assert result.extra["process_seconds"] > 0
+    assert result.extra["processes_started"] >= 2
