@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from .__about__ import __version__
 from ._run import run
-from ._stream import ResultStream, stream
 from .errors import (
     D4pError,
     GraphError,
@@ -40,6 +39,7 @@ from .runtime.result import Outputs, PEMetrics, RunResult, merge_outputs
 from .runtime.result import merge_metrics as merge_metrics
 
 if TYPE_CHECKING:
+    from ._stream import ResultStream, stream
     from .inputs import Inputs, load_inputs_file, parse_inputs_json
     from .inputs import InputSpec as InputSpec
     from .inputs import resolve_inputs as resolve_inputs
@@ -73,6 +73,8 @@ if TYPE_CHECKING:
     from .runtime.transport import Transport as Transport
 
 _LAZY = {
+    "ResultStream": "._stream",
+    "stream": "._stream",
     "ReadCSV": ".io",
     "ReadJSONLines": ".io",
     "ReadLines": ".io",
