@@ -107,7 +107,8 @@ def _actions(result: Any) -> list[str]:
 @pytest.mark.timeout(120)
 def test_a_custom_policy_starts_and_retires_workers_and_no_item_is_lost_or_repeated() -> None:
     marks = MarksItsClose()
-    graph, last = _chain(marks, Busy(5))
+    work = Busy(5)
+    graph, last = _chain(marks, work)
     policy = ScriptedPolicy(shrink_after=100)  # of about 400 tasks
     result = run(graph, "dyn_auto_multi", inputs=400, processes=3, batch_size=1, policy=policy)
     assert Counter(result.outputs[last]["output"]) == Counter(range(1, 401))
@@ -116,6 +117,9 @@ def test_a_custom_policy_starts_and_retires_workers_and_no_item_is_lost_or_repea
     assert reasons[0] == "scripted: three workers for the bulk"
     assert "scripted: the work is nearly done" in reasons
     assert _actions(result)[:2] == ["start", "retire"]
+    # The started workers took shared work (they are not parked).
+    copies = result.instance_metrics[work.id].values()
+    assert sum(1 for copy in copies if copy.items_in) >= 2
     # Every worker process, retired or stopped at the end, closed its copy once.
     closed = result.outputs[marks.id]["closed"]
     assert len(closed) == result.extra["processes_started"] - 1  # the source hosts no copy

@@ -78,6 +78,9 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
     context = multiprocessing.get_context(options.start_method)
     payload = GraphPayload.create(work.flat.by_id(), mapping, context.get_start_method())
     initial = autoscale.initial(min_workers, max_workers) if autoscale else workers
+    # Elastic (dyn_auto_multi): only the initial workers start now; the
+    # coordinator starts and retires the others as the policy decides.
+    elastic = autoscale is not None and not layout.pinned_owner
     group = ElasticGroup(
         context,
         dynamic_worker_main,
@@ -95,7 +98,8 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
             payload=payload,
             batch_size=options.batch_size,
             spill_above=options.spill_above,
-            start_active=role == "source" or autoscale is None or index < initial,
+            # A worker the elastic pool starts takes shared work at once.
+            start_active=role == "source" or elastic or autoscale is None or index < initial,
             report_progress=group.sink.wants_progress,
             state_copies=layout.stateless if workers > 1 else (),
         )
@@ -111,9 +115,6 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
     def start_worker(slot: int) -> None:
         group.start(slot, spec(slot, "worker", layout.hosted_by(slot)), *queues)
 
-    # Elastic (dyn_auto_multi): only the initial workers start now; the
-    # coordinator starts and retires the others as the policy decides.
-    elastic = autoscale is not None and not layout.pinned_owner
     coordinator = DynamicCoordinator(
         plan,
         workers,
