@@ -39,15 +39,24 @@ def _worker_seconds(result: d4p_core.RunResult) -> tuple[float | None, str]:
 
 
 def _process_seconds(
-    mapping: str, makespan: float, blocks: int | None, worker_seconds: float | None, source: str
+    mapping: str,
+    makespan: float,
+    blocks: int | None,
+    worker_seconds: float | None,
+    source: str,
+    measured: Any = None,
 ) -> float | None:
     """Seconds of processes kept alive for the run (the cost of a mapping).
 
-    ``multi``: every process block lives for the whole run, so blocks x
-    makespan. ``simple``: one process, the makespan. Dynamic mappings:
-    ``extra["worker_seconds"]`` (workers counted while active) plus the
-    makespan of the source process. Otherwise unknown.
+    Measured when the mapping reports it (``extra["process_seconds"]``: the
+    lifetimes of every process it started, summed — the local dynamic
+    mappings). Otherwise estimated: ``multi``: every process block lives
+    for the whole run, so blocks x makespan; ``simple``: one process, the
+    makespan; other dynamic mappings: ``extra["worker_seconds"]`` (workers
+    counted while active) plus the makespan of the source process.
     """
+    if isinstance(measured, (int, float)):
+        return float(measured)
     if mapping == "simple":
         return makespan
     if blocks is not None:
@@ -55,6 +64,16 @@ def _process_seconds(
     if worker_seconds is not None and source.startswith("extra["):
         return worker_seconds + makespan
     return None
+
+
+def _initial_workers(extra: dict[str, Any]) -> int | None:
+    """Workers at the start: the count before the first decision, else the
+    processes started minus the source."""
+    decisions = extra.get("autoscaling") or []
+    if decisions:
+        return int(decisions[0]["active_before"])
+    started = extra.get("processes_started")
+    return int(started) - 1 if isinstance(started, int) else None
 
 
 def _jsonable(value: Any) -> Any:
@@ -104,8 +123,19 @@ def main(argv: list[str]) -> int:
             tail_seconds=tail,
             last_item_wall=last_wall,
             process_seconds=_process_seconds(
-                mapping, result.elapsed_seconds, blocks, worker_seconds, source
+                mapping,
+                result.elapsed_seconds,
+                blocks,
+                worker_seconds,
+                source,
+                result.extra.get("process_seconds"),
             ),
+            process_seconds_measured="process_seconds" in result.extra,
+            scaling={
+                "decisions": _jsonable(autoscaling or []),
+                "actions": _jsonable(result.extra.get("scaling_actions", [])),
+                "initial": _initial_workers(result.extra),
+            },
             worker_seconds=worker_seconds,
             worker_seconds_source=source,
             busy_seconds=sum(m.busy_seconds for m in result.metrics.values()),

@@ -47,6 +47,10 @@ class Run:
     """Last item at the sink -> the whole process tree had exited."""
     process_seconds: float | None = None
     processes_used: int | None = None
+    process_seconds_measured: bool = False
+    """``process_seconds`` measured by the mapping (else estimated)."""
+    scaling: dict[str, Any] | None = None
+    """Autoscaling ``decisions``, ``actions`` and ``initial`` workers."""
 
 
 def _median(values: list[float]) -> float | None:

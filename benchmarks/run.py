@@ -42,9 +42,18 @@ REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO))
 
 import d4p_core  # noqa: E402
-from benchmarks import _ceilings, _checkpoint, _measure, _redis, _report, _venv  # noqa: E402
+from benchmarks import (  # noqa: E402
+    _ceilings,
+    _checkpoint,
+    _measure,
+    _plot,
+    _redis,
+    _report,
+    _venv,
+)
 from benchmarks._records import BAD_STATUSES, Config, Run, Series  # noqa: E402
 from benchmarks.workflows import _common  # noqa: E402
+from benchmarks.workflows import pareto as _pareto  # noqa: E402
 
 STREAM_D4PY_MAPPINGS = (
     "simple", "multi", "dyn_multi", "dyn_auto_multi", "mpi", "zmq_multi",
@@ -82,9 +91,17 @@ SIZES_FULL = {
     "wordcount": [100_000],
     "fan": [100_000],
 }
+SKEW_STUDY_WORKLOAD = "pareto"
+"""The heavy-tailed workload of issue 20 (0.5 ms x Pareto(1.3), cap 300 ms)."""
 SKEW_STUDY_ITEMS = 2_000
 SKEW_STUDY_PROCESSES = (4, 5)
 SKEW_STUDY_MAPPINGS = ("multi", "dyn_multi", "dyn_auto_multi")
+BURST_STUDY_ITEMS = 500
+BURST_STUDY_PROCESSES = 4
+BURST_STUDY_MAPPINGS = ("dyn_multi", "dyn_auto_multi")
+"""A burst then a light tail: workers over time, plotted into
+``results/burst_workers.svg``."""
+BURST_PLOT = BENCH_DIR / "results" / "burst_workers.svg"
 OVERHEAD_WORKLOAD = "throughput"
 README = REPO / "benchmarks" / "README.md"
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -115,6 +132,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-studies",
         action="store_true",
         help="skip the overhead (1-item runs) and skew-study (-n 4, 5) sections",
+    )
+    parser.add_argument(
+        "--studies-only",
+        action="store_true",
+        help="run only the studies (overhead, skew and burst study): no main comparison, "
+        "no ceilings",
     )
     parser.add_argument(
         "--update-readme",
@@ -266,6 +289,8 @@ class Runner:
             exit_tail_seconds=_exit_tail(m, report["last_item_wall"]),
             process_seconds=report["process_seconds"],
             processes_used=report["placement_processes"],
+            process_seconds_measured=report.get("process_seconds_measured", False),
+            scaling=report.get("scaling"),
         )
 
     def run_stream(self, config: Config) -> Run:
@@ -382,12 +407,41 @@ def _overhead_configs(args: argparse.Namespace) -> list[Config]:
 
 def _skew_study_configs(args: argparse.Namespace) -> list[Config]:
     installed = d4p_core.available_mappings()
-    return [
-        Config("skew", SKEW_STUDY_ITEMS, mapping, processes)
+    skew = [
+        Config(SKEW_STUDY_WORKLOAD, SKEW_STUDY_ITEMS, mapping, processes)
         for processes in SKEW_STUDY_PROCESSES
         for mapping in SKEW_STUDY_MAPPINGS
         if mapping in installed
     ]
+    burst = [
+        Config("burst", BURST_STUDY_ITEMS, mapping, BURST_STUDY_PROCESSES)
+        for mapping in BURST_STUDY_MAPPINGS
+        if mapping in installed
+    ]
+    return skew + burst
+
+
+def _plot_burst(study: list[tuple[Series, Series | None]], path: Path) -> Path | None:
+    """Workers over time of the burst study's first counted run per mapping."""
+    lines = []
+    for d4p, _ in study:
+        finished = d4p.finished()
+        if d4p.config.workload != "burst" or not finished:
+            continue
+        run = finished[0]
+        scaling = run.scaling or {}
+        initial = scaling.get("initial")
+        if initial is None or run.run_seconds is None:
+            continue
+        points = _plot.steps(initial, scaling.get("decisions", []), run.run_seconds)
+        lines.append(_plot.Line(f"{d4p.config.mapping} -n {d4p.config.processes}", points,
+                                run.run_seconds))  # fmt: skip
+    if not lines:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    title = f"burst then light tail (N={BURST_STUDY_ITEMS}): workers over time"
+    path.write_text(_plot.workers_svg(title, lines), encoding="utf-8")
+    return path
 
 
 def _run_series(
@@ -489,7 +543,7 @@ def _run_all(
     loops = runner.loops
     runner.prime()
     pairs: list[tuple[Series, Series | None]] = []
-    for config in _configs(args):
+    for config in [] if args.studies_only else _configs(args):
         with_stream = stream_python is not None and config.mapping in STREAM_D4PY_MAPPINGS
         (d4p, other), fresh = checkpoint.pair(
             "main", config, partial(_run_series, runner, config, with_stream)
@@ -522,13 +576,28 @@ def _run_all(
             )
             skew_study.append((d4p, None))
             print(_line(d4p, None) + ("" if fresh else "  (from the checkpoint)"), flush=True)
-    ceilings = [] if args.no_ceilings else _ceilings.measure_ceilings(args.quick)
+        plot = _plot_burst(skew_study, BURST_PLOT)
+        if plot is not None:
+            notes.append(f"burst study: workers over time in {plot.relative_to(REPO)}")
+    no_ceilings = args.no_ceilings or args.studies_only
+    ceilings = [] if no_ceilings else _ceilings.measure_ceilings(args.quick)
     sizes = SIZES_QUICK if args.quick else SIZES_FULL
     skew_sizes = set(
-        [args.items] if args.items else sizes["skew"] if "skew" in args.workloads else []
+        []
+        if args.studies_only
+        else [args.items]
+        if args.items
+        else sizes["skew"]
+        if "skew" in args.workloads
+        else []
     )
     if skew_study:
-        skew_sizes.add(SKEW_STUDY_ITEMS)
+        profile = _pareto.profile(SKEW_STUDY_ITEMS)
+        notes.append(
+            f"{SKEW_STUDY_WORKLOAD} N={SKEW_STUDY_ITEMS} (skew study): total "
+            f"{profile['total_ms'] / 1000:.1f} s of CPU, mean {profile['mean_ms']:.2f} ms, "
+            f"max {profile['max_ms']:.0f} ms"
+        )
     for items in sorted(skew_sizes):
         profile = _common.skew_profile(items)
         notes.append(
@@ -592,7 +661,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     """What a resumed run must share with the checkpoint's."""
     names = (
         "quick", "mappings", "processes", "repeats", "warmups", "workloads", "items",
-        "timeout", "no_stream_d4py", "no_studies",
+        "timeout", "no_stream_d4py", "no_studies", "studies_only",
     )  # fmt: skip
     return {name: getattr(args, name) for name in names}
 
