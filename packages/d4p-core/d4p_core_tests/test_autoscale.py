@@ -54,7 +54,7 @@ def test_a_single_spike_of_backlog_grows_nothing() -> None:
 
 def test_beyond_the_cores_a_worker_that_helps_is_kept() -> None:
     policy = BacklogPolicy(cores=2)
-    active, time, done, changes = _feed(policy, 0, 0.75, 1, 60, rate=100, completed=0)
+    active, time, done, changes = _feed(policy, 0, 0.95, 1, 60, rate=100, completed=0)
     assert [c[1] for c in changes] == [2, 3]
     assert "probing" in changes[-1][2]
     # With 3 workers the throughput rises by 40%: the worker stays.

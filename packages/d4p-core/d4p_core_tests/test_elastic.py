@@ -55,7 +55,11 @@ class BusyBelow(IterativePE):
 
 
 class MarksItsClose(GenericPE):
-    """Passes items on; its ``postprocess`` writes one marker per copy."""
+    """Passes items on; its ``postprocess`` writes one marker per copy,
+    downstream (so a retiring worker's marker is work in flight after it
+    left) and to ``closed``."""
+
+    MARK = -1
 
     def __init__(self) -> None:
         super().__init__()
@@ -67,6 +71,7 @@ class MarksItsClose(GenericPE):
         self.write("output", inputs["input"])
 
     def _postprocess(self) -> None:
+        self.write("output", self.MARK)
         self.write("closed", 1)
 
 
@@ -111,7 +116,10 @@ def test_a_custom_policy_starts_and_retires_workers_and_no_item_is_lost_or_repea
     graph, last = _chain(marks, work)
     policy = ScriptedPolicy(shrink_after=100)  # of about 400 tasks
     result = run(graph, "dyn_auto_multi", inputs=400, processes=3, batch_size=1, policy=policy)
-    assert Counter(result.outputs[last]["output"]) == Counter(range(1, 401))
+    workers = result.extra["processes_started"] - 1  # the source hosts no copy
+    expected = Counter(range(1, 401))
+    expected[MarksItsClose.MARK] = workers  # each copy's postprocess output, downstream too
+    assert Counter(result.outputs[last]["output"]) == expected
     assert policy.snapshots, "the coordinator asks the custom policy"
     reasons = [d["reason"] for d in result.extra["autoscaling"]]
     assert reasons[0] == "scripted: three workers for the bulk"
@@ -121,9 +129,8 @@ def test_a_custom_policy_starts_and_retires_workers_and_no_item_is_lost_or_repea
     copies = result.instance_metrics[work.id].values()
     assert sum(1 for copy in copies if copy.items_in) >= 2
     # Every worker process, retired or stopped at the end, closed its copy once.
-    closed = result.outputs[marks.id]["closed"]
-    assert len(closed) == result.extra["processes_started"] - 1  # the source hosts no copy
-    assert result.extra["processes_started"] >= 3
+    assert len(result.outputs[marks.id]["closed"]) == workers
+    assert workers >= 3
     assert result.extra["process_seconds"] > 0
     assert not child_processes()
 

@@ -83,8 +83,9 @@ class BacklogPolicy:
       have been waiting for ``grow_after`` seconds: straight up to the number
       of usable cores (``cores``) in one step — no warm-up, no measurement;
     * beyond the cores a worker is a **probe**: it is added (one at a time)
-      only once a steady ``window`` at the current size measured its
-      throughput, and retired again if a window at the new size does not
+      only once a steady ``window`` at the current size (after ``settle``
+      seconds for the last change to take effect) measured its throughput,
+      and retired again if a window at the new size does not
       finish ``min_gain`` more tasks per second; that size is then held as a
       ceiling for ``hold`` seconds (a CPU-bound workload gains nothing from
       more processes than cores);
@@ -106,6 +107,7 @@ class BacklogPolicy:
         min_gain: float = 0.1,
         hold: float = 10.0,
         cores: int | None = None,
+        settle: float = 0.2,
     ) -> None:
         self.interval = interval
         self.window = window
@@ -114,6 +116,7 @@ class BacklogPolicy:
         self.idle_after = idle_after
         self.min_gain = min_gain
         self.hold = hold
+        self.settle = settle
         self.cores = cores if cores is not None else usable_cores()
         self._history: deque[ScalingSnapshot] = deque()
         self._last_change = float("-inf")
@@ -129,12 +132,15 @@ class BacklogPolicy:
 
     def _steady_rate(self, snapshot: ScalingSnapshot) -> float | None:
         """Throughput over the last ``window`` (from the latest snapshot at
-        least that old), if the size did not change in it."""
+        least that old), if the size did not change in it and ``settle``
+        seconds after the change are left out (a worker just started is
+        still starting; the others are still catching up with the queue)."""
         start = None
         for past in self._history:  # cleared at every change
             if past.time > snapshot.time - self.window:
                 break
-            start = past
+            if past.time >= self._last_change + self.settle:
+                start = past
         if start is None or snapshot.time <= start.time:
             return None
         return (snapshot.completed - start.completed) / (snapshot.time - start.time)
@@ -161,7 +167,7 @@ class BacklogPolicy:
     def decide(self, snapshot: ScalingSnapshot) -> tuple[int, str]:
         history = self._history
         history.append(snapshot)
-        keep = self.window * 2
+        keep = (self.window + self.settle) * 2
         while history and history[0].time < snapshot.time - keep:
             history.popleft()
         active = snapshot.active
