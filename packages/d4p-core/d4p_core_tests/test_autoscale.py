@@ -76,6 +76,17 @@ def test_reverts_a_worker_that_brings_nothing_and_holds_the_ceiling() -> None:
     assert active == 2
 
 
+def test_a_kept_worker_beyond_the_cores_retires_once_it_stops_helping() -> None:
+    policy = BacklogPolicy(cores=2, hold=5.0)
+    active, time, done, _ = _feed(policy, 0, 0.95, 1, 60, 100, 0, max_workers=3)
+    active, time, done, changes = _feed(policy, time, 0.8, active, 60, 140, done, max_workers=3)
+    assert active == 3 and changes == []  # kept: 40% more
+    # Later the third worker brings nothing any more.
+    active, time, done, changes = _feed(policy, time, 1.5, active, 60, 100, done, max_workers=3)
+    assert active == 2
+    assert "recheck" in changes[0][2]
+
+
 def test_idle_surplus_retires_in_one_step_after_idle_after() -> None:
     policy = BacklogPolicy(idle_after=0.5)
     # Brief idleness (shorter than idle_after) changes nothing.

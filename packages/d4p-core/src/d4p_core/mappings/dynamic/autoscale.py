@@ -92,6 +92,9 @@ class BacklogPolicy:
     * **shrink** when, for ``idle_after`` seconds, fewer batches were in
       flight than workers were active: the surplus (active minus that peak)
       was idle the whole time and retires in one step;
+    * a kept probe is **rechecked** on every later steady window: once it no
+      longer beats the size below by ``min_gain``, it retires (and the
+      ceiling holds);
     * hysteresis: a shrink needs ``idle_after`` seconds without any change,
       a growth a backlog that lasted ``grow_after`` seconds, so a single
       spike neither starts nor ends a worker.
@@ -189,6 +192,24 @@ class BacklogPolicy:
                     f"probe: {active} workers finished {rate:.1f} tasks/s, {before} "
                     f"finished {previous:.1f}/s: no gain",
                 )
+
+        # A size beyond the cores stays only while it still beats the size
+        # below it (a probe's gain may have been a lucky window).
+        below = self._rates.get(active - 1)
+        if (
+            rate is not None
+            and active > self.cores
+            and active > snapshot.min_workers
+            and below is not None
+            and rate < below * (1 + self.min_gain)
+        ):
+            self._ceiling = (active - 1, snapshot.time + self.hold)
+            return self._change(
+                snapshot,
+                active - 1,
+                f"recheck: {active} workers finish {rate:.1f} tasks/s, {active - 1} "
+                f"finished {below:.1f}/s: no gain",
+            )
 
         waiting = max(0, snapshot.in_flight - active)
         if waiting > self.grow_above * active:
