@@ -102,10 +102,10 @@ class BacklogPolicy:
 
     def __init__(
         self,
-        interval: float = 0.1,
+        interval: float = 0.05,
         window: float = 0.5,
         grow_above: float = 1.0,
-        grow_after: float = 0.1,
+        grow_after: float = 0.05,
         idle_after: float = 0.5,
         min_gain: float = 0.1,
         hold: float = 10.0,
