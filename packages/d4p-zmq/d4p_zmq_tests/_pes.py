@@ -11,14 +11,19 @@ __all__ = ["Flood", "Slow", "build_flood", "build_self_kill"]
 
 
 class Flood(ProducerPE):
-    """Writes ``count`` items of ``size`` bytes from one call, as fast as it can."""
+    """Writes ``count`` items of ``size`` bytes from one call, as fast as it
+    can; with ``entered``, it creates that file first (a test then knows the
+    run is under way)."""
 
-    def __init__(self, count: int = 10, size: int = 200) -> None:
+    def __init__(self, count: int = 10, size: int = 200, entered: str | None = None) -> None:
         super().__init__()
         self.count = count
         self.size = size
+        self.entered = entered
 
     def _process(self, inputs: Any) -> None:
+        if self.entered is not None:
+            open(self.entered, "a").close()
         write, size = self.write, self.size
         for _ in range(self.count):
             write("output", b"x" * size)  # a new object each time: pickled in full
@@ -35,9 +40,9 @@ class Slow(ConsumerPE):
         self.seen += sum(range(300)) and len(data)
 
 
-def build_flood(count: int, size: int = 200) -> WorkflowGraph:
+def build_flood(count: int, size: int = 200, entered: str | None = None) -> WorkflowGraph:
     graph = WorkflowGraph()
-    graph.connect(Flood(count, size), "output", Slow(), "input")
+    graph.connect(Flood(count, size, entered), "output", Slow(), "input")
     return graph
 
 

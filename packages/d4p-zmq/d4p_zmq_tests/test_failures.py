@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 import socket
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,18 +33,18 @@ def _port_is_free(endpoint: str) -> bool:
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
-def test_a_raising_pe_names_itself_and_leaves_nothing(transport: str, private_tmp: Path) -> None:
+def test_a_raising_pe_names_itself_and_leaves_nothing(transport: str, clean_tmp: Path) -> None:
     with pytest.raises(RunError) as failure:
         run(build_failing("process"), "zmq_multi", inputs=5, processes=4, transport=transport)
     assert failure.value.pe_id == "Failing2"
     assert "Failing2" in str(failure.value)
     assert not child_processes()
-    assert list(private_tmp.iterdir()) == []  # the ipc directory and its sockets are gone
+    assert list(clean_tmp.iterdir()) == []  # the ipc directory and its sockets are gone
 
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
-def test_a_killed_worker_ends_the_run(transport: str, private_tmp: Path) -> None:
+def test_a_killed_worker_ends_the_run(transport: str, clean_tmp: Path) -> None:
     with pytest.raises(RunError) as failure:
         run(build_self_kill(3), "zmq_multi", inputs=50, processes=3, transport=transport)
     # core's wording, the worker named by the PEs it hosted
@@ -52,7 +54,7 @@ def test_a_killed_worker_ends_the_run(transport: str, private_tmp: Path) -> None
         str(failure.value),
     ), failure.value
     assert not child_processes()
-    assert list(private_tmp.iterdir()) == []
+    assert list(clean_tmp.iterdir()) == []
 
 
 def test_ports_are_released_after_a_tcp_run() -> None:
@@ -62,10 +64,22 @@ def test_ports_are_released_after_a_tcp_run() -> None:
     assert not child_processes()
 
 
-def test_ipc_run_removes_its_directory(private_tmp: Path) -> None:
+def test_ipc_run_removes_its_directory(clean_tmp: Path) -> None:
     result = run(build_pipeline(), "zmq_multi", inputs=20, processes=4)
-    assert result.extra["endpoint"].startswith(f"ipc://{private_tmp}/")
-    assert list(private_tmp.iterdir()) == []
+    assert result.extra["endpoint"].startswith(f"ipc://{clean_tmp}/")
+    assert list(clean_tmp.iterdir()) == []
+
+
+def test_a_temporary_directory_too_long_for_sockets_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    with pytest.raises(D4pError, match="set TMPDIR to a shorter one, or use --transport tcp"):
+        run(build_pipeline(), "zmq_multi", inputs=1, processes=2)
+    assert list(deep.iterdir()) == []
+    assert not child_processes()
 
 
 @pytest.mark.parametrize(
@@ -79,7 +93,7 @@ def test_ipc_run_removes_its_directory(private_tmp: Path) -> None:
         ({"no_such_option": 1}, "invalid option for zmq_multi"),
     ],
 )
-def test_bad_options_are_clear_errors(options: dict[str, object], message: str) -> None:
+def test_bad_options_are_clear_errors(options: dict[str, Any], message: str) -> None:
     with pytest.raises(D4pError, match=message):
         run(build_pipeline(), "zmq_multi", inputs=1, processes=2, **options)
 

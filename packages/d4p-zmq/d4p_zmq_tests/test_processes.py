@@ -74,43 +74,79 @@ import sys
 from d4p_core import WorkflowGraph, run
 from d4p_core.testing.pes import CountingProducer, Hangs
 from d4p_zmq_tests._pes import build_flood
-if sys.argv[1] != "flood":  # the marker file the hanging PE creates
+start_method, marker = sys.argv[1], sys.argv[2]
+if marker != "flood":  # the file the hanging PE creates
     graph = WorkflowGraph()
-    graph.connect(CountingProducer(), "output", Hangs(sys.argv[1]), "input")
-    run(graph, "zmq_multi", inputs=10**9, processes=2)
-run(build_flood(10**9, 100), "zmq_multi", processes=2)
+    graph.connect(CountingProducer(), "output", Hangs(marker), "input")
+    run(graph, "zmq_multi", inputs=10**9, processes=2, start_method=start_method)
+run(build_flood(10**9, 100), "zmq_multi", processes=2, start_method=start_method)
 """
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
-@pytest.mark.parametrize("workload", ["flood", "hangs"])
+def _bound_sockets(tmp: Path) -> set[str]:
+    """The ipc socket files of the run in ``tmp`` (the driver's, the workers')."""
+    return {socket.name for socket in tmp.glob("d4p-zmq-*/*")}
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        children = children_of(todo.pop())
+        found += children
+        todo += children
+    return found
+
+
+def _reached(moment: str, driver: int, tmp: Path, marker: Path) -> bool:
+    if moment == "starting":  # its first worker (or helper) process exists
+        return bool(children_of(driver))
+    if moment == "running":  # every worker bound its socket: data flows
+        return _bound_sockets(tmp) == {"driver", "w0", "w1"}
+    return marker.exists()  # the PE hangs
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("start_method", ["fork", "spawn", "forkserver"])
+@pytest.mark.parametrize("moment", ["starting", "running", "hanging"])
 @pytest.mark.timeout(60)
-def test_workers_end_when_the_driver_is_killed(workload: str, tmp_path: Path) -> None:
-    # "hangs": a worker stuck in a PE never sees the driver's socket close;
-    # on Linux the kernel tells it (PR_SET_PDEATHSIG). The driver is killed
-    # only once the PE hangs.
-    if workload == "hangs" and not sys.platform.startswith("linux"):
-        pytest.skip("only Linux ends a worker whose PE never returns")
-    marker = tmp_path / "stuck" if workload == "hangs" else None
+def test_a_killed_driver_leaves_no_process_and_no_file(
+    moment: str, start_method: str, private_tmp: Path, tmp_path: Path
+) -> None:
+    # The driver is SIGKILLed while its workers start, while data flows, or
+    # while a PE hangs (a worker stuck in a PE never sees the driver's socket
+    # close; the kernel tells it, PR_SET_PDEATHSIG). Its workers end, and
+    # remove the run's ipc directory the driver could not.
+    if moment == "hanging" and start_method == "forkserver":
+        pytest.skip(
+            "under forkserver a worker stuck in a PE outlives a killed driver: the fork "
+            "server is its parent, and lives as long as any worker (core's die_with_parent)"
+        )
+    marker = tmp_path / "stuck"
     package_root = str(Path(__file__).resolve().parents[1])
     driver = subprocess.Popen(
-        [sys.executable, "-c", ENDLESS_DRIVER, "flood" if marker is None else str(marker)],
+        [
+            sys.executable,
+            "-c",
+            ENDLESS_DRIVER,
+            start_method,
+            str(marker) if moment == "hanging" else "flood",
+        ],
         env=subprocess_env(package_root),
     )
     try:
         deadline = time.monotonic() + 30
-        workers: list[int] = []
-        while time.monotonic() < deadline and (
-            len(workers) < 2 or (marker is not None and not marker.exists())
-        ):
-            workers = children_of(driver.pid)
-            time.sleep(0.05)
-        assert len(workers) >= 2, "the driver did not start its workers"
-        assert marker is None or marker.exists(), "the PE never started to hang"
+        while not _reached(moment, driver.pid, private_tmp, marker):
+            assert time.monotonic() < deadline, f"the run never got to {moment!r}"
+            time.sleep(0.01)
+        driver.send_signal(signal.SIGSTOP)  # it starts no process while they are listed
+        processes = _descendants(driver.pid)
     finally:
         driver.send_signal(signal.SIGKILL)
         driver.wait()
-    left = wait_gone(workers, timeout=30)
+    left = wait_gone(processes, timeout=30)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
-    assert not left, "workers outlived their killed driver"
+    assert not left, "processes outlived their killed driver"
+    # pymp-*: multiprocessing's own directory for the fork server's socket,
+    # which any driver killed while it used forkserver leaves behind
+    assert [p.name for p in private_tmp.iterdir() if not p.name.startswith("pymp-")] == []

@@ -171,7 +171,7 @@ def test_worker_command_line_errors() -> None:
         check=False,
     )
     assert completed.returncode == 7
-    assert "give --auth-key or set D4P_ZMQ_AUTH_KEY" in completed.stderr
+    assert "give --certificates DIR or --auth-key, or set D4P_ZMQ_AUTH_KEY" in completed.stderr
     completed = subprocess.run(
         [sys.executable, "-m", "d4p_zmq.worker", "--new-key"],
         capture_output=True,

@@ -22,9 +22,7 @@ import contextlib
 import multiprocessing
 import multiprocessing.connection
 import pickle
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,8 +33,12 @@ from d4p_core import D4pError, RunError, ServiceUnavailableError
 from d4p_core.backend import Address, GraphPayload, LocalProcesses, PlacedRun, ReportSink
 
 from ._auth import AUTH_KEY_ENV, Curve, new_auth_key, resolve_auth_key
+from ._certificates import load_driver
+from ._ipcdir import IpcDir
 from ._node import local_worker
 from ._protocol import HANDSHAKE_FAILURES, Assignment, dumps, heartbeat, monitor_events
+from ._signals import interrupts_held, sigterm_ends_the_run
+from ._zap import Gatekeeper
 
 if TYPE_CHECKING:
     from .mapping import ZmqOptions
@@ -61,6 +63,7 @@ class _Slot:
     host: str = ""
     pid: int | None = None
     endpoint: str | None = None
+    public_key: bytes | None = None
     watch: zmq.Socket[bytes] | None = None
     watch_monitor: zmq.Socket[bytes] | None = None
     lost_at: float | None = None
@@ -80,11 +83,17 @@ class Driver:
                 "or more"
             )
         self.transport = options.transport or (
-            "tcp" if options.remote_workers or options.bind else "ipc"
+            "tcp" if options.remote_workers or options.bind or options.certificates else "ipc"
         )
-        key = resolve_auth_key(options.auth_key) if self.transport == "tcp" else None
-        self.key_generated = self.transport == "tcp" and key is None
-        self.auth_key = new_auth_key() if self.key_generated else key
+        self.curve: Curve | None = None
+        self.generated_key: str | None = None  # to print for remote workers
+        if self.transport == "tcp" and options.certificates:
+            self.curve = load_driver(options.certificates)
+        elif self.transport == "tcp":
+            key = resolve_auth_key(options.auth_key)
+            if key is None:
+                key = self.generated_key = new_auth_key()
+            self.curve = Curve.from_key(key)
         # Remote workers may run anywhere: the graph travels as for spawn.
         self.payload = GraphPayload.create(placed.flat.by_id(), "zmq_multi")
         first_remote = len(placed.partitions) - options.remote_workers
@@ -104,37 +113,51 @@ class Driver:
         return f"{where} ({self.placed.describe_partition(index)})"
 
     def run(self) -> None:
-        tmpdir = tempfile.mkdtemp(prefix="d4p-zmq-") if self.transport == "ipc" else None
+        ipc = IpcDir.new() if self.transport == "ipc" else None
         finished = False
-        # Local workers start before any ZeroMQ context exists here (forking
-        # a process that runs ZeroMQ's I/O threads is unsafe).
         try:
-            self._start_local()
-        except BaseException:
-            self._stop(graceful=False)
-            if tmpdir is not None:
-                shutil.rmtree(tmpdir, ignore_errors=True)
-            raise
+            # Local workers start before any ZeroMQ context exists here
+            # (forking a process that runs ZeroMQ's I/O threads is unsafe),
+            # before SIGTERM is handled here (they would inherit that), and
+            # with Ctrl-C held back until they are started (_signals).
+            with interrupts_held():
+                self._start_local(ipc)
+            with sigterm_ends_the_run():
+                self._drive(ipc)
+            finished = True
+        finally:
+            self._stop(graceful=finished)  # done already, unless _drive never began
+            if ipc is not None:
+                ipc.remove()
+
+    def _drive(self, ipc: IpcDir | None) -> None:
+        finished = False
+        curve = self.curve
         context: zmq.Context[Any] = zmq.Context()
-        curve = Curve.from_key(self.auth_key) if self.auth_key else None
+        gatekeeper: Gatekeeper | None = None
         router = context.socket(zmq.ROUTER)
         router.linger = 0
         router.router_mandatory = True
         monitor: zmq.Socket[bytes] | None = None
         try:
+            self._await_ready()
+            if ipc is not None:
+                ipc.make()
             if curve is not None:
+                if curve.authorized is not None:
+                    gatekeeper = Gatekeeper(context, curve.authorized)
                 curve.serve(router)
                 heartbeat(router)
                 monitor = router.get_monitor_socket(HANDSHAKE_FAILURES)
-            self.endpoint = self._bind(router, tmpdir)
+            self.endpoint = self._bind(router, ipc)
             for slot in self.slots:
                 if slot.channel is not None:
-                    slot.channel.send((self.endpoint, self.auth_key))
+                    slot.channel.send((self.endpoint, curve))
                     slot.channel.close()
                     slot.channel = None
             if self.options.remote_workers:
                 self._announce()
-            self._loop(context, router, monitor, tmpdir, curve)
+            self._loop(context, router, monitor, ipc, curve)
             finished = True
         finally:
             if not finished:
@@ -149,15 +172,15 @@ class Driver:
                     router.disable_monitor()
                 monitor.close(linger=0)
             router.close(linger=1000 if finished else 0)  # "bye" goes out
+            if gatekeeper is not None:
+                gatekeeper.stop()
             context.term()
-            if tmpdir is not None:
-                shutil.rmtree(tmpdir, ignore_errors=True)
 
     # -- start-up ---------------------------------------------------------------
-    def _bind(self, router: zmq.Socket[bytes], tmpdir: str | None) -> str:
+    def _bind(self, router: zmq.Socket[bytes], ipc: IpcDir | None) -> str:
         options = self.options
-        if tmpdir is not None:
-            endpoint = f"ipc://{tmpdir}/driver"
+        if ipc is not None:
+            endpoint = ipc.endpoint("driver")
             router.bind(endpoint)
             return endpoint
         bind = options.bind or (
@@ -173,36 +196,66 @@ class Driver:
             host = options.advertise or _this_host()
         return f"tcp://{host}:{port}"
 
-    def _start_local(self) -> None:
-        """Start a process per local slot; it waits on a pipe for the
-        driver's endpoint and key (a closed pipe: the run ended first)."""
+    def _start_local(self, ipc: IpcDir | None) -> None:
+        """Start a process per local slot, told where the ipc directory will
+        be; it says when it is ready to remove it should the driver die,
+        then waits on its pipe for the driver's endpoint and keys (a closed
+        pipe: the run ended first)."""
         for slot in self.slots:
             if slot.remote:
                 continue
-            receiver, sender = self.context.Pipe(duplex=False)
-            slot.channel = sender
+            theirs, ours = self.context.Pipe()
+            slot.channel = ours
             self.local.start(
-                local_worker, receiver, slot.index, name=f"d4p-zmq-worker-{slot.index}"
+                local_worker, theirs, slot.index, ipc, name=f"d4p-zmq-worker-{slot.index}"
             )
-            receiver.close()
+            theirs.close()
+
+    def _await_ready(self) -> None:
+        """Wait for every local worker's "ready". The ipc directory is made
+        only then, so a driver killed at any moment leaves nothing behind:
+        before, there is no directory; after, every worker knows it and
+        removes it when the driver is gone."""
+        waiting = {slot.channel: slot.index for slot in self.slots if slot.channel is not None}
+        ready: set[int] = set()
+        deadline = time.monotonic() + self.options.worker_timeout
+        while len(ready) < len(self.local.processes):
+            for channel in multiprocessing.connection.wait(list(waiting), _POLL_MS / 1000):
+                assert isinstance(channel, multiprocessing.connection.Connection)
+                index = waiting.pop(channel)
+                with contextlib.suppress(EOFError, OSError):  # it ended: lost() says how
+                    channel.recv()
+                    ready.add(index)
+            lost = self.local.lost(ready)
+            if lost is not None:
+                raise self.sink.lost(*lost)
+            if time.monotonic() > deadline:
+                late = ", ".join(self._describe(i) for i in sorted(waiting.values()))
+                raise ServiceUnavailableError(
+                    f"{late} did not start within {self.options.worker_timeout:g} s"
+                )
 
     def _announce(self) -> None:
         options = self.options
-        key = f"{AUTH_KEY_ENV}={self.auth_key} " if self.key_generated else ""
+        key = f"{AUTH_KEY_ENV}={self.generated_key} " if self.generated_key else ""
+        arguments, where = f"--connect {self.endpoint}", ""
+        if self.curve is not None and self.curve.per_host:
+            arguments += " --certificates DIR"
+            where = "where DIR is that host's directory made by 'python -m d4p_zmq keys'\n"
         sys.stderr.write(
             f"d4p zmq_multi: waiting {options.worker_timeout:g} s for "
             f"{options.remote_workers} remote worker(s); on each machine run:\n"
-            f"  {key}d4p worker zmq --connect {self.endpoint}\n"
-            f"(or, without d4p-cli: {key}python -m d4p_zmq.worker --connect {self.endpoint})\n"
+            f"  {key}d4p worker zmq {arguments}\n"
+            f"(or, without d4p-cli: {key}python -m d4p_zmq.worker {arguments})\n{where}"
         )
         sys.stderr.flush()
         if options.announce is not None:
             options.announce(self.endpoint)
 
-    def _assignment(self, slot: _Slot, tmpdir: str | None) -> Assignment:
+    def _assignment(self, slot: _Slot, ipc: IpcDir | None) -> Assignment:
         options = self.options
-        if tmpdir is not None:
-            bind: str | None = f"ipc://{tmpdir}/w{slot.index}"
+        if ipc is not None:
+            bind: str | None = ipc.endpoint(f"w{slot.index}")
         elif slot.remote:
             bind = None
         elif options.remote_workers:
@@ -219,6 +272,7 @@ class Driver:
             hwm=options.queue_size,
             bind=bind,
             report_progress=self.sink.wants_progress,
+            authorized=self.curve.authorized if self.curve is not None else None,
         )
 
     # -- the run ------------------------------------------------------------------
@@ -227,7 +281,7 @@ class Driver:
         context: zmq.Context[Any],
         router: zmq.Socket[bytes],
         monitor: zmq.Socket[bytes] | None,
-        tmpdir: str | None,
+        ipc: IpcDir | None,
         curve: Curve | None,
     ) -> None:
         slots, sink = self.slots, self.sink
@@ -251,16 +305,16 @@ class Driver:
                     slot = self._admit(router, identity, pickle.loads(body))
                     if slot is not None:
                         by_identity[identity] = slot
-                        assignment = dumps(self._assignment(slot, tmpdir))
+                        assignment = dumps(self._assignment(slot, ipc))
                         self._tell(router, slot, [b"assign", payload_frame, assignment])
                 elif slot is None:
                     continue  # not a worker of this run
                 elif kind == "bound":
-                    slot.endpoint = pickle.loads(body)
+                    slot.endpoint, slot.public_key = pickle.loads(body)
                     if slot.remote:
                         self._watch(context, slot, curve, poller)
                     if all(s.endpoint is not None for s in slots):
-                        endpoints = dumps({s.index: s.endpoint for s in slots})
+                        endpoints = dumps({s.index: (s.endpoint, s.public_key) for s in slots})
                         for other in slots:
                             self._tell(router, other, [b"go", endpoints])
                         started = True
@@ -311,7 +365,7 @@ class Driver:
         sock = context.socket(zmq.PUSH)
         sock.linger = 0
         if curve is not None:
-            curve.join(sock)
+            curve.join(sock, slot.public_key)
             heartbeat(sock)
         slot.watch_monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
         assert slot.endpoint is not None
@@ -325,9 +379,15 @@ class Driver:
             self.rejected += failed
             sys.stderr.write(
                 f"d4p zmq_multi: rejected {failed} connection(s) to {self.endpoint} that did "
-                "not authenticate with the run's auth key\n"
+                f"not authenticate {self._credential}\n"
             )
             sys.stderr.flush()
+
+    @property
+    def _credential(self) -> str:
+        if self.curve is not None and self.curve.per_host:
+            return "with a certificate this driver authorized"
+        return "with the run's auth key"
 
     def _check_remote(self) -> None:
         """Raise for a remote worker whose connection broke and that did not
@@ -347,7 +407,8 @@ class Driver:
         if absent:
             joined = options.remote_workers - len(absent)
             rejected = (
-                f"; {self.rejected} connection(s) were rejected for a wrong or missing auth key"
+                f"; {self.rejected} connection(s) were rejected: they did not authenticate "
+                f"{self._credential}"
                 if self.rejected
                 else ""
             )

@@ -33,7 +33,10 @@ from d4p_core.backend import (
 )
 
 from ._auth import Curve
+from ._ipcdir import DRIVER_EXIT_WAIT, IpcDir
 from ._protocol import HANDSHAKE_FAILURES, Assignment, dumps, heartbeat, monitor_events
+from ._signals import ignore_interrupts
+from ._zap import Gatekeeper
 
 __all__ = ["JoinError", "local_worker", "serve"]
 
@@ -51,8 +54,16 @@ class _Control:
     raises :class:`Aborted`, so no worker outlives its run.
     """
 
-    def __init__(self, context: zmq.Context[Any], endpoint: str, curve: Curve | None) -> None:
+    def __init__(
+        self,
+        context: zmq.Context[Any],
+        endpoint: str,
+        curve: Curve | None,
+        on_driver_lost: Callable[[], None] | None,
+    ) -> None:
         self.endpoint = endpoint
+        self.curve = curve
+        self.on_driver_lost = on_driver_lost
         self.socket = context.socket(zmq.DEALER)
         if curve is not None:
             curve.join(self.socket)
@@ -77,11 +88,15 @@ class _Control:
             elif event & HANDSHAKE_FAILURES or (
                 event == zmq.EVENT_DISCONNECTED and not self.joined
             ):
+                refused = event == zmq.EVENT_HANDSHAKE_FAILED_AUTH
                 raise JoinError(
-                    f"the driver at {self.endpoint} rejected this worker: the auth key does "
-                    "not match (or that endpoint is not a d4p zmq_multi driver)"
+                    self.curve.rejection(self.endpoint, refused)
+                    if self.curve is not None
+                    else f"the driver at {self.endpoint} closed the connection before the run"
                 )
             elif event == zmq.EVENT_DISCONNECTED:
+                if self.on_driver_lost is not None:
+                    self.on_driver_lost()
                 raise Aborted  # the driver is gone
 
     def wait(self, other: zmq.Socket[bytes] | None, flags: int, timeout: float | None) -> bool:
@@ -145,7 +160,7 @@ class _PushTransport:
         context: zmq.Context[Any],
         control: _Control,
         assignment: Assignment,
-        endpoints: dict[int, str],
+        endpoints: dict[int, tuple[str, bytes | None]],
         curve: Curve | None,
     ) -> None:
         self._context = context
@@ -161,10 +176,11 @@ class _PushTransport:
         if sock is None:
             sock = self._context.socket(zmq.PUSH)
             sock.sndhwm = self._hwm
+            endpoint, server_key = self._endpoints[worker]
             if self._curve is not None:
-                self._curve.join(sock)
+                self._curve.join(sock, server_key)
                 heartbeat(sock)
-            sock.connect(self._endpoints[worker])
+            sock.connect(endpoint)
             self.sockets[worker] = sock
         return sock
 
@@ -220,23 +236,30 @@ def _bind(
 def serve(
     connect: str,
     *,
-    auth_key: str | None,
+    curve: Curve | None,
     slot: int | None = None,
     bind_host: str = "0.0.0.0",
     advertise: str | None = None,
     timeout: float | None = 60.0,
+    on_driver_lost: Callable[[], None] | None = None,
 ) -> int:
-    """Join the driver at ``connect``, run the assigned instances, report.
+    """Join the driver at ``connect``, run the assigned instances, report;
+    call ``on_driver_lost`` if the connection to the driver breaks.
 
     Returns the process exit status: 0 when the run ended normally (or the
     driver aborted it because of another worker), 2 when a PE hosted here
     failed (reported to the driver), 1 on a crash.
     """
-    if connect.startswith("tcp://") and auth_key is None:
-        raise JoinError("tcp runs are authenticated: give --auth-key or set D4P_ZMQ_AUTH_KEY")
-    curve = Curve.from_key(auth_key) if auth_key and connect.startswith("tcp://") else None
+    if not connect.startswith("tcp://"):
+        curve = None  # ipc: the directory's permissions guard the sockets
+    elif curve is None:
+        raise JoinError(
+            "tcp runs are authenticated: give --certificates DIR or --auth-key, "
+            "or set D4P_ZMQ_AUTH_KEY"
+        )
     context: zmq.Context[Any] = zmq.Context()
-    control = _Control(context, connect, curve)
+    control = _Control(context, connect, curve, on_driver_lost)
+    gatekeeper: Gatekeeper | None = None
     pull: zmq.Socket[bytes] | None = None
     transport: _PushTransport | None = None
     reporter = BatchingReporter(control.send)  # reports travel on the control socket
@@ -248,12 +271,15 @@ def serve(
         payload: GraphPayload = pickle.loads(payload_frame)
         pes = payload.load()
         assignment: Assignment = pickle.loads(assignment_frame)
+        if curve is not None and assignment.authorized is not None:
+            gatekeeper = Gatekeeper(context, assignment.authorized)
         pull = context.socket(zmq.PULL)
         pull.rcvhwm = assignment.hwm
         pull.linger = 0
         if curve is not None:
             curve.serve(pull)
-        control.send("bound", _bind(pull, assignment, connect, bind_host, advertise))
+        endpoint = _bind(pull, assignment, connect, bind_host, advertise)
+        control.send("bound", (endpoint, curve.public if curve is not None else None))
         (endpoints_frame,) = control.expect("go", None)
         transport = _PushTransport(
             context, control, assignment, pickle.loads(endpoints_frame), curve
@@ -309,28 +335,49 @@ def serve(
         if pull is not None:
             pull.close(linger=0)
         control.close(linger)
+        if gatekeeper is not None:
+            gatekeeper.stop()
         context.term()
     return status
 
 
-def local_worker(channel: Any, slot: int) -> None:
+def local_worker(channel: Any, slot: int, ipc: IpcDir | None) -> None:
     """Entry point of a worker process the driver starts on this machine.
 
     The driver starts its workers before it creates any ZeroMQ context
     (forking a process with ZeroMQ's threads running is unsafe), then sends
-    the endpoint and auth key down ``channel``; a closed channel means the
-    run ended before it started. Core's ``LocalProcesses`` started it tied to
-    the driver: it ends with the driver even while a PE never returns.
+    the endpoint and CURVE keys down ``channel``; a closed channel means the
+    run ended before it started. It ignores Ctrl-C: the driver stops the
+    run. Core's ``LocalProcesses`` started it tied to the driver: it ends
+    with the driver even while a PE never returns, and then removes the
+    run's ipc directory (:mod:`d4p_zmq._ipcdir`; it says "ready" once it
+    would).
     """
+    ignore_interrupts()
+    if ipc is not None:
+        ipc.remove_when_orphaned()
+    status = 0
     try:
-        endpoint, auth_key = channel.recv()
-    except (EOFError, OSError):
-        sys.exit(0)
-    finally:
-        channel.close()
-    try:
-        status = serve(endpoint, auth_key=auth_key, slot=slot, timeout=None)
+        try:
+            channel.send("ready")
+            endpoint, curve = channel.recv()
+        except (EOFError, OSError):
+            return
+        finally:
+            channel.close()
+        status = serve(
+            endpoint,
+            curve=curve,
+            slot=slot,
+            timeout=None,
+            on_driver_lost=(
+                None if ipc is None else lambda: ipc.remove_if_orphaned(DRIVER_EXIT_WAIT)
+            ),
+        )
     except JoinError as error:
         sys.stderr.write(f"d4p-zmq worker: error: {error}\n")
         status = error.exit_code
+    finally:
+        if ipc is not None:
+            ipc.remove_if_orphaned()
     sys.exit(status)

@@ -4,11 +4,13 @@ Control messages travel between each worker's DEALER and the driver's
 ROUTER as ``[kind, pickled payload]``:
 
 * worker → driver: ``hello`` (slot or None, pid, host), ``bound`` (the
-  endpoint of the worker's PULL socket), then core's reports
+  endpoint of the worker's PULL socket and its CURVE public key), then
+  core's reports
   (:class:`~d4p_core.backend.Report`: ``results``, ``progress``, ``done``,
   ``failed``, ``crashed``), which the driver hands to core's ``ReportSink``;
 * driver → worker: ``assign`` (two frames: the :class:`~d4p_core.GraphPayload`
-  and an :class:`Assignment`), ``go`` (every worker's endpoint), ``reject``
+  and an :class:`Assignment`), ``go`` (every worker's endpoint and public
+  key: what a sender needs to connect to it), ``reject``
   (a reason) and ``abort``.
 
 Data travels from a PUSH socket per (sender, destination worker) to the
@@ -64,6 +66,9 @@ class Assignment:
     bind: str | None
     """Endpoint to bind the PULL socket to; None: the worker chooses (remote)."""
     report_progress: bool
+    authorized: frozenset[bytes] | None = None
+    """Per-host certificates: the public keys that may connect to the
+    worker's PULL socket (the driver's and every authorized worker's)."""
 
 
 def dumps(value: Any) -> bytes:

@@ -2,8 +2,9 @@
 ``multi`` (core's :class:`~d4p_core.backend.FixedPlacementMapping`), joined by
 ZeroMQ (:mod:`d4p_zmq._driver`, :mod:`d4p_zmq._node`). Local runs use
 ``ipc://`` endpoints in a private temporary directory; ``--transport tcp``
-uses authenticated (CURVE) connections and lets workers on other machines
-join (``--remote-workers K``).
+uses authenticated (CURVE) connections, from a shared auth key or per-host
+certificates (``--certificates``), and lets workers on other machines join
+(``--remote-workers K``).
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ class ZmqOptions:
         "else a new random one, printed for the workers)",
         repr=False,
     )
+    certificates: str | None = option(
+        None,
+        "per-host CURVE certificates instead of an auth key: the driver's directory "
+        "made by 'python -m d4p_zmq keys DIR NAME...' (DIR/driver; implies --transport tcp)",
+        metavar="DIR",
+    )
     worker_timeout: float = option(60.0, "seconds to wait for the workers to join")
     announce: Callable[[str], None] | None = field(default=None, compare=False)
 
@@ -82,6 +89,10 @@ class ZmqOptions:
             raise D4pError(f"remote_workers must be 0 or more, not {self.remote_workers}")
         if self.remote_workers and self.transport == "ipc":
             raise D4pError("remote workers need the tcp transport (--transport tcp)")
+        if self.certificates is not None and self.transport == "ipc":
+            raise D4pError("certificates authenticate tcp connections: use --transport tcp")
+        if self.certificates is not None and self.auth_key is not None:
+            raise D4pError("give certificates or an auth key, not both")
         if self.bind is not None and not self.bind.startswith("tcp://"):
             raise D4pError(f"bind must be a tcp:// endpoint (tcp://HOST:PORT), not {self.bind!r}")
         if self.worker_timeout <= 0:

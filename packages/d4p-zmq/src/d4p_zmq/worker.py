@@ -16,7 +16,8 @@ import sys
 from d4p_core import D4pError
 from d4p_core.backend import run_worker_command
 
-from ._auth import AUTH_KEY_ENV, new_auth_key, resolve_auth_key
+from ._auth import AUTH_KEY_ENV, Curve, new_auth_key, resolve_auth_key
+from ._certificates import load_worker
 from ._node import serve
 
 __all__ = ["add_arguments", "main", "run_worker"]
@@ -33,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--auth-key",
         help=f"the run's auth key (default: ${AUTH_KEY_ENV}); prefer the variable, "
         "command lines are visible to other users",
+    )
+    parser.add_argument(
+        "--certificates",
+        metavar="DIR",
+        help="this host's CURVE certificates (its NAME.key_secret and the driver's "
+        "driver.key, made by 'python -m d4p_zmq keys'), instead of an auth key",
     )
     parser.add_argument(
         "--bind-host",
@@ -59,8 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_worker(args: argparse.Namespace) -> int:
     """Run one worker from parsed arguments; returns the exit status."""
-    if args.new_key:
-        print(new_auth_key())
+    if args.new_key:  # the result, on stdout (prints go to stderr in a worker)
+        print(new_auth_key(), file=sys.__stdout__ or sys.stdout, flush=True)
         return 0
     if not args.connect:
         raise D4pError("give the driver's endpoint with --connect tcp://HOST:PORT")
@@ -68,12 +75,22 @@ def run_worker(args: argparse.Namespace) -> int:
         raise D4pError(f"--connect must be a tcp:// or ipc:// endpoint, not {args.connect!r}")
     return serve(
         args.connect,
-        auth_key=resolve_auth_key(args.auth_key),
+        curve=_curve(args),
         slot=args.slot,
         bind_host=args.bind_host,
         advertise=args.advertise,
         timeout=args.timeout,
     )
+
+
+def _curve(args: argparse.Namespace) -> Curve | None:
+    """The keys from ``--certificates`` or else the auth key."""
+    if args.certificates:
+        if args.auth_key:
+            raise D4pError("give --certificates or --auth-key, not both")
+        return load_worker(args.certificates)
+    key = resolve_auth_key(args.auth_key)
+    return Curve.from_key(key) if key is not None else None
 
 
 def main(argv: list[str] | None = None) -> int:
