@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,10 @@ def test_the_help_lists_backend_commands() -> None:
     pytest.importorskip("d4p_redis")
     completed = _d4p("--help")
     assert "d4p redis gc" in completed.stdout
+
+
+def test_zmq_keys_makes_per_host_certificates(tmp_path: Path) -> None:
+    pytest.importorskip("d4p_zmq")
+    completed = _d4p("zmq", "keys", str(tmp_path / "keys"), "worker-a")
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "keys" / "driver").is_dir() and (tmp_path / "keys" / "worker-a").is_dir()

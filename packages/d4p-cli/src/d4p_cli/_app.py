@@ -50,11 +50,13 @@ class _VersionAction(argparse.Action):
 
 
 def _epilog(prog: str) -> str:
-    lines = [
-        f"  {prog} {backend} {name:<8} {command.help}"
+    rows = [
+        (f"{prog} {backend} {name}", command.help)
         for backend, commands in sorted(backend_commands().items())
         for name, command in commands.items()
     ]
+    width = max((len(usage) for usage, _ in rows), default=0)
+    lines = [f"  {usage:<{width}}  {help_text}" for usage, help_text in rows]
     listed = "backend commands:\n" + "\n".join(lines) + "\n\n" if lines else ""
     return (
         listed

@@ -1,20 +1,23 @@
 """``python -m d4p_zmq keys DIR NAME...``: make per-host CURVE certificates
 for ``zmq_multi`` runs (the layout is :mod:`d4p_zmq._certificates`'s).
 
-A front end (``d4p``) may mount it: :func:`add_arguments` adds the options
-to a parser, :func:`run_keys` runs them and returns the exit status.
+The ``d4p`` command mounts it as ``d4p zmq keys DIR NAME...`` through the
+``d4p.commands`` entry point (:data:`COMMANDS`): :func:`add_arguments` adds
+the options to a parser, :func:`run_keys` runs them and returns the exit
+status.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from types import SimpleNamespace
 
 from d4p_core import D4pError
 
 from ._certificates import AUTHORIZED, DRIVER, create
 
-__all__ = ["DESCRIPTION", "add_arguments", "main", "run_command", "run_keys"]
+__all__ = ["COMMANDS", "DESCRIPTION", "add_arguments", "main", "run_command", "run_keys"]
 
 DESCRIPTION = "make per-host CURVE certificates for zmq_multi runs"
 
@@ -46,6 +49,10 @@ def run_keys(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+# The d4p.commands protocol: d4p zmq keys DIR NAME...
+COMMANDS = {"keys": SimpleNamespace(help=DESCRIPTION, add_arguments=add_arguments, run=run_keys)}
 
 
 def run_command(prog: str, args: argparse.Namespace) -> int:
