@@ -1,17 +1,48 @@
 """A real Storm LocalCluster for the tests: the launcher is built once with
 Maven (``mvn -q package``, downloads cached in ~/.m2, build cached by
 d4p-storm) and one detached LocalCluster JVM (with a Nimbus Thrift server) serves
-every test of the session."""
+every test of the session.
+
+Nothing may be left in the temporary space: every test gets a ``TMPDIR`` of
+its own (for this process and the drivers and JVMs it starts), checked empty
+afterwards by core's ``no_leftover_temp_files``, and ``/tmp`` must not gain
+an entry a Storm JVM would write there (Java ignores ``TMPDIR``). The shared
+JVM's scratch folder (in the session's ``TMPDIR``) must be gone once it is
+closed."""
 
 from __future__ import annotations
 
 import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from d4p_storm import LocalStorm, build_launcher
+
+from .leftovers import SYSTEM_TMP, storm_entries
+
+
+@pytest.fixture(autouse=True)
+def private_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where temporary files go, here and in every process a test starts."""
+    directory = tmp_path_factory.mktemp("tmpdir")
+    monkeypatch.setattr(tempfile, "tempdir", str(directory))
+    monkeypatch.setenv("TMPDIR", str(directory))
+    return directory
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind(private_tmp: Path, no_leftover_temp_files: None) -> Iterator[None]:
+    """The test's ``TMPDIR`` is empty again, and ``/tmp`` has no new entry
+    of the kind a Storm JVM leaves there."""
+    before = storm_entries()
+    yield
+    assert sorted(path.name for path in private_tmp.iterdir()) == []
+    added = sorted(storm_entries() - before)
+    assert not added, f"the test left Storm's files in {SYSTEM_TMP}: {added}"
 
 
 def _missing_tools() -> str | None:
@@ -43,10 +74,13 @@ def storm_cluster(launcher_built: None) -> Iterator[LocalStorm]:
     conformance suite's leftover-process check stays meaningful), with a
     real Nimbus Thrift server for the ``--nimbus`` tests."""
     cluster = LocalStorm(detach=True, nimbus_port=_free_port()).start()
+    scratch = cluster.scratch
+    assert scratch is not None and scratch.is_dir()
     try:
         yield cluster
     finally:
         cluster.close()
+    assert not scratch.exists(), f"the shared LocalCluster left {scratch} behind"
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,11 @@
 """Beyond the conformance suite: Nimbus Thrift submission (to the real
 Nimbus of the shared LocalCluster), an unreachable Nimbus, Flux output of a
 run, and ``d4p run storm --local`` from the command line (its own JVM,
-stopped afterwards, also when a PE raises)."""
+stopped afterwards, also when a PE raises; its scratch folder removed)."""
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -21,24 +20,11 @@ from d4p_core.testing import INVARIANTS, assert_same_multisets, case_by_name
 from d4p_storm import LocalStorm
 from d4p_storm._codec import decode
 from d4p_storm._job import JOB_KEY, StormJob
+from d4p_storm._submit import REUSE_ENV
+
+from .leftovers import launcher_jvms
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def _launcher_jvms() -> set[int]:
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                cmdline = handle.read()
-        except OSError:
-            continue
-        argv = cmdline.split(b"\0")
-        if argv[0].endswith(b"java") and b"d4p.storm.LocalRun" in argv:
-            found.add(int(entry))
-    return found
 
 
 def test_nimbus_submission_word_count(nimbus_address: str) -> None:
@@ -107,8 +93,13 @@ def _cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_local_run_and_failure(storm_cluster: LocalStorm, tmp_path: Path) -> None:
-    before = _launcher_jvms()
+def test_cli_local_run_and_failure(
+    launcher_built: None, tmp_path: Path, private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A JVM of its own per run (what a user gets without REUSE_ENV),
+    stopped and its scratch folder (in the run's TMPDIR) removed, after a
+    success and after a PE failure (the autouse fixtures check TMPDIR)."""
+    monkeypatch.setenv(REUSE_ENV, "0")
     completed = _cli("examples/wordcount.py", "--local", "-i", "30", "-n", "4", "--quiet")
     assert completed.returncode == 0, completed.stderr
     counts = [json.loads(line)["value"] for line in completed.stdout.splitlines() if line.strip()]
@@ -118,6 +109,8 @@ def test_cli_local_run_and_failure(storm_cluster: LocalStorm, tmp_path: Path) ->
         per_word.setdefault(word, []).append(count)
     for values in per_word.values():
         assert sorted(values) == list(range(1, len(values) + 1))
+    assert launcher_jvms(private_tmp) == [], "a LocalCluster JVM was left running"
+    assert list(private_tmp.iterdir()) == []
 
     workflow = tmp_path / "raising.py"
     workflow.write_text(
@@ -129,7 +122,7 @@ def test_cli_local_run_and_failure(storm_cluster: LocalStorm, tmp_path: Path) ->
     completed = _cli(str(workflow), "--local", "-i", "5")
     assert completed.returncode == RunError.exit_code
     assert "Failing1" in completed.stderr and "failing on purpose" in completed.stderr
-    assert _launcher_jvms() == before, "a LocalCluster JVM was left running"
+    assert launcher_jvms(private_tmp) == [], "a LocalCluster JVM was left running"
 
 
 def test_two_workers_serialise_between_them(storm_cluster: LocalStorm) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from d4p_core import WorkflowGraph, run
 from d4p_storm import LocalStorm
+from d4p_storm._submit import REUSE_ENV
 
 from .talkers import Talker, TalkingSource, expected_lines
 
@@ -56,9 +57,13 @@ def test_pe_output_reaches_the_driver_through_nimbus(
     _check_relayed(captured.err, source, talker)
 
 
-def test_cli_stdout_is_results_only(launcher_built: None, tmp_path: Path) -> None:
-    """``d4p run storm --local`` (its own JVM): results on stdout, what the
-    PEs print on stderr."""
+def test_cli_stdout_is_results_only(
+    launcher_built: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``d4p run storm --local`` (with the shared JVM of REUSE_ENV, stopped
+    when the process exits): results on stdout, what the PEs print on
+    stderr."""
+    monkeypatch.setenv(REUSE_ENV, "1")
     workflow = tmp_path / "talking.py"
     workflow.write_text(
         "from d4p_core import WorkflowGraph\n"

@@ -13,7 +13,6 @@ import json
 import os
 import socket
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -171,12 +170,7 @@ def run_topology(
             client.close()
         return
     with _local_cluster(options) as cluster:
-        with tempfile.TemporaryDirectory(prefix="d4p-storm-topology-") as folder:
-            topology_file = Path(folder) / "topology.thrift"
-            conf_file = Path(folder) / "conf.json"
-            topology_file.write_bytes(to_bytes(to_thrift(spec, command)))
-            conf_file.write_text(json.dumps(dict(spec.conf)), encoding="utf-8")
-            cluster.submit(spec.name, topology_file, conf_file, driver.post)
+        cluster.submit(spec.name, to_bytes(to_thrift(spec, command)), spec.conf, driver.post)
         try:
             collect(cluster.check)
         finally:

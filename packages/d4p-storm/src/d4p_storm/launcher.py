@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -117,9 +118,15 @@ def build_launcher(timeout: float = 1200) -> tuple[str, Path]:
             notice(building_notice(source, target))
             started = time.monotonic()
             try:
-                completed = subprocess.run(
-                    command, capture_output=True, text=True, timeout=timeout, check=False
-                )
+                with tempfile.TemporaryDirectory(prefix="d4p-storm-build-") as temp:
+                    completed = subprocess.run(
+                        command,
+                        capture_output=True,
+                        text=True,
+                        timeout=timeout,
+                        check=False,
+                        env=_maven_env(temp),
+                    )
             except subprocess.TimeoutExpired:
                 raise ServiceUnavailableError(
                     f"building the d4p-storm launcher took longer than {timeout:g} s: "
@@ -163,12 +170,35 @@ def building_notice(source: Path, target: Path) -> str:
     )
 
 
-def launcher_command(java: str, classpath: str, logging_conf: Path, heap: str) -> list[str]:
+# No hsperfdata file: the JVM would write it to /tmp/hsperfdata_<user>
+# whatever java.io.tmpdir says (and leave it behind when killed).
+_JVM_FLAGS = ("-XX:-UsePerfData",)
+
+
+def launcher_command(
+    java: str, classpath: str, logging_conf: Path, heap: str, scratch: Path, temp: Path
+) -> list[str]:
+    """The JVM's command line: everything it writes goes to ``scratch``
+    (``temp`` inside it is ``java.io.tmpdir``, where the LocalCluster keeps
+    its state); the JVM removes ``scratch`` itself if the driver dies."""
     return [
         java,
         f"-Xmx{heap}",
+        *_JVM_FLAGS,
+        f"-Djava.io.tmpdir={temp}",
+        f"-Dd4p.scratch={scratch}",
         f"-Dlog4j2.configurationFile={logging_conf}",
         "-cp",
         classpath,
         _MAIN,
     ]
+
+
+def _maven_env(temp: str) -> dict[str, str]:
+    """Maven's environment: its JVM's temporary files in ``temp``, no
+    hsperfdata file in /tmp."""
+    env = dict(os.environ)
+    options = [env.get("MAVEN_OPTS", ""), *_JVM_FLAGS, f"-Djava.io.tmpdir={temp}"]
+    env["MAVEN_OPTS"] = " ".join(option for option in options if option)
+    env["TMPDIR"] = temp
+    return env

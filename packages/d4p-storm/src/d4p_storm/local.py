@@ -5,11 +5,16 @@ until the cluster is up, submits and kills topologies by name over the
 JVM's standard input and relays Storm's errors for a running topology to a
 listener. One LocalStorm can serve many runs (the tests share one);
 ``d4p run storm --local`` starts one per run and always stops it.
+
+Everything the JVM writes (the LocalCluster's state, its log, the
+topologies handed to it) is in one scratch folder under ``TMPDIR``
+(:mod:`d4p_storm._scratch`), removed when the JVM ends however it ends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import signal
@@ -17,12 +22,13 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from d4p_core import RunError, ServiceUnavailableError
 
+from ._scratch import Scratch
 from .launcher import build_launcher, find_java, launcher_command
 
 __all__ = ["LocalStorm"]
@@ -53,68 +59,81 @@ class LocalStorm:
         self._replies: queue.Queue[tuple[str, str, str]] = queue.Queue()
         self._listeners: dict[str, Listener] = {}
         self._lock = threading.Lock()
-        self._log_dir = tempfile.mkdtemp(prefix="d4p-storm-jvm-")
-        self.log_path = Path(self._log_dir) / "storm.log"
+        self._scratch: Scratch | None = None
+        self.log_path: Path | None = None
+        """The JVM's log (its standard error) while it runs; removed with it."""
         self._exited = threading.Event()
 
     # -- life cycle ---------------------------------------------------------------
     def start(self) -> LocalStorm:
+        """Start the JVM and wait until the cluster is up; on any failure
+        (Ctrl-C included) nothing is left running or on disk."""
         java = find_java()
         classpath, logging_conf = build_launcher()
-        command = launcher_command(java, classpath, logging_conf, self._heap)
+        try:
+            self._spawn(java, classpath, logging_conf)
+            self._await_ready()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _spawn(self, java: str, classpath: str, logging_conf: Path) -> None:
+        self._scratch = scratch = Scratch.create()
+        self.log_path = scratch.path / "storm.log"
+        command = launcher_command(
+            java, classpath, logging_conf, self._heap, scratch.path, scratch.temp
+        )
         if self.nimbus_port is not None:
             command += ["--nimbus-port", str(self.nimbus_port)]
-        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the JVM
         env = dict(os.environ)
         env.setdefault("PYTHONUNBUFFERED", "1")
-        try:
+        env["TMPDIR"] = str(scratch.temp)  # the tasks' (Python) temporary files
+        with open(self.log_path, "wb") as log:
             if self._detach:
-                pid_file = Path(self._log_dir) / "jvm.pid"
+                pid_file = scratch.path / "jvm.pid"
                 # The shell starts the JVM in the background and exits: the
                 # JVM is nobody's child here, but it keeps our pipes.
                 script = 'exec 3<&0; "$@" <&3 & echo $! > "$D4P_PID_FILE"'
                 env["D4P_PID_FILE"] = str(pid_file)
-                process = subprocess.Popen(
-                    ["sh", "-c", script, "sh", *command],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=log,
-                    env=env,
-                    start_new_session=True,
-                )
-                process.wait()
-                self._pid = int(pid_file.read_text().strip())
+                argv = ["sh", "-c", script, "sh", *command]
             else:
-                process = subprocess.Popen(
-                    command,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=log,
-                    env=env,
-                    start_new_session=True,
-                )
-                self._pid = process.pid
-        finally:
-            log.close()
+                argv = command
+            # The JVM inherits the scratch folder's lock (pass_fds): the
+            # folder counts as in use while the JVM or this process lives.
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=env,
+                start_new_session=True,
+                pass_fds=(scratch.fd,),
+            )
         self._process = process
         assert process.stdin is not None and process.stdout is not None
         self._stdin = process.stdin
+        if self._detach:
+            process.wait()
+            self._pid = int(pid_file.read_text().strip())
+        else:
+            self._pid = process.pid
         threading.Thread(
             target=self._read, args=(process.stdout,), name="d4p-storm-jvm", daemon=True
         ).start()
+
+    def _await_ready(self) -> None:
         try:
             kind, _, detail = self._replies.get(timeout=self._startup_timeout)
         except queue.Empty:
-            self.close()
             raise ServiceUnavailableError(
-                f"the Storm LocalCluster did not start within {self._startup_timeout:g} s "
-                f"(log: {self.log_path})"
+                f"the Storm LocalCluster did not start within {self._startup_timeout:g} s:\n"
+                + self.log_tail()
             ) from None
         if kind != "ready":
-            tail = self.log_tail()
-            self.close()
-            raise ServiceUnavailableError(f"the Storm LocalCluster did not start: {detail}\n{tail}")
-        return self
+            raise ServiceUnavailableError(
+                f"the Storm LocalCluster did not start: {detail}\n{self.log_tail()}"
+            )
 
     def _read(self, stream: IO[bytes]) -> None:
         for raw in stream:
@@ -140,18 +159,28 @@ class LocalStorm:
             listener("exited", f"the Storm LocalCluster JVM exited: {self.log_summary()}")
 
     @property
+    def scratch(self) -> Path | None:
+        """The folder everything this JVM writes goes to (``None`` unless
+        started); removed when the JVM ends."""
+        return None if self._scratch is None else self._scratch.path
+
+    @property
     def alive(self) -> bool:
         return self._process is not None and not self._exited.is_set()
 
+    def _log_lines(self) -> list[str]:
+        if self.log_path is not None:
+            with contextlib.suppress(OSError):
+                return self.log_path.read_text(errors="replace").splitlines()
+        return []
+
     def log_tail(self, lines: int = 20) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
+        return "\n".join(self._log_lines()[-lines:])
 
     def log_summary(self) -> str:
         """The first lines of the JVM log that say what went wrong."""
-        with contextlib.suppress(OSError):
-            lines = self.log_path.read_text(errors="replace").splitlines()
+        lines = self._log_lines()
+        if lines:
             telling = [
                 line.strip()
                 for line in lines
@@ -159,12 +188,19 @@ class LocalStorm:
             ]
             if telling:
                 return "\n".join(dict.fromkeys(telling[:4]))
-        return f"see {self.log_path}"
+        return self.log_tail(5) or "it wrote nothing"
 
     def close(self) -> None:
-        """Stop the JVM (asks, then kills) and remove its log folder."""
-        if self._process is None:
-            return
+        """Stop the JVM (asks, then kills) and remove its scratch folder."""
+        if self._process is not None:
+            self._stop()
+            self._process = None
+        if self._scratch is not None:
+            self._scratch.remove()
+            self._scratch = None
+
+    def _stop(self) -> None:
+        assert self._process is not None
         with contextlib.suppress(OSError):
             assert self._stdin is not None
             self._stdin.write(b"quit\n")
@@ -183,11 +219,6 @@ class LocalStorm:
                 self._process.wait()
         else:
             self._wait_gone()
-        self._process = None
-        with contextlib.suppress(OSError):
-            for entry in Path(self._log_dir).iterdir():
-                entry.unlink()
-            os.rmdir(self._log_dir)
 
     def _kill(self) -> None:
         if self._pid is not None:
@@ -216,7 +247,7 @@ class LocalStorm:
     # -- topologies -----------------------------------------------------------------
     def _command(self, line: str, expect: str, name: str, timeout: float) -> None:
         if not self.alive:
-            raise RunError(f"the Storm LocalCluster is not running (log: {self.log_path})")
+            raise RunError("the Storm LocalCluster is not running")
         with self._lock:
             assert self._stdin is not None
             self._stdin.write(line.encode() + b"\n")
@@ -240,13 +271,24 @@ class LocalStorm:
             if kind == expect:
                 return
 
-    def submit(self, name: str, topology: Path, conf: Path, listener: Listener) -> None:
-        """Submit a topology file (Thrift) with its JSON conf; Storm's errors
-        for it go to ``listener('storm-error', text)``."""
+    def submit(
+        self, name: str, topology: bytes, conf: Mapping[str, Any], listener: Listener
+    ) -> None:
+        """Submit a topology (Thrift ``StormTopology`` bytes) with its conf;
+        Storm's errors for it go to ``listener('storm-error', text)``. The
+        JVM reads both from files in its scratch folder, removed once
+        submitted."""
+        if self._scratch is None:
+            raise RunError("the Storm LocalCluster is not running")
         with self._lock:
             self._listeners[name] = listener
         try:
-            self._command(f"submit {name} {topology} {conf}", "submitted", name, 120)
+            with tempfile.TemporaryDirectory(prefix="submit-", dir=self._scratch.path) as folder:
+                topology_file = Path(folder) / "topology.thrift"
+                conf_file = Path(folder) / "conf.json"
+                topology_file.write_bytes(topology)
+                conf_file.write_text(json.dumps(dict(conf)), encoding="utf-8")
+                self._command(f"submit {name} {topology_file} {conf_file}", "submitted", name, 120)
         except BaseException:
             with self._lock:
                 self._listeners.pop(name, None)

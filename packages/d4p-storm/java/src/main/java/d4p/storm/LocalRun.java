@@ -1,16 +1,21 @@
 package d4p.storm;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 import org.apache.storm.Config;
 import org.apache.storm.LocalCluster;
@@ -40,11 +45,20 @@ import org.apache.storm.utils.Utils;
  * on standard output is ignored. {@code d4p:ready} is printed once the
  * cluster is up. Arguments: {@code [--nimbus-port PORT]} also starts a real
  * Nimbus Thrift server on that port.
+ *
+ * <p>Everything the cluster writes goes to the scratch folder the driver
+ * made for this JVM ({@code -Dd4p.scratch=DIR}, with {@code java.io.tmpdir}
+ * inside it). The driver removes it after the JVM ended; when the input ends
+ * without {@code quit} the driver is gone, so this JVM removes it before it
+ * exits (within {@link #LAST_WORDS_MS} even if the cluster does not shut down).
  */
 public final class LocalRun {
     private static final PrintStream OUT = System.out;
     private static final Set<String> RUNNING = ConcurrentHashMap.newKeySet();
     private static final Map<String, Integer> REPORTED = new ConcurrentHashMap<>();
+    /** How long shutting the cluster down may take once the driver is gone. */
+    static final long LAST_WORDS_MS = 30_000;
+    private static volatile boolean driverGone = false;
 
     private LocalRun() {
     }
@@ -81,8 +95,12 @@ public final class LocalRun {
             reply("ready");
             BufferedReader input = new BufferedReader(
                 new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            String line;
-            while ((line = input.readLine()) != null) {
+            while (true) {
+                String line = input.readLine();
+                if (line == null) {
+                    driverGone = true;
+                    break;
+                }
                 String[] words = line.trim().split(" ");
                 if (words.length == 0 || words[0].isEmpty()) {
                     continue;
@@ -92,13 +110,60 @@ public final class LocalRun {
                 }
                 handle(cluster, words);
             }
+            startDeadline(1);
         } catch (Throwable error) {
             System.err.println("d4p-storm launcher: " + error);
             error.printStackTrace();
             status = 1;
         }
+        if (driverGone) {
+            removeScratch();
+        }
         // As LocalCluster.main does: some Storm threads never end by themselves.
         System.exit(status);
+    }
+
+    /** Ends this JVM if shutting the cluster down hangs (nobody else would). */
+    private static void startDeadline(int status) {
+        Thread deadline = new Thread(() -> {
+            try {
+                Thread.sleep(LAST_WORDS_MS);
+            } catch (InterruptedException stop) {
+                return;
+            }
+            System.err.println("d4p-storm launcher: the cluster did not shut down; halting");
+            if (driverGone) {
+                removeScratch();
+            }
+            Runtime.getRuntime().halt(status);
+        }, "d4p-deadline");
+        deadline.setDaemon(true);
+        deadline.start();
+    }
+
+    /** Deletes the scratch folder ({@code -Dd4p.scratch}): the driver is gone. */
+    private static void removeScratch() {
+        String where = System.getProperty("d4p.scratch");
+        if (where == null || where.isEmpty()) {
+            return;
+        }
+        Path root = Paths.get(where);
+        // Files may still vanish or appear while Storm's last threads end.
+        for (int attempt = 0; attempt < 5 && Files.exists(root); attempt++) {
+            try (Stream<Path> walk = Files.walk(root)) {
+                walk.sorted(Comparator.reverseOrder()).forEach(LocalRun::deleteQuietly);
+            } catch (IOException | UncheckedIOException retry) {
+                // walk again
+            }
+        }
+    }
+
+    private static void deleteQuietly(Path path) {
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException ignored) {
+            // a folder that is not empty yet: the next walk
+        }
     }
 
     private static void handle(LocalCluster cluster, String[] words) {
