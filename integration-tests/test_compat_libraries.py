@@ -141,7 +141,9 @@ def workflow(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(runner: Runner, mapping: str, workflow: Path, attr: str, processes: int) -> Any:
-    return runner(mapping, str(workflow), "-a", attr, "-n", str(processes), "--quiet", timeout=300)
+    # --quiet without the summary, but the PEs' info log lines (the timings) kept
+    command = ["-a", attr, "-n", str(processes), "--quiet", "--log-level", "info"]
+    return runner(mapping, str(workflow), *command, timeout=300)
 
 
 def _by_name(stdout: str) -> dict[str, list[Any]]:
