@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -132,8 +134,10 @@ run(pipeline(10, gate=sys.argv[1]), "dyn_redis", processes=1)
 def test_killed_driver_takes_its_private_server_along(tmp_path: Path) -> None:
     """A driver killed outright cannot stop its private server: the kernel
     does (it would otherwise run forever, on a socket nobody knows)."""
-    temp = tmp_path / "tmp"
-    temp.mkdir()
+    # A short temporary directory of the test's own (the server's socket
+    # directory goes in it), removed here: a driver killed outright leaves
+    # its private server's (empty) directory behind.
+    temp = Path(tempfile.mkdtemp(prefix="d4p-test-"))
     env = subprocess_env(str(Path(__file__).resolve().parent.parent), TMPDIR=str(temp))
     del env[ENV_URL]
     driver = subprocess.Popen(
@@ -152,3 +156,4 @@ def test_killed_driver_takes_its_private_server_along(tmp_path: Path) -> None:
         if driver.poll() is None:
             driver.kill()
             driver.wait()
+        shutil.rmtree(temp, ignore_errors=True)
