@@ -298,7 +298,7 @@ class MappingConformance:
                 assert not noticed and not result.warnings, result.warnings
 
     @pytest.mark.timeout(300)
-    @pytest.mark.parametrize("how", ["script", "stdin"])
+    @pytest.mark.parametrize("how", ["script", pytest.param("stdin", marks=pytest.mark.slow)])
     def test_workflow_defined_in_main(self, how: str, tmp_path: Path) -> None:
         """Troubleshooting: PEs defined in the script the user runs (``python
         wf.py``) or in a ``__main__`` with no file (``python - < wf.py``, a
