@@ -111,10 +111,16 @@ def _quiet_exit(queues: Iterable[multiprocessing.queues.Queue[Any]]) -> None:
 
 
 class WorkerGroup:
-    """Starts worker processes and supervises them until all are done.
+    """Worker processes of one run under core's supervision, identified by
+    report id (their start order).
 
-    ``target(*worker_args[i], control, abort)`` runs in worker ``i``;
-    ``describe(i)`` names it in error messages.
+    A process may be started at any time (:meth:`start`; an autoscaler grows
+    the pool) and may end before the run does (a retired worker reports
+    ``done``, then exits). A worker *slot* may be reused by a later process,
+    whose reports must not be confused with its predecessor's: so each
+    process gets its own report id. ``target(report_id, *args, control,
+    abort)`` runs in each; ``describe(slot)`` names a slot's process in
+    error messages.
     """
 
     def __init__(
@@ -125,50 +131,62 @@ class WorkerGroup:
     ) -> None:
         self.control: multiprocessing.queues.Queue[Any] = context.Queue()
         self.abort = context.Event()
-        self.sink = ReportSink(describe)
+        self.slot_of: list[int] = []  # report id -> slot
+        self.sink = ReportSink(lambda report_id: describe(self.slot_of[report_id]))
+        self.processes = LocalProcesses(context)
         self._target = target
-        self._processes = LocalProcesses(context)
+        self._closed = False
+
+    def start(self, slot: int, *args: Any) -> int:
+        """Start a process for ``slot``; return its report id."""
+        report_id = len(self.slot_of)
+        self.slot_of.append(slot)
+        index = self.processes.start(
+            self._target, report_id, *args, self.control, self.abort, name=f"d4p-worker-{slot}"
+        )
+        assert index == report_id
+        return report_id
 
     def run(
         self,
-        worker_args: Iterable[tuple[Any, ...]],
+        finished: Callable[[], bool] = lambda: True,
         on_report: Callable[[Report, int, Any], None] | None = None,
         on_tick: Callable[[], None] | None = None,
         poll: float = _POLL,
     ) -> None:
-        """Run the workers to completion; raise RunError on any failure.
-        Every report goes to :attr:`sink`, then to ``on_report``."""
+        """Supervise until ``finished()`` and every started process reported
+        ``done``; every report goes to :attr:`sink`, then to ``on_report(kind,
+        slot, payload)``. Raise RunError on any failure (all processes stopped)."""
         sink = self.sink
-        worker_args = list(worker_args)
         try:
-            for index, args in enumerate(worker_args):
-                self._processes.start(
-                    self._target, *args, self.control, self.abort, name=f"d4p-worker-{index}"
-                )
             next_check = time.monotonic() + _POLL
-            while len(sink.finished) < len(worker_args):
+            while not (finished() and len(sink.finished) == len(self.slot_of)):
                 if on_tick is not None:
                     on_tick()
                 if time.monotonic() >= next_check:
                     # Also while reports keep coming: a dead worker must be
                     # noticed even if the others are busy talking.
-                    lost = self._processes.lost(sink.finished)
+                    lost = self.processes.lost(sink.finished)
                     if lost is not None:
                         raise sink.lost(*lost)
                     next_check = time.monotonic() + _POLL
                 try:
-                    kind, index, payload = self.control.get(timeout=poll)
+                    kind, report_id, payload = self.control.get(timeout=poll)
                 except queue.Empty:
                     continue
-                kind = sink.handle(kind, index, payload)
+                kind = sink.handle(kind, report_id, payload)
                 if on_report is not None:
-                    on_report(kind, index, payload)
+                    on_report(kind, self.slot_of[report_id], payload)
         except BaseException:
-            self.abort.set()
-            self._processes.stop(graceful=False)
-            self._close()
+            self.abort_all()
             raise
-        self._processes.stop(graceful=True)
+        self.processes.stop(graceful=True)
+        self._close()
+
+    def abort_all(self) -> None:
+        """Stop every process at once (a failure before or during the run)."""
+        self.abort.set()
+        self.processes.stop(graceful=False)
         self._close()
 
     def send(self, target: multiprocessing.queues.Queue[Any], message: Any) -> None:
@@ -176,5 +194,7 @@ class WorkerGroup:
         blocking_put(target, message, self.abort)
 
     def _close(self) -> None:
-        self.control.close()
-        self.control.cancel_join_thread()
+        if not self._closed:
+            self._closed = True
+            self.control.close()
+            self.control.cancel_join_thread()

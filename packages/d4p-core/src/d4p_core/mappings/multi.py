@@ -89,12 +89,13 @@ class _WorkerSpec:
 
 
 def _worker_main(
+    report_id: int,
     spec: _WorkerSpec,
     inboxes: list[multiprocessing.queues.Queue[Any]],
     control: multiprocessing.queues.Queue[Any],
     abort: Any,
 ) -> None:
-    reporter = queue_reporter(control, spec.index, abort)
+    reporter = queue_reporter(control, report_id, abort)
 
     def body() -> None:
         pes = spec.payload.load()
@@ -156,7 +157,12 @@ class MultiMapping(FixedPlacementMapping[MultiOptions]):
             for index, block in enumerate(placed.partitions)
         ]
         try:
-            group.run([(spec, inboxes) for spec in specs])
+            for spec in specs:
+                group.start(spec.index, spec, inboxes)
+            group.run()
+        except BaseException:
+            group.abort_all()
+            raise
         finally:
             for inbox in inboxes:
                 inbox.close()

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 from ...errors import D4pError
 from ...runtime.payload import GraphPayload
+from .._workers import WorkerGroup
 from ..base import RunOutcome
 from ..options import check_process_options, option, start_method_option
 from .autoscale import AutoscalePolicy
 from .base import DynamicLayout, DynamicRun
 from .coordinator import DynamicCoordinator
-from .group import ElasticGroup
 from .worker import DynamicWorkerSpec, dynamic_worker_main
 
 __all__ = ["DynamicOptions", "run_local"]
@@ -81,7 +81,7 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
     # Elastic (dyn_auto_multi): only the initial workers start now; the
     # coordinator starts and retires the others as the policy decides.
     elastic = autoscale is not None and not layout.pinned_owner
-    group = ElasticGroup(
+    group = WorkerGroup(
         context,
         dynamic_worker_main,
         describe=lambda slot: "the sources" if slot == workers else f"worker {slot}",
@@ -136,6 +136,9 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
             coordinator.on_tick,
             poll=autoscale.interval if autoscale else 0.2,
         )
+    except BaseException:
+        group.abort_all()  # also when a start failed, before run() supervised
+        raise
     finally:
         for q in [shared, *inboxes]:
             q.close()
