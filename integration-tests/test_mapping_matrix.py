@@ -12,6 +12,9 @@ from d4p_core.backend import PlacedRun
 from d4p_core.testing import ConformanceCase, assert_same_multisets, case_by_name
 
 MAPPINGS = sorted(d4p_core.available_mappings())
+# A Storm topology takes seconds to submit: its cells run in the full tier
+# (the fast tier's Storm smoke test is d4p-storm's conformance word count).
+SLOW_MAPPINGS = {"storm"}
 SMOKE = [case_by_name(name) for name in ("pipeline", "word_count", "broadcast", "global_sum")]
 
 
@@ -27,7 +30,10 @@ def test_mapping_loads_as_a_mapping(mapping: str) -> None:
     assert isinstance(loaded.supports_stateful, bool)
 
 
-@pytest.mark.parametrize("mapping", MAPPINGS)
+@pytest.mark.parametrize(
+    "mapping",
+    [pytest.param(m, marks=pytest.mark.slow) if m in SLOW_MAPPINGS else m for m in MAPPINGS],
+)
 @pytest.mark.parametrize("case", SMOKE, ids=lambda c: c.name)
 def test_workflow_on_mapping(mapping: str, case: ConformanceCase) -> None:
     selected = d4p_core.load_mapping(mapping)

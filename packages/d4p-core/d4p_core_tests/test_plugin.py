@@ -76,3 +76,32 @@ def test_cases_outside_quick_cases_are_marked_slow(pytester: pytest.Pytester) ->
         "-p", "no:cacheprovider", "-m", "not slow", "-q", "-k", "test_matches_simple"
     )
     fast.assert_outcomes(passed=1)
+
+
+QUICK_CLAUSES = """
+from d4p_core.testing import MappingConformance
+
+class TestSmoke(MappingConformance):
+    mapping = "simple"
+    quick_cases = frozenset({"pipeline"})
+    quick_clauses = frozenset({"test_matches_simple", "test_inputs_as_a_list_of_dicts"})
+"""
+
+
+def test_clauses_outside_quick_clauses_are_marked_slow(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(QUICK_CLAUSES)
+    fast = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-m", "not slow", "-q")
+    # The pipeline case of test_matches_simple, and the one other clause.
+    fast.assert_outcomes(passed=2, deselected=_suite_size(pytester) - 2)
+    slow = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-m", "slow", "--collect-only", "-q"
+    )
+    collected = [line for line in slow.outlines if "::" in line]
+    assert any("test_lifecycle_once_per_instance" in line for line in collected)
+    assert any("test_matches_simple[word_count]" in line for line in collected)
+    assert not any("test_inputs_as_a_list_of_dicts" in line for line in collected)
+
+
+def _suite_size(pytester: pytest.Pytester) -> int:
+    every = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--collect-only", "-q")
+    return sum("::" in line for line in every.outlines)

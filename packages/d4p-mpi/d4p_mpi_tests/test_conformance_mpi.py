@@ -13,8 +13,12 @@ class TestMpiTwoRanks(MappingConformance):
 
 
 class TestMpiFourRanks(MappingConformance):
+    """The fast tier runs the portability subset (two ranks run every
+    workflow there), the full tier every workflow."""
+
     mapping = "mpi"
     processes = 4
+    quick_cases = PORTABILITY_CASES
 
 
 class TestMpiEightRanks(MappingConformance):

@@ -49,7 +49,10 @@ def _results(stdout: str) -> dict[str, dict[str, list[object]]]:
     return outputs
 
 
-@pytest.mark.parametrize("ranks", [2, 4, 8])
+# Two ranks in the fast tier; four and eight (oversubscribed) in the full one.
+@pytest.mark.parametrize(
+    "ranks", [2, pytest.param(4, marks=pytest.mark.slow), pytest.param(8, marks=pytest.mark.slow)]
+)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_conformance_inside_mpi(ranks: int, case: ConformanceCase) -> None:
     target = f"d4p_core.testing.workflows:{case.build.__name__}"

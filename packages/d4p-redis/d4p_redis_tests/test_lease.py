@@ -115,7 +115,15 @@ class _HalfGated(Numbers):
             self.write("output", i)
 
 
-@pytest.mark.parametrize("mapping", ["redis", "dyn_redis", "hybrid_redis"])
+# Each case outlives several leases (~6 s): one in the fast tier.
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        pytest.param("redis", marks=pytest.mark.slow),
+        "dyn_redis",
+        pytest.param("hybrid_redis", marks=pytest.mark.slow),
+    ],
+)
 def test_keys_outlive_many_leases_while_the_driver_lives(
     redis_url: str, tmp_path: Path, mapping: str
 ) -> None:

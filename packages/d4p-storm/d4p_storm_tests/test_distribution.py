@@ -6,9 +6,15 @@ counts as on ``multi``."""
 
 from __future__ import annotations
 
+import pytest
+
 from d4p_core import RunResult, WorkflowGraph, run
 from d4p_core.testing.pes import PassThrough, WordCounter, WordProducer
 from d4p_storm import LocalStorm
+
+# Each test submits topologies to the LocalCluster (seconds each): full tier
+# only; the fast tier's Storm smoke test is the conformance word count.
+pytestmark = pytest.mark.slow
 
 
 def _passing(instances: int) -> PassThrough:

@@ -13,6 +13,10 @@ from d4p_core.testing import child_processes
 from d4p_core.testing.pes import CountingProducer, KillSelfOn, PassThrough
 from d4p_storm import LocalStorm
 
+# Each test submits topologies to the LocalCluster (seconds each): full tier
+# only; the fast tier's Storm smoke test is the conformance word count.
+pytestmark = pytest.mark.slow
+
 
 def test_a_killed_task_is_a_lost_worker(storm_cluster: LocalStorm) -> None:
     graph = WorkflowGraph()

@@ -17,6 +17,10 @@ from d4p_storm._submit import REUSE_ENV
 
 from .talkers import Talker, TalkingSource, expected_lines
 
+# Each test submits topologies to the LocalCluster (seconds each): full tier
+# only; the fast tier's Storm smoke test is the conformance word count.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[3]
 
 

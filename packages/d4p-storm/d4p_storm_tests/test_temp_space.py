@@ -56,6 +56,7 @@ def _wait_for(path: Path, process: subprocess.Popen[bytes], timeout: float = 180
         time.sleep(0.05)
 
 
+@pytest.mark.slow  # a real run on the LocalCluster (~11 s); full tier
 @pytest.mark.parametrize("shared", [False, True], ids=["own JVM", "shared JVM"])
 def test_a_killed_driver_leaves_nothing(
     shared: bool,
@@ -83,6 +84,7 @@ def test_a_killed_driver_leaves_nothing(
     assert sorted(path.name for path in private_tmp.iterdir()) == []
 
 
+@pytest.mark.slow  # a real run on the LocalCluster (~11 s); full tier
 def test_ctrl_c_prints_one_line_and_leaves_nothing(
     launcher_built: None, tmp_path: Path, private_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

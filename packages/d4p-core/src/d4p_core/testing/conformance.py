@@ -9,7 +9,8 @@
 runs every conformance workflow on the mapping, compares it with ``simple``,
 and checks one small test per clause of the mapping contract (lifecycle,
 inputs, failure, purity). A subclass configures the suite with class
-attributes only (``mapping``, ``processes``, ``options``, ``quick_cases``);
+attributes only (``mapping``, ``processes``, ``options``, ``quick_cases``,
+``quick_clauses``);
 overriding a test of this class is refused unless the override is marked
 ``xfail`` or ``skip`` with a reason (``test_no_silent_overrides``).
 
@@ -17,6 +18,11 @@ overriding a test of this class is refused unless the override is marked
 ``slow`` by core's pytest plugin). Set it to :data:`PORTABILITY_CASES` for a
 second run of a mapping under ``spawn`` or ``forkserver``: routing does not
 depend on the start method, what travels to the workers does.
+
+``quick_clauses``: the tests of the suite the fast tier runs (by function
+name; the others are marked ``slow``); None, the default, runs them all. A
+mapping whose every run costs seconds (a Storm topology) keeps a smoke
+subset here; the full tier still runs every clause.
 """
 
 from __future__ import annotations
@@ -118,6 +124,7 @@ class MappingConformance:
     processes: ClassVar[int | None] = None
     options: ClassVar[dict[str, Any]] = {}
     quick_cases: ClassVar[frozenset[str] | None] = None
+    quick_clauses: ClassVar[frozenset[str] | None] = None
 
     # -- hooks ---------------------------------------------------------------
     def get_mapping(self) -> Mapping[Any]:

@@ -1,8 +1,9 @@
 """d4p's pytest plugin (registered as a ``pytest11`` entry point, so any
 test session with d4p-core installed has it).
 
-* Marks ``slow`` the conformance workflows a :class:`MappingConformance`
-  subclass leaves out of its ``quick_cases``, so a fast tier
+* Marks ``slow`` the conformance workflows and clauses a
+  :class:`MappingConformance` subclass leaves out of its ``quick_cases`` and
+  ``quick_clauses``, so a fast tier
   (``-m "not slow"``) runs a portability subset of the spawn/forkserver
   suites and the full tier runs everything.
 * Fixtures that fail a test which leaves something behind:
@@ -32,11 +33,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     for item in items:
         cls = getattr(item, "cls", None)
-        if cls is None or not issubclass(cls, MappingConformance) or cls.quick_cases is None:
+        if cls is None or not issubclass(cls, MappingConformance):
             continue
+        clause = getattr(item, "originalname", item.name)
         callspec = getattr(item, "callspec", None)
         case = callspec.params.get("case") if callspec is not None else None
-        if case is not None and case.name not in cls.quick_cases:
+        if (cls.quick_clauses is not None and clause not in cls.quick_clauses) or (
+            cls.quick_cases is not None and case is not None and case.name not in cls.quick_cases
+        ):
             item.add_marker(pytest.mark.slow)
 
 
