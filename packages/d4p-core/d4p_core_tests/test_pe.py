@@ -331,3 +331,25 @@ def test_simple_function_pe_pickles_with_module_level_function() -> None:
     copy = pickle.loads(pickle.dumps(pe))
     assert copy.process({"input": 2}) == {"output": 8}
     assert copy.name == "PE_double_fn"
+
+
+def test_every_helper_pe_takes_numprocesses() -> None:
+    def double(value: int) -> int:
+        return 2 * value
+
+    made = [
+        BasePE(["in"], ["out"], numprocesses=3),
+        ConsumerPE(numprocesses=3),
+        ProducerPE(numprocesses=3),
+        IterativePE(numprocesses=3),
+        SimpleFunctionPE(double, numprocesses=3),
+    ]
+    assert [pe.numprocesses for pe in made] == [3] * len(made)
+    assert IterativePE().numprocesses == 1
+
+
+def test_numprocesses_of_a_helper_pe_decides_its_instances() -> None:
+    graph = WorkflowGraph()
+    square = SimpleFunctionPE(lambda value: value * value, numprocesses=3)
+    graph.connect(NumberProducer(), "output", square, "input")
+    assert Plan.build(graph, processes=4).instances[square.id] == 3

@@ -1,4 +1,8 @@
-"""Convenience PEs of dispel4py's ``base`` module."""
+"""Convenience PEs of dispel4py's ``base`` module.
+
+Each takes ``numprocesses`` (keyword only) like :class:`GenericPE`:
+``IterativePE(numprocesses=4)`` asks for four instances without a subclass
+``__init__`` that sets the attribute afterwards."""
 
 from __future__ import annotations
 
@@ -19,8 +23,10 @@ class BasePE(GenericPE):
         outputs: Iterable[str] | None = None,
         num_inputs: int = 0,
         num_outputs: int = 0,
+        *,
+        numprocesses: int = 1,
     ) -> None:
-        super().__init__()
+        super().__init__(numprocesses)
         for name in inputs or ():
             self._add_input(name)
         for name in outputs or ():
@@ -38,8 +44,8 @@ class IterativePE(GenericPE):
     INPUT_NAME = "input"
     OUTPUT_NAME = "output"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, numprocesses: int = 1) -> None:
+        super().__init__(numprocesses)
         self._add_input(self.INPUT_NAME)
         self._add_output(self.OUTPUT_NAME)
 
@@ -55,8 +61,8 @@ class ProducerPE(GenericPE):
 
     OUTPUT_NAME = "output"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, numprocesses: int = 1) -> None:
+        super().__init__(numprocesses)
         self._add_output(self.OUTPUT_NAME)
 
     def process(self, inputs: dict[str, Any]) -> dict[str, Any] | None:
@@ -71,8 +77,8 @@ class ConsumerPE(GenericPE):
 
     INPUT_NAME = "input"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, numprocesses: int = 1) -> None:
+        super().__init__(numprocesses)
         self._add_input(self.INPUT_NAME)
 
     def process(self, inputs: dict[str, Any]) -> dict[str, Any] | None:
@@ -91,8 +97,10 @@ class SimpleFunctionPE(IterativePE):
         self,
         compute_fn: Callable[..., Any] | None = None,
         params: dict[str, Any] | None = None,
+        *,
+        numprocesses: int = 1,
     ) -> None:
-        super().__init__()
+        super().__init__(numprocesses=numprocesses)
         self.compute_fn = compute_fn
         self.params = dict(params or {})
         if compute_fn is not None:
