@@ -130,13 +130,16 @@ class RunOutcome:
     """What :meth:`FixedPlacementMapping.execute` returns: the results, the
     metrics of every instance, and what the backend adds to ``extra``.
     ``primary=False``: a secondary process of a run started by an outside
-    launcher (an MPI rank other than 0), whose result front ends ignore."""
+    launcher (an MPI rank other than 0), whose result front ends ignore.
+    ``process_seconds``: see :attr:`~d4p_core.RunResult.process_seconds`
+    (the backend measures it; the template copies it)."""
 
     outputs: Outputs
     metrics: list[tuple[Address, PEMetrics]]
     extra: dict[str, Any] = field(default_factory=dict)
     errors: list[FailureInfo] = field(default_factory=list)
     primary: bool = True
+    process_seconds: float = 0.0
 
     def result(
         self,
@@ -162,6 +165,7 @@ class RunOutcome:
             errors=self.errors,
             extra={**extra, **self.extra},
             primary=self.primary,
+            process_seconds=self.process_seconds,
         )
 
 

@@ -84,6 +84,18 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     """What the run noticed but did not fail for (e.g. split undeclared
     state); the mapping also issues each as a Python warning."""
+    process_seconds: float = 0.0
+    """Process-seconds alive: the cost of the run in processes kept for it,
+    comparable across mappings (fixed and elastic alike).
+
+    The sum, over every process the run kept for PE work (workers, source
+    processes, MPI ranks, Storm's Python task processes...), of that
+    process's lifetime from its start to its exit. The driver process counts
+    only where it does PE work itself (``simple``: one process, the run's
+    ``elapsed_seconds``). Processes a mapping did not start itself count
+    for the part of their life the run had them (an MPI rank: from its
+    ``run()`` call to the end of its part). Each mapping's page says what
+    it counts. 0.0 on a secondary process (``primary=False``)."""
 
 
 def merge_outputs(target: Outputs, source: Outputs) -> Outputs:
