@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -76,37 +73,3 @@ def test_without_any_mpiexec_the_install_is_suggested(monkeypatch: pytest.Monkey
     monkeypatch.setattr("sys.executable", "/nonexistent/python")
     with pytest.raises(ServiceUnavailableError, match="pip install d4p-mpi\\[mpich\\]"):
         find_mpiexec(None)
-
-
-MAIN_SCRIPT = """
-from d4p_core import IterativePE, ProducerPE, WorkflowGraph, run
-
-class Count(ProducerPE):
-    def __init__(self):
-        super().__init__()
-        self.n = 0
-    def _process(self, inputs):
-        self.n += 1
-        return self.n
-
-class Square(IterativePE):
-    def _process(self, x):
-        return x * x
-
-if __name__ == "__main__":
-    graph = WorkflowGraph()
-    graph.connect(Count(), "output", Square(), "input")
-    print(sorted(run(graph, "mpi", inputs=5, processes=2).outputs["Square1"]["output"]))
-"""
-
-
-def test_pes_defined_in_the_users_script(tmp_path: Path) -> None:
-    """`python my_workflow.py` whose PEs live in __main__: the ranks load the
-    script as __mp_main__ (its main block does not run again)."""
-    script = tmp_path / "my_workflow.py"
-    script.write_text(MAIN_SCRIPT)
-    completed = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "[1, 4, 9, 16, 25]"

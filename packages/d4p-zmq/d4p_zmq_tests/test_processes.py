@@ -36,39 +36,6 @@ def test_every_start_method(start_method: str, transport: str) -> None:
     assert not child_processes()
 
 
-MAIN_SCRIPT = """
-from d4p_core import IterativePE, ProducerPE, WorkflowGraph, run
-
-class Count(ProducerPE):
-    def __init__(self):
-        super().__init__()
-        self.n = 0
-    def _process(self, inputs):
-        self.n += 1
-        return self.n
-
-class Square(IterativePE):
-    def _process(self, x):
-        return x * x
-
-if __name__ == "__main__":
-    graph = WorkflowGraph()
-    graph.connect(Count(), "output", Square(), "input")
-    result = run(graph, "zmq_multi", inputs=5, processes=2, start_method="spawn")
-    print(sorted(result.outputs["Square1"]["output"]))
-"""
-
-
-def test_pes_defined_in_the_users_script(tmp_path: Path) -> None:
-    script = tmp_path / "my_workflow.py"
-    script.write_text(MAIN_SCRIPT)
-    completed = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "[1, 4, 9, 16, 25]"
-
-
 ENDLESS_DRIVER = """
 import sys
 from d4p_core import WorkflowGraph, run
