@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +27,6 @@ WARM_UP = 3
 FD_SLACK = 2  # e.g. a logging handler or an import opened once, late
 
 pytestmark = pytest.mark.soak
-
-
-@pytest.fixture
-def private_tmp(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
-    """A temporary directory only this test's runs (and services) write to."""
-    private = tmp_path_factory.mktemp("soak-tmp")
-    monkeypatch.setenv("TMPDIR", str(private))
-    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
-    yield private
-    tempfile.tempdir = None
 
 
 def _open_fds() -> int:

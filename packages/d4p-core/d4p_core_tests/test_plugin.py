@@ -105,3 +105,27 @@ def test_clauses_outside_quick_clauses_are_marked_slow(pytester: pytest.Pytester
 def _suite_size(pytester: pytest.Pytester) -> int:
     every = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--collect-only", "-q")
     return sum("::" in line for line in every.outlines)
+
+
+LEAVES_IN_CLEAN_TMP = """
+import os, subprocess, sys, tempfile
+
+def test_children_write_there_and_leave_a_file(clean_tmp):
+    assert tempfile.gettempdir() == str(clean_tmp) == os.environ["TMPDIR"]
+    code = "import tempfile; tempfile.mkstemp(prefix='left-')"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+def test_cleans_up(clean_tmp):
+    with tempfile.TemporaryDirectory():
+        pass
+
+def test_private_tmp_is_removed(private_tmp):
+    (private_tmp / "scratch").write_text("removed with the directory")
+"""
+
+
+def test_a_test_that_leaves_a_file_in_clean_tmp_fails(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(LEAVES_IN_CLEAN_TMP)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*the test left entries in its temporary directory: ['left-*"])

@@ -1,8 +1,8 @@
 """Every d4p-mpi test leaves the machine's temporary space as it found it.
 
 Each test gets a temporary directory of its own (``TMPDIR`` for this
-process, the drivers it starts, mpiexec and the ranks), which core's
-``no_leftover_temp_files`` checks. MPI writes elsewhere too, whatever
+process, the drivers it starts, mpiexec and the ranks: core's
+``clean_tmp``), empty again at the end. MPI writes elsewhere too, whatever
 ``TMPDIR`` says: Hydra its topology file in ``/tmp``, MPICH its shared
 memory in ``/dev/shm``; a new one of those that no running process holds
 (another session's job still running does) fails the test as well."""
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,21 +21,11 @@ MPI_LEFTOVERS = {Path("/tmp"): "hydra_hwloc_xmlfile_*", Path("/dev/shm"): "mpich
 
 
 @pytest.fixture(autouse=True)
-def private_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Where ``tempfile`` puts files, here and in child processes."""
-    directory = tmp_path_factory.mktemp("tmpdir")
-    monkeypatch.setattr(tempfile, "tempdir", str(directory))
-    monkeypatch.setenv("TMPDIR", str(directory))
-    return directory
-
-
-@pytest.fixture(autouse=True)
-def nothing_left_in_tmp(private_tmp: Path, no_leftover_temp_files: None) -> Iterator[None]:
+def nothing_left_in_tmp(clean_tmp: Path) -> Iterator[None]:
     """The private directory is empty again after the test, and MPI left
     nothing in ``/tmp`` or ``/dev/shm``."""
     before = _mpi_files()
     yield
-    assert list(private_tmp.iterdir()) == []
     left = _left_behind(before)
     assert not left, f"MPI's files were left behind: {left}"
 

@@ -4,8 +4,8 @@ d4p-storm) and one detached LocalCluster JVM (with a Nimbus Thrift server) serve
 every test of the session.
 
 Nothing may be left in the temporary space: every test gets a ``TMPDIR`` of
-its own (for this process and the drivers and JVMs it starts), checked empty
-afterwards by core's ``no_leftover_temp_files``, and ``/tmp`` must not gain
+its own (for this process and the drivers and JVMs it starts: core's
+``clean_tmp``), empty again at the end, and ``/tmp`` must not gain
 an entry a Storm JVM would write there (Java ignores ``TMPDIR``). The shared
 JVM's scratch folder (in the session's ``TMPDIR``) must be gone once it is
 closed."""
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,21 +25,11 @@ from .leftovers import SYSTEM_TMP, storm_entries
 
 
 @pytest.fixture(autouse=True)
-def private_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Where temporary files go, here and in every process a test starts."""
-    directory = tmp_path_factory.mktemp("tmpdir")
-    monkeypatch.setattr(tempfile, "tempdir", str(directory))
-    monkeypatch.setenv("TMPDIR", str(directory))
-    return directory
-
-
-@pytest.fixture(autouse=True)
-def nothing_left_behind(private_tmp: Path, no_leftover_temp_files: None) -> Iterator[None]:
+def nothing_left_behind(clean_tmp: Path) -> Iterator[None]:
     """The test's ``TMPDIR`` is empty again, and ``/tmp`` has no new entry
     of the kind a Storm JVM leaves there."""
     before = storm_entries()
     yield
-    assert sorted(path.name for path in private_tmp.iterdir()) == []
     added = sorted(storm_entries() - before)
     assert not added, f"the test left Storm's files in {SYSTEM_TMP}: {added}"
 

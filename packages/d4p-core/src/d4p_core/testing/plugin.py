@@ -8,20 +8,30 @@ test session with d4p-core installed has it).
   suites and the full tier runs everything.
 * Fixtures that fail a test which leaves something behind:
   ``no_leftover_processes`` (running children of the test process) and
-  ``no_leftover_temp_files`` (new entries in the temporary directory).
+  ``no_leftover_temp_files`` (new entries in the temporary directory);
+  ``private_tmp`` (a temporary directory of the test's own, ``TMPDIR`` for
+  it and every process it starts) and ``clean_tmp`` (the same, failing the
+  test unless it is empty again at the end).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from .processes import child_processes, wait_gone
 
-__all__ = ["no_leftover_processes", "no_leftover_temp_files"]
+__all__ = ["clean_tmp", "no_leftover_processes", "no_leftover_temp_files", "private_tmp"]
+
+_SHORT = 40
+"""Longest directory a private one is made in: a unix socket path has at
+most 107 bytes (ZeroMQ ipc endpoints, a private redis-server's socket),
+and pytest's own directories are long."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,3 +72,27 @@ def no_leftover_temp_files() -> Iterator[None]:
     yield
     added = sorted(set(os.listdir(root)) - before)
     assert not added, f"the test left entries in {root}: {added}"
+
+
+@pytest.fixture
+def private_tmp(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    """A temporary directory of the test's own: where ``tempfile`` puts
+    files, here and (``TMPDIR``) in every process the test starts; short
+    enough for socket paths; removed afterwards."""
+    tmp_path_factory.getbasetemp()  # pytest's own, made before tempfile is redirected
+    base = tempfile.gettempdir()
+    directory = Path(tempfile.mkdtemp(prefix="d4p-t-", dir=base if len(base) <= _SHORT else "/tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(directory))
+    monkeypatch.setenv("TMPDIR", str(directory))
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def clean_tmp(private_tmp: Path) -> Iterator[Path]:
+    """:func:`private_tmp`, which must be as empty after the test as before."""
+    yield private_tmp
+    left = sorted(path.name for path in private_tmp.iterdir())
+    assert not left, f"the test left entries in its temporary directory: {left}"
