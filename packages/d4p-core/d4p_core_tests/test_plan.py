@@ -401,12 +401,12 @@ def test_describe_mentions_every_pe_and_route() -> None:
     text = plan.describe()
     for pe in pes.values():
         assert pe.id in text
-    assert "processes: 13" in text
+    assert "planned for: 13 processes" in text
     assert "group_by[0]" in text
     assert "(result)" in text
     assert "[source]" in text and "stateful" in text
     assert "partitions:" in text
-    assert "one per PE" in Plan.build(graph).describe()
+    assert "planned for: one instance per PE" in Plan.build(graph).describe()
 
 
 def test_plan_is_immutable() -> None:

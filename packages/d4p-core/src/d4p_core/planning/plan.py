@@ -208,7 +208,10 @@ class Plan:
 
     def describe(self) -> str:
         """A human-readable account of the plan (used by ``d4p inspect``)."""
-        lines = [f"processes: {self.processes if self.processes is not None else 'one per PE'}"]
+        # The process count the instances were planned for; a fixed mapping
+        # given fewer processes places (fuses) them on those (PlacedRun).
+        planned = "one instance per PE" if self.processes is None else f"{self.processes} processes"
+        lines = [f"planned for: {planned}"]
         lines.append(f"instances: {self.total_instances}")
         for pe_id in self.pe_ids:
             flags = []
