@@ -8,11 +8,13 @@ from d4p_core.testing import PORTABILITY_CASES, MappingConformance
 
 class TestDynMultiConformance(MappingConformance):
     mapping = "dyn_multi"
+    processes_span_the_run = True
     processes = 3
 
 
 class TestDynMultiConformanceSpawn(MappingConformance):
     mapping = "dyn_multi"
+    processes_span_the_run = True
     processes = 3
     options = {"start_method": "spawn"}
     quick_cases = PORTABILITY_CASES
@@ -25,11 +27,13 @@ class TestDynAutoMultiConformance(MappingConformance):
 
 class TestHybridMultiConformance(MappingConformance):
     mapping = "hybrid_multi"
+    processes_span_the_run = True
     processes = 4
 
 
 class TestHybridMultiConformanceSpawn(MappingConformance):
     mapping = "hybrid_multi"
+    processes_span_the_run = True
     processes = 3
     options = {"start_method": "spawn"}
     quick_cases = PORTABILITY_CASES

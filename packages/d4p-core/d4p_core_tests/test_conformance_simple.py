@@ -7,3 +7,4 @@ from d4p_core.testing import MappingConformance
 
 class TestSimpleConformance(MappingConformance):
     mapping = "simple"
+    processes_span_the_run = True

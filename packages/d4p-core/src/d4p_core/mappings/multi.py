@@ -167,4 +167,8 @@ class MultiMapping(FixedPlacementMapping[MultiOptions]):
             for inbox in inboxes:
                 inbox.close()
                 inbox.cancel_join_thread()
-        return RunOutcome(group.sink.outputs, group.sink.metrics)
+        return RunOutcome(
+            group.sink.outputs,
+            group.sink.metrics,
+            process_seconds=group.processes.process_seconds(),
+        )

@@ -64,9 +64,11 @@ class SimpleMapping(MappingBase[SimpleOptions]):
             raise failure.info.to_error() from None
         assert executor.done, "simple: every instance must have ended"
         executor.report_progress()
+        elapsed = time.perf_counter() - started
         return RunResult(
             mapping=self.name,
             outputs=outputs,
             metrics=executor.metrics(),
-            elapsed_seconds=time.perf_counter() - started,
+            elapsed_seconds=elapsed,
+            process_seconds=elapsed,  # one process, this one, for the whole run
         )

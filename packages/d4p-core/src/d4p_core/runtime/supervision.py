@@ -308,10 +308,11 @@ class LocalProcesses:
             name=name,
             daemon=False,
         )
+        begun = time.monotonic()  # the child exists before start() returns
         with _main_without_a_missing_file(), _sigint_held():
             process.start()
         self.processes.append(process)
-        self._started.append(time.monotonic())
+        self._started.append(begun)
         return len(self.processes) - 1
 
     def _note_exits(self) -> None:
@@ -322,9 +323,11 @@ class LocalProcesses:
                 self._ended[index] = now
 
     def process_seconds(self) -> float:
-        """Seconds the started processes were alive, summed (one still
-        running counts until now; an exit is seen at the next
-        :meth:`lost` or :meth:`stop`)."""
+        """Seconds the started processes were alive, summed: each from its
+        start to its exit (one still running counts until now; an exit is
+        stamped when :meth:`lost` or :meth:`stop` sees it, which
+        :class:`~d4p_core.mappings._workers.WorkerGroup` does every 0.2 s).
+        What a mapping reports as ``RunResult.process_seconds``."""
         self._note_exits()
         now = time.monotonic()
         return sum(
@@ -352,10 +355,10 @@ class LocalProcesses:
         :data:`STOP_GRACE` seconds to exit; after an abort, :data:`ABORT_GRACE`;
         then they are terminated and, if need be, killed."""
         deadline = time.monotonic() + (STOP_GRACE if graceful else ABORT_GRACE)
-        for index, process in enumerate(self.processes):
+        self._note_exits()
+        for process in self.processes:
             process.join(timeout=max(0.0, deadline - time.monotonic()))
-            if index not in self._ended and process.exitcode is not None:
-                self._ended[index] = time.monotonic()
+            self._note_exits()  # every process that ended meanwhile, not only this one
         alive = [process for process in self.processes if process.is_alive()]
         for process in alive:
             process.terminate()

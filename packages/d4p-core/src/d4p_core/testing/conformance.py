@@ -23,6 +23,13 @@ depend on the start method, what travels to the workers does.
 name; the others are marked ``slow``); None, the default, runs them all. A
 mapping whose every run costs seconds (a Storm topology) keeps a smoke
 subset here; the full tier still runs every clause.
+
+``processes_span_the_run``: True for a mapping whose processes all live
+from (about) the start of the run to its end, with at least two of them
+(``multi``, ``dyn_multi``...): its ``process_seconds`` must then be at least
+the run's ``elapsed_seconds``. Leave it False where an outside launcher
+starts the processes well into the run (``mpiexec``, Storm's JVM) or an
+autoscaler ends them early.
 """
 
 from __future__ import annotations
@@ -117,6 +124,18 @@ def _case_id(case: ConformanceCase) -> str:
     return case.name
 
 
+def _processes_counted(result: RunResult) -> int | None:
+    """How many processes a run kept, where its result says: ``simple`` one,
+    a fixed placement one per block, a dynamic mapping every start."""
+    if result.mapping == "simple":
+        return 1
+    placement = result.extra.get("placement")
+    if isinstance(placement, list):
+        return len(placement)
+    started = result.extra.get("processes_started")
+    return started if isinstance(started, int) else None
+
+
 class MappingConformance:
     """Subclass with ``mapping`` (and ``processes`` / ``options``) to run the suite."""
 
@@ -125,6 +144,7 @@ class MappingConformance:
     options: ClassVar[dict[str, Any]] = {}
     quick_cases: ClassVar[frozenset[str] | None] = None
     quick_clauses: ClassVar[frozenset[str] | None] = None
+    processes_span_the_run: ClassVar[bool] = False
 
     # -- hooks ---------------------------------------------------------------
     def get_mapping(self) -> Mapping[Any]:
@@ -330,6 +350,30 @@ class MappingConformance:
         )
         assert completed.returncode == 0, completed.stderr
         assert json.loads(completed.stdout.splitlines()[-1]) == [1, 4, 9, 16, 25, 36]
+
+    @pytest.mark.timeout(120)
+    def test_process_seconds_alive(self) -> None:
+        """Troubleshooting: ``RunResult.process_seconds`` (process-seconds
+        alive, the cost that compares fixed and elastic mappings) is
+        measured by every mapping: at least the seconds the PEs were busy
+        (they ran inside those processes), at most every process counted
+        alive for the whole run (``extra["placement"]`` or
+        ``extra["processes_started"]`` counts them), and at least the run's
+        elapsed time where the processes span the run."""
+        graph = WorkflowGraph()
+        producer, first, second = CountingProducer(), PassThrough(numprocesses=2), PassThrough()
+        graph.connect(producer, "output", first, "input")
+        graph.connect(first, "output", second, "input")
+        result = self.run_graph(graph, 200)
+        assert sorted(result.outputs[second.id]["output"]) == list(range(1, 201))
+        seconds, elapsed = result.process_seconds, result.elapsed_seconds
+        busy = sum(m.busy_seconds for m in result.metrics.values())
+        assert 0 < busy <= seconds, (busy, seconds)
+        counted = _processes_counted(result)
+        if counted is not None:
+            assert seconds <= counted * elapsed, (seconds, counted, elapsed)
+        if self.processes_span_the_run:
+            assert seconds >= elapsed, (seconds, elapsed)
 
     def test_no_silent_overrides(self) -> None:
         """A subclass may not replace a test of the suite unless it marks the

@@ -148,8 +148,8 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
         group.sink.metrics,
         extra={
             **coordinator.summary(),
-            "process_seconds": group.processes.process_seconds(),
             "processes_started": len(group.slot_of),
             "pinned": layout.describe(),
         },
+        process_seconds=group.processes.process_seconds(),
     )
