@@ -10,11 +10,13 @@ from d4p_core.testing import PORTABILITY_CASES, MappingConformance
 
 class TestZmqIpc(MappingConformance):
     mapping = "zmq_multi"
+    processes_span_the_run = True
     processes = 4
 
 
 class TestZmqTcp(MappingConformance):
     mapping = "zmq_multi"
+    processes_span_the_run = True
     processes = 4
     options: ClassVar[dict[str, Any]] = {"transport": "tcp"}
 
@@ -23,6 +25,7 @@ class TestZmqIpcTwoProcesses(MappingConformance):
     """Fewer processes than instances: chains are fused."""
 
     mapping = "zmq_multi"
+    processes_span_the_run = True
     processes = 2
 
 
@@ -32,6 +35,7 @@ class TestZmqSpawn(MappingConformance):
     portability workflows and the ``__main__`` script, the full tier all."""
 
     mapping = "zmq_multi"
+    processes_span_the_run = True
     processes = 4
     options: ClassVar[dict[str, Any]] = {"start_method": "spawn"}
     quick_cases = PORTABILITY_CASES

@@ -30,7 +30,14 @@ from typing import TYPE_CHECKING, Any
 import zmq
 
 from d4p_core import D4pError, RunError, ServiceUnavailableError
-from d4p_core.backend import Address, GraphPayload, LocalProcesses, PlacedRun, ReportSink
+from d4p_core.backend import (
+    Address,
+    GraphPayload,
+    LocalProcesses,
+    PlacedRun,
+    Report,
+    ReportSink,
+)
 
 from ._auth import AUTH_KEY_ENV, Curve, new_auth_key, resolve_auth_key
 from ._certificates import load_driver
@@ -67,6 +74,8 @@ class _Slot:
     watch: zmq.Socket[bytes] | None = None
     watch_monitor: zmq.Socket[bytes] | None = None
     lost_at: float | None = None
+    joined_at: float | None = None  # remote: its hello was admitted
+    done_at: float | None = None  # remote: it reported done
 
 
 class Driver:
@@ -175,6 +184,18 @@ class Driver:
             if gatekeeper is not None:
                 gatekeeper.stop()
             context.term()
+
+    def process_seconds(self) -> float:
+        """``RunResult.process_seconds``: every local worker process from its
+        start to its exit (core's :class:`LocalProcesses`), and every remote
+        worker from joining the run (its ``hello`` admitted) to its ``done``:
+        its process is on another machine, this driver sees only that span."""
+        remote = sum(
+            slot.done_at - slot.joined_at
+            for slot in self.slots
+            if slot.remote and slot.joined_at is not None and slot.done_at is not None
+        )
+        return self.local.process_seconds() + remote
 
     # -- start-up ---------------------------------------------------------------
     def _bind(self, router: zmq.Socket[bytes], ipc: IpcDir | None) -> str:
@@ -318,8 +339,8 @@ class Driver:
                         for other in slots:
                             self._tell(router, other, [b"go", endpoints])
                         started = True
-                else:
-                    sink.handle(kind, slot.index, pickle.loads(body))
+                elif sink.handle(kind, slot.index, pickle.loads(body)) is Report.DONE:
+                    slot.done_at = time.monotonic()
             lost = self.local.lost(sink.finished)
             if lost is not None:
                 raise sink.lost(*lost)
@@ -353,6 +374,7 @@ class Driver:
             return None
         slot = free[0]
         slot.identity = identity
+        slot.joined_at = time.monotonic()
         slot.host = str(hello.get("host", "?"))
         slot.pid = hello.get("pid")
         return slot

@@ -121,4 +121,5 @@ class ZmqMultiMapping(FixedPlacementMapping[ZmqOptions]):
                 "rejected_connections": driver.rejected,
                 "workers": driver.workers,
             },
+            process_seconds=driver.process_seconds(),
         )
