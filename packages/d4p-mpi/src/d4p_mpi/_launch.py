@@ -11,6 +11,7 @@ from __future__ import annotations
 import pickle
 import signal
 import sys
+import time
 from pathlib import Path
 
 from d4p_core import RunError
@@ -28,16 +29,18 @@ def main(job_path: str) -> int:
     """The watcher, and forked from it the rank (:func:`run_job`); none
     when the driver died while mpiexec was starting the job (a failure
     status, so that Hydra ends the job rather than wait for this rank)."""
+    started = time.monotonic()  # the rank counts from here (this process exists for the run)
     job = Path(job_path).parent
     restore_for_rank(job)
     if driver_gone(job):
         remove(job)
         return 1
-    return watched(lambda: run_job(job_path), job)
+    return watched(lambda: run_job(job_path, started), job)
 
 
-def run_job(job_path: str) -> int:
-    """This rank's share of the job in JOB (MPI starts here)."""
+def run_job(job_path: str, started: float | None = None) -> int:
+    """This rank's share of the job in JOB (MPI starts here); ``started``:
+    when the process mpiexec started began (``time.monotonic()``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from mpi4py import MPI
 
@@ -47,7 +50,7 @@ def run_job(job_path: str) -> int:
     record_segments(Path(job_path).parent, comm.Get_rank())
     outcome: RunOutcome | RunError | None
     try:
-        outcome = run_rank(comm, spec, payload.load)
+        outcome = run_rank(comm, spec, payload.load, started)
     except RunError as error:  # raised on rank 0 only
         outcome = error
     if outcome is not None:

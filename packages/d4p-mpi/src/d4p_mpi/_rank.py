@@ -6,7 +6,10 @@ Messages (all pickled by mpi4py, tag ``_TAG``):
 * ``("data", address, batch)`` / ``("eos", address, None)`` between ranks;
 * ``(Report, rank, payload)`` from every rank to rank 0, sent by a
   :class:`~d4p_core.backend.BatchingReporter`: results in batches, then
-  ``done`` with the rank's metrics, or ``failed`` / ``crashed``.
+  ``done`` with the rank's metrics, or ``failed`` / ``crashed``;
+* ``("alive", rank, seconds)`` from every other rank to rank 0 just before
+  its ``done``: how long the rank has been alive for the run (MPI keeps the
+  order of messages between two ranks, so rank 0 has it by then).
 
 Reports are sent without blocking (``isend``): a rank reporting results
 while rank 0 sends it data must not wait on rank 0, which is waiting on it.
@@ -47,7 +50,7 @@ from d4p_core.backend import (
 __all__ = ["RankSpec", "run_rank"]
 
 _TAG = 11
-_DATA, _EOS = "data", "eos"
+_DATA, _EOS, _ALIVE = "data", "eos", "alive"
 _MAX_IDLE_SLEEP = 0.001
 
 LoadPEs = Callable[[], dict[str, Any]]
@@ -94,31 +97,49 @@ class _MpiTransport:
         self._comm.send((_EOS, dst, None), dest=self._owner[dst], tag=_TAG)
 
 
-def run_rank(comm: Any, spec: RankSpec, load_pes: LoadPEs) -> RunOutcome | None:
+def run_rank(
+    comm: Any, spec: RankSpec, load_pes: LoadPEs, alive_since: float | None = None
+) -> RunOutcome | None:
     """Run this rank's share. Rank 0 returns the outcome of the whole run
     (or raises :class:`~d4p_core.RunError` for a failure on any rank); the
-    other ranks return ``None``."""
+    other ranks return ``None``.
+
+    ``alive_since``: when (``time.monotonic()``) this rank's life for the
+    run began: its process start when d4p launched the job, else (inside
+    the user's ``mpiexec``) now. Every rank counts from there to its
+    ``done``, rank 0 to the end of the run; rank 0 sums them into
+    ``RunOutcome.process_seconds``. (A rank's exit after ``done``, MPI's
+    finalisation, is not counted: nobody is left to tell.)"""
+    if alive_since is None:
+        alive_since = time.monotonic()
     send_pe_prints_to_stderr()  # stdout carries the results only
     if comm.Get_size() < len(spec.hosted):
         raise GraphError(
             f"the placement needs {len(spec.hosted)} ranks but the MPI world has {comm.Get_size()}"
         )
     if comm.Get_rank() == 0:
-        return _collect(comm, spec, load_pes)
-    _report(comm, spec, load_pes)
+        return _collect(comm, spec, load_pes, alive_since)
+    _report(comm, spec, load_pes, alive_since)
     return None
 
 
-def _collect(comm: Any, spec: RankSpec, load_pes: LoadPEs) -> RunOutcome:
+def _collect(comm: Any, spec: RankSpec, load_pes: LoadPEs, alive_since: float) -> RunOutcome:
     """Rank 0: run its share, then wait until every rank reported ``done``."""
     sink = ReportSink(spec.describe)
+    alive: dict[int, float] = {}  # rank -> seconds alive, reported before its done
 
     def deliver(kind: Report, payload: Any) -> None:
         sink.handle(kind, 0, payload)  # rank 0's own reports need no message
 
+    def on_report(kind: Any, sender: int, payload: Any) -> None:
+        if kind == _ALIVE:
+            alive[sender] = float(payload)
+        else:
+            sink.handle(kind, sender, payload)
+
     reporter = BatchingReporter(deliver)
     try:
-        _serve(comm, spec, load_pes, reporter, sink.handle)
+        _serve(comm, spec, load_pes, reporter, on_report)
     except PEFailure as failure:
         reporter.failed(failure.info)  # the sink raises it as the run's error
     except RunError:
@@ -126,22 +147,28 @@ def _collect(comm: Any, spec: RankSpec, load_pes: LoadPEs) -> RunOutcome:
     except Exception as exc:  # noqa: BLE001 - the run's error, naming this rank
         raise worker_crashed(spec.describe(0), crash_text(exc)) from None
     while len(sink.finished) < comm.Get_size():
-        sink.handle(*_receive(comm))
-    return RunOutcome(sink.outputs, sink.metrics)
+        on_report(*_receive(comm))
+    own = time.monotonic() - alive_since
+    return RunOutcome(sink.outputs, sink.metrics, process_seconds=own + sum(alive.values()))
 
 
-def _report(comm: Any, spec: RankSpec, load_pes: LoadPEs) -> None:
+def _report(comm: Any, spec: RankSpec, load_pes: LoadPEs, alive_since: float) -> None:
     """Any other rank: run its share, reporting to rank 0."""
     from mpi4py import MPI  # imported on ranks only: importing it starts MPI
 
     rank = comm.Get_rank()
     pending: list[Any] = []  # isend requests keep their buffers until complete
 
-    def send(kind: Report, payload: Any) -> None:
+    def send(kind: Report | str, payload: Any) -> None:
         pending[:] = [request for request in pending if not request.Test()]
         pending.append(comm.isend((kind, rank, payload), dest=0, tag=_TAG))
 
-    reporter = BatchingReporter(send)
+    def report(kind: Report, payload: Any) -> None:
+        if kind is Report.DONE:  # how long this rank lived for the run, first
+            send(_ALIVE, time.monotonic() - alive_since)
+        send(kind, payload)
+
+    reporter = BatchingReporter(report)
 
     def unexpected(kind: Any, sender: int, payload: Any) -> None:
         raise RuntimeError(f"rank {rank} got a {kind!r} report from rank {sender}")
