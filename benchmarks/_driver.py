@@ -38,34 +38,6 @@ def _worker_seconds(result: d4p_core.RunResult) -> tuple[float | None, str]:
     return (busy, "PE busy seconds") if busy else (None, "not reported")
 
 
-def _process_seconds(
-    mapping: str,
-    makespan: float,
-    blocks: int | None,
-    worker_seconds: float | None,
-    source: str,
-    measured: Any = None,
-) -> float | None:
-    """Seconds of processes kept alive for the run (the cost of a mapping).
-
-    Measured when the mapping reports it (``extra["process_seconds"]``: the
-    lifetimes of every process it started, summed — the local dynamic
-    mappings). Otherwise estimated: ``multi``: every process block lives
-    for the whole run, so blocks x makespan; ``simple``: one process, the
-    makespan; other dynamic mappings: ``extra["worker_seconds"]`` (workers
-    counted while active) plus the makespan of the source process.
-    """
-    if isinstance(measured, (int, float)):
-        return float(measured)
-    if mapping == "simple":
-        return makespan
-    if blocks is not None:
-        return blocks * makespan
-    if worker_seconds is not None and source.startswith("extra["):
-        return worker_seconds + makespan
-    return None
-
-
 def _initial_workers(extra: dict[str, Any]) -> int | None:
     """Workers at the start: the count before the first decision, else the
     processes started minus the source."""
@@ -122,15 +94,10 @@ def main(argv: list[str]) -> int:
             call_seconds=returned_perf - started,
             tail_seconds=tail,
             last_item_wall=last_wall,
-            process_seconds=_process_seconds(
-                mapping,
-                result.elapsed_seconds,
-                blocks,
-                worker_seconds,
-                source,
-                result.extra.get("process_seconds"),
-            ),
-            process_seconds_measured="process_seconds" in result.extra,
+            # Measured by every mapping (RunResult.process_seconds): the
+            # processes kept for the run, each from its start to its exit.
+            process_seconds=result.process_seconds,
+            process_seconds_measured=True,
             scaling={
                 "decisions": _jsonable(autoscaling or []),
                 "actions": _jsonable(result.extra.get("scaling_actions", [])),

@@ -48,7 +48,8 @@ class Run:
     process_seconds: float | None = None
     processes_used: int | None = None
     process_seconds_measured: bool = False
-    """``process_seconds`` measured by the mapping (else estimated)."""
+    """Always true for d4p runs now (every mapping measures
+    ``RunResult.process_seconds``); kept while ``run.py`` passes it."""
     scaling: dict[str, Any] | None = None
     """Autoscaling ``decisions``, ``actions`` and ``initial`` workers."""
 

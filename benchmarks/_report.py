@@ -222,8 +222,8 @@ def skew_study_table(study: Pairs) -> str:
         return "_not measured (--no-studies)_"
     lines = [
         "| workload | N | mapping | -n | status | makespan s | processes started "
-        "| process-seconds | measured | worker-seconds (extra) | scaling decisions |",
-        "|---|---:|---|---:|---|---:|---:|---:|---|---:|---:|",
+        "| process-seconds | worker-seconds (extra) | scaling decisions |",
+        "|---|---:|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for d4p, _ in study:
         c = d4p.config
@@ -236,7 +236,6 @@ def skew_study_table(study: Pairs) -> str:
             f"| {c.workload} | {c.items} | {c.mapping} | {c.processes} | {d4p.status} "
             f"| {_num(d4p.run_time)} | {started if started is not None else '-'} "
             f"| {_num(d4p.process_seconds)} "
-            f"| {'yes' if first and first.process_seconds_measured else 'estimate'} "
             f"| {_num(ws)} | {'-' if decisions is None else decisions} |"
         )
     compare = [
