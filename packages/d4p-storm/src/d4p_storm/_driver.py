@@ -55,6 +55,7 @@ class Driver:
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._alive_since: dict[Address, float] = {}  # task -> when its process started
         threading.Thread(target=self._accept, name="d4p-storm-driver", daemon=True).start()
 
     def post(self, kind: str, payload: Any) -> None:
@@ -82,6 +83,9 @@ class Driver:
             if not (isinstance(hello, tuple) and hello[:2] == ("hello", self.token)):
                 return
             address: Address = hello[2]
+            alive_for = hello[3] if len(hello) > 3 else 0.0
+            with self._lock:  # the runner's own hello comes first; its watcher's may follow
+                self._alive_since.setdefault(address, time.monotonic() - float(alive_for))
             while True:
                 frame = read_frame(connection)
                 if frame is None:
@@ -143,6 +147,13 @@ class Driver:
                     gone.setdefault(worker, time.monotonic() + LOST_GRACE)
             elif kind != Report.LOST or worker not in sink.finished:
                 sink.handle(kind, worker, payload)
+
+    def process_seconds(self, until: float) -> float:
+        """The task processes' lifetimes up to ``until`` (``time.monotonic()``
+        when the topology was killed), summed: each from its start (as it
+        reported when it connected) — ``RunResult.process_seconds``."""
+        with self._lock:
+            return sum(max(0.0, until - since) for since in self._alive_since.values())
 
     def close(self) -> None:
         with self._lock:

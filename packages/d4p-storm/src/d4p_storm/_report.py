@@ -1,7 +1,9 @@
 """The runners' channel back to the driver: length-prefixed pickled frames
 over TCP.
 
-A runner sends ``("hello", token, address)`` first, then core's reports
+A runner sends ``("hello", token, address, alive_for)`` first (``alive_for``:
+the seconds its task process had lived when it connected; a watcher's
+``hello`` and older runners leave it out), then core's reports
 (:class:`~d4p_core.backend.Report`, batched by a
 :class:`~d4p_core.backend.BatchingReporter`) as ``(kind, payload)`` frames:
 ``results`` batches, ``progress``, and finally ``done``, ``failed`` or
@@ -61,11 +63,18 @@ class DriverLink:
     :class:`~d4p_core.backend.BatchingReporter`, and of the task's output
     relay (another thread: frames are written whole, one at a time)."""
 
-    def __init__(self, driver: tuple[str, int], token: str, address: Address) -> None:
+    def __init__(
+        self,
+        driver: tuple[str, int],
+        token: str,
+        address: Address,
+        alive_for: float | None = None,
+    ) -> None:
         self._sock = socket.create_connection(driver, timeout=30)
         self._sock.settimeout(None)
         self._lock = threading.Lock()
-        write_frame(self._sock, ("hello", token, address))
+        hello: tuple[Any, ...] = ("hello", token, address)
+        write_frame(self._sock, hello if alive_for is None else (*hello, alive_for))
 
     def send(self, kind: Report, payload: Any) -> None:
         # The kind travels as its plain string: the driver's d4p need not

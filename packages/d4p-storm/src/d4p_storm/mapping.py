@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -106,7 +107,26 @@ class StormMapping(FixedPlacementMapping[StormOptions]):
             if options.flux is not None:
                 notice(flux_written(spec, write_flux(spec, command, options.flux), command, True))
             collect = functools.partial(driver.collect, sink, placed.owner, timeout=options.timeout)
+            submitted = time.monotonic()
             _submit.run_topology(spec, command, driver, options, collect)
+            killed = time.monotonic()
+            process_seconds = driver.process_seconds(killed)
         parallelism = {component.id: component.parallelism for component in spec.components}
-        extra = {"topology": name, "parallelism": parallelism, "where": options.nimbus or "local"}
-        return RunOutcome(sink.outputs, sink.metrics, extra)
+        extra = {
+            "topology": name,
+            "parallelism": parallelism,
+            "where": options.nimbus or "local",
+            "jvm_seconds": _jvm_seconds(spec.conf, options, killed - submitted),
+        }
+        return RunOutcome(sink.outputs, sink.metrics, extra, process_seconds=process_seconds)
+
+
+def _jvm_seconds(conf: Mapping[str, Any], options: StormOptions, seconds: float) -> float:
+    """The JVM-seconds the topology held, beside the Python task processes
+    ``process_seconds`` counts: on a cluster its ``topology.workers`` worker
+    JVMs for the run's ``seconds`` (submitted to killed: what its supervisor
+    slots were taken for); on a LocalCluster the one JVM that hosts every
+    worker (the daemons' share included, also when the JVM is shared)."""
+    if options.nimbus is None:
+        return seconds
+    return int(conf.get("topology.workers", options.workers)) * seconds

@@ -29,8 +29,10 @@ it reports to the driver how the runner died if a signal killed it.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -145,8 +147,10 @@ class _Runner:
         spout: bool,
         tell: Tell,
         output: OutputRelay,
+        started: float | None = None,
     ) -> None:
         self.channel = channel
+        self.started = started  # time.monotonic() when Storm started the task
         self.tell = tell
         self.output = output
         self.job = job
@@ -175,7 +179,8 @@ class _Runner:
         link: DriverLink | _StormLog
         try:
             if self.job.driver is not None:
-                link = DriverLink(self.job.driver, self.job.token, self.address)
+                alive = None if self.started is None else time.monotonic() - self.started
+                link = DriverLink(self.job.driver, self.job.token, self.address, alive)
                 self.tell(self.job.driver, self.job.token, self.address)
             else:
                 link = _StormLog(self.channel)
@@ -310,10 +315,11 @@ class _StormLog:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one Storm task (spout or bolt) of a d4p topology, watched."""
-    return watched(_task)
+    started = time.monotonic()  # the task counts from here (RunResult.process_seconds)
+    return watched(functools.partial(_task, started=started))
 
 
-def _task(tell: Tell) -> int:
+def _task(tell: Tell, started: float | None = None) -> int:
     channel = Channel(os.dup(0), os.dup(1))
     try:
         handshake = channel.read()
@@ -330,7 +336,8 @@ def _task(tell: Tell) -> int:
         task = task_context(context)
         job = StormJob.from_conf(conf)
         output = OutputRelay(instance_prefix(task.component, task.index))
-        runner = _Runner(channel, job, task, task.component in job.plan.sources, tell, output)
+        spout = task.component in job.plan.sources
+        runner = _Runner(channel, job, task, spout, tell, output, started)
     except Exception as exc:  # noqa: BLE001 - Storm reports it
         channel.send({"command": "error", "msg": f"d4p runner: {type(exc).__name__}: {exc}"})
         channel.flush()
