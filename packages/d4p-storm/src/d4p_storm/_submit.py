@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ __all__ = [
     "REUSE_ENV",
     "default_command",
     "driver_for",
+    "jvm_seconds",
     "run_topology",
     "storm_setting",
     "storm_topology",
@@ -175,3 +176,14 @@ def run_topology(
             collect(cluster.check)
         finally:
             cluster.kill(spec.name)
+
+
+def jvm_seconds(conf: Mapping[str, Any], options: StormOptions, seconds: float) -> float:
+    """The JVM-seconds the topology held, beside the Python task processes
+    ``process_seconds`` counts: on a cluster its ``topology.workers`` worker
+    JVMs for the run's ``seconds`` (submitted to killed: what its supervisor
+    slots were taken for); on a LocalCluster the one JVM that hosts every
+    worker (the daemons' share included, also when the JVM is shared)."""
+    if options.nimbus is None:
+        return seconds
+    return int(conf.get("topology.workers", options.workers)) * seconds

@@ -111,22 +111,10 @@ class StormMapping(FixedPlacementMapping[StormOptions]):
             _submit.run_topology(spec, command, driver, options, collect)
             killed = time.monotonic()
             process_seconds = driver.process_seconds(killed)
-        parallelism = {component.id: component.parallelism for component in spec.components}
         extra = {
             "topology": name,
-            "parallelism": parallelism,
+            "parallelism": {component.id: component.parallelism for component in spec.components},
             "where": options.nimbus or "local",
-            "jvm_seconds": _jvm_seconds(spec.conf, options, killed - submitted),
+            "jvm_seconds": _submit.jvm_seconds(spec.conf, options, killed - submitted),
         }
         return RunOutcome(sink.outputs, sink.metrics, extra, process_seconds=process_seconds)
-
-
-def _jvm_seconds(conf: Mapping[str, Any], options: StormOptions, seconds: float) -> float:
-    """The JVM-seconds the topology held, beside the Python task processes
-    ``process_seconds`` counts: on a cluster its ``topology.workers`` worker
-    JVMs for the run's ``seconds`` (submitted to killed: what its supervisor
-    slots were taken for); on a LocalCluster the one JVM that hosts every
-    worker (the daemons' share included, also when the JVM is shared)."""
-    if options.nimbus is None:
-        return seconds
-    return int(conf.get("topology.workers", options.workers)) * seconds

@@ -37,6 +37,7 @@ from d4p_core.backend import (
     PlacedRun,
     Report,
     ReportSink,
+    RunOutcome,
 )
 
 from ._auth import AUTH_KEY_ENV, Curve, new_auth_key, resolve_auth_key
@@ -184,6 +185,18 @@ class Driver:
             if gatekeeper is not None:
                 gatekeeper.stop()
             context.term()
+
+    def outcome(self) -> RunOutcome:
+        """What the run gives back once :meth:`run` returned."""
+        extra = {
+            "transport": self.transport,
+            "endpoint": self.endpoint,
+            "rejected_connections": self.rejected,
+            "workers": self.workers,
+        }
+        return RunOutcome(
+            self.sink.outputs, self.sink.metrics, extra, process_seconds=self.process_seconds()
+        )
 
     def process_seconds(self) -> float:
         """``RunResult.process_seconds``: every local worker process from its

@@ -112,14 +112,4 @@ class ZmqMultiMapping(FixedPlacementMapping[ZmqOptions]):
     def execute(self, placed: PlacedRun, options: ZmqOptions) -> RunOutcome:
         driver = Driver(placed, options)
         driver.run()
-        return RunOutcome(
-            driver.sink.outputs,
-            driver.sink.metrics,
-            extra={
-                "transport": driver.transport,
-                "endpoint": driver.endpoint,
-                "rejected_connections": driver.rejected,
-                "workers": driver.workers,
-            },
-            process_seconds=driver.process_seconds(),
-        )
+        return driver.outcome()
