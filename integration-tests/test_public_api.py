@@ -168,3 +168,19 @@ def test_every_private_core_module_is_banned_outside_core() -> None:
     config = tomllib.loads(pyproject.read_text())
     banned = set(config["tool"]["ruff"]["lint"]["flake8-tidy-imports"]["banned-api"])
     assert private - banned == set(), "add these to the banned-api list in pyproject.toml"
+
+
+BACKENDS = ["d4p-mpi", "d4p-redis", "d4p-storm", "d4p-zmq"]
+
+
+@pytest.mark.parametrize("distribution", BACKENDS)
+def test_a_backends_mapping_module_is_options_and_execute(distribution: str) -> None:
+    """A backend's mapping module declares its options and implements
+    ``execute()`` (or its dynamic run); placement, supervision, reporting and
+    option plumbing are core's. 120 lines is what that takes: a module that
+    grows past it is growing a copy of something core owns."""
+    repo = Path(__file__).resolve().parent.parent
+    package = distribution.replace("-", "_")
+    module = repo / "packages" / distribution / "src" / package / "mapping.py"
+    lines = len(module.read_text().splitlines())
+    assert lines <= 120, f"{module.relative_to(repo)} has {lines} lines"
