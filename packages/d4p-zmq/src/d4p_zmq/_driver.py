@@ -45,7 +45,7 @@ from ._certificates import load_driver
 from ._ipcdir import IpcDir
 from ._node import local_worker
 from ._protocol import HANDSHAKE_FAILURES, Assignment, dumps, heartbeat, monitor_events
-from ._signals import interrupts_held, sigterm_ends_the_run
+from ._signals import interrupts_held
 from ._zap import Gatekeeper
 
 if TYPE_CHECKING:
@@ -128,12 +128,11 @@ class Driver:
         try:
             # Local workers start before any ZeroMQ context exists here
             # (forking a process that runs ZeroMQ's I/O threads is unsafe),
-            # before SIGTERM is handled here (they would inherit that), and
             # with Ctrl-C held back until they are started (_signals).
+            # SIGTERM ends the run through this clean-up (core's template).
             with interrupts_held():
                 self._start_local(ipc)
-            with sigterm_ends_the_run():
-                self._drive(ipc)
+            self._drive(ipc)
             finished = True
         finally:
             self._stop(graceful=finished)  # done already, unless _drive never began

@@ -30,6 +30,7 @@ from ..planning.placement import Fuse, place
 from ..planning.plan import Plan
 from ..runtime._state_watch import split_state_message
 from ..runtime.result import FailureInfo, Outputs, PEMetrics, RunResult, merge_metrics
+from ..runtime.signals import sigterm_ends_the_run
 from ..runtime.streaming import deliver, result_callback
 from ..runtime.transport import Address
 from .options import add_option_arguments, options_from_args, options_from_kwargs
@@ -216,7 +217,8 @@ class FixedPlacementMapping(MappingBase[OptionsT]):
     def run(self, graph: WorkflowGraph, inputs: Inputs, options: OptionsT) -> RunResult:
         started = time.perf_counter()
         placed = self.plan(graph, options).with_inputs(inputs)
-        outcome = self.execute(placed, options)
+        with sigterm_ends_the_run():
+            outcome = self.execute(placed, options)
         placement = [list(block) for block in placed.partitions]
         result = outcome.result(
             self.name, started, instance_metrics(outcome.metrics), {"placement": placement}

@@ -238,6 +238,9 @@ def _tied_to_parent(parent: int | None, target: Callable[..., None], *args: Any)
     # Ctrl-C reaches the terminal's whole process group: the driver alone
     # handles it and stops the workers, so none prints a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits the driver's SIGTERM handler (signals.py); it
+    # must die of SIGTERM (its parent-death signal) even inside a C call.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):  # blocked by LocalProcesses.start
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     send_pe_prints_to_stderr()  # stdout carries results only

@@ -18,6 +18,7 @@ from ...inputs import Inputs, InputSpec, resolve_inputs
 from ...model.graph import FlatGraph, WorkflowGraph
 from ...planning.plan import Plan
 from ...runtime.result import PEMetrics, RunResult, merge_metrics
+from ...runtime.signals import sigterm_ends_the_run
 from ...runtime.transport import Address
 from ..base import MappingBase, RunOutcome
 from ..options import add_option_arguments
@@ -164,7 +165,8 @@ class DynamicMappingBase(MappingBase[OptionsT]):
         if self.autoscaled:
             policy = getattr(options, "policy", None) or BacklogPolicy()
         work = DynamicRun(flat, plan, resolve_inputs(flat, inputs, plan.sources), policy)
-        outcome = self.execute(work, options)
+        with sigterm_ends_the_run():
+            outcome = self.execute(work, options)
         return outcome.result(self.name, started, copy_metrics(outcome.metrics), {})
 
     @abstractmethod
