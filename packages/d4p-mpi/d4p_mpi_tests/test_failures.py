@@ -97,10 +97,10 @@ ENDINGS = [signal.SIGKILL, signal.SIGTERM, signal.SIGINT]
 def test_the_job_ends_with_the_driver(
     how: signal.Signals, ranks: int, tmp_path: Path, private_tmp: Path
 ) -> None:
-    """Killed (SIGKILL, or SIGTERM, which Python does not handle), the driver
-    takes mpiexec with it (and Hydra the ranks and their watchers), and the
-    watchers remove the job's directory; on a SIGINT sent to it alone it
-    stops the job and removes the directory itself. Nothing is left in the
+    """Killed (SIGKILL), the driver takes mpiexec with it (and Hydra the
+    ranks and their watchers), and the watchers remove the job's directory;
+    on a SIGTERM (core's template ends the run then) or a SIGINT sent to it
+    alone it stops the job and removes the directory itself. Nothing is left in the
     temporary directory either way (this test's own, checked after every
     test, and /tmp for Hydra's file)."""
     marker = tmp_path / "stuck"
