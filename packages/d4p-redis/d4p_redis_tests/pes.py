@@ -28,8 +28,8 @@ class Numbers(ProducerPE):
 class Gated(Numbers):
     """Numbers that starts writing only once the file ``gate`` exists."""
 
-    def __init__(self, n: int, gate: str) -> None:
-        super().__init__(n)
+    def __init__(self, n: int, gate: str, pause: float = 0.0) -> None:
+        super().__init__(n, pause)
         self.gate = gate
 
     def _process(self, inputs: Any) -> None:
@@ -74,7 +74,38 @@ def pipeline(
     n: int, pause: float = 0.0, stage: GenericPE | None = None, gate: str | None = None
 ) -> WorkflowGraph:
     graph = WorkflowGraph()
-    source = Numbers(n, pause) if gate is None else Gated(n, gate)
+    source = Numbers(n, pause) if gate is None else Gated(n, gate, pause)
     first = stage or Double()
     graph.connect(source, "output", first, "input")
     return graph
+
+
+class BurstThenTail(ProducerPE):
+    """Item ``n`` on call ``n``: the first ``burst`` quickly, the rest each
+    after ``pause`` — a workload that needs many workers, then few."""
+
+    def __init__(self, burst: int, pause: float) -> None:
+        super().__init__()
+        self.burst, self.pause = burst, pause
+        self.n = 0
+
+    def _process(self, inputs: Any) -> int:
+        # The workload's shape, not a wait for an event.
+        time.sleep(self.pause if self.n >= self.burst else 0.002)
+        self.n += 1
+        return self.n - 1
+
+
+class BusyBelow(IterativePE):
+    """Burns ``milliseconds`` of CPU on items below ``limit`` (the burst)."""
+
+    def __init__(self, limit: int, milliseconds: float) -> None:
+        super().__init__()
+        self.limit, self.milliseconds = limit, milliseconds
+
+    def _process(self, data: Any) -> Any:
+        if data < self.limit:
+            end = time.perf_counter() + self.milliseconds / 1000
+            while time.perf_counter() < end:
+                pass
+        return data

@@ -138,15 +138,15 @@ class Driver:
         return index_of[found[0]], found[1]
 
     def extra(self) -> dict[str, Any]:
-        """What every Redis run adds to ``RunResult.extra``: the run id, the
-        messages rejected, and ``process_seconds``, the lifetimes of the
-        processes this driver started, summed (external workers, started by
-        ``d4p worker redis`` elsewhere, are not counted)."""
-        return {
-            "run_id": self.keys.run_id,
-            "rejected_messages": self.rejected,
-            "process_seconds": self.processes.process_seconds(),
-        }
+        """What every Redis run adds to ``RunResult.extra``: the run id and
+        the messages rejected."""
+        return {"run_id": self.keys.run_id, "rejected_messages": self.rejected}
+
+    def process_seconds(self) -> float:
+        """The lifetimes of the processes this driver started (the sources'
+        and the local workers'), summed; external workers, started by ``d4p
+        worker redis`` elsewhere, are the dynamic loop's to count."""
+        return self.processes.process_seconds()
 
     # -- teardown -------------------------------------------------------------
     def finish(self, clean: bool) -> None:

@@ -6,8 +6,14 @@ stream, its pinned instances' streams and the shared task stream (consumer
 group), runs them on the shared :class:`~d4p_core.Executor`, and then in one
 atomic step acknowledges the tasks, adds their outputs and results, and moves
 the in-flight counter. A task is therefore done exactly once even when its
-worker dies and another claims it (XAUTOCLAIM). The *source* process hosts
-the sources and adds their output as tasks, waiting while the backlog is full.
+worker dies and another claims it (XAUTOCLAIM, or the driver hands it back).
+The *source* process hosts the sources and adds their output as tasks,
+waiting while the backlog is full.
+
+A worker told to ``retire`` (``dyn_auto_redis`` shrinking) first finishes and
+commits every task it read, then closes its PE copies in topological order
+(what their ``postprocess`` writes becomes tasks, counted in flight) and
+reports ``done`` in the same atomic step as that output, and exits.
 """
 
 from __future__ import annotations
@@ -160,18 +166,23 @@ class _Worker:
                 next_claim = time.monotonic() + min(1.0, self.spec.claim_idle / 2)
                 entries = channel.claim(tasks, self.spec.claim_idle)
             data: list[Entry] = []
+            leave = ""
             for entry in entries:
                 if entry[0] != self.commands:
                     data.append(entry)
                     continue
                 command = self._command(entry)
-                if command == "stop":
-                    self._finish()
-                    return
+                if command in ("stop", "retire"):
+                    leave = command
                 if command in ("park", "wake"):
                     active = command == "wake"
             if data:
-                self._tasks(data)
+                self._tasks(data)  # read before leaving: done and committed first
+            if leave:
+                if leave == "retire":
+                    self._close_copies()
+                self._finish()
+                return
 
     def _command(self, entry: Entry) -> str:
         channel = self.channel
@@ -231,6 +242,15 @@ class _Worker:
             else:
                 channel.notice(DEAD_LETTERED, failure.info)
         channel.commit([(stream, entry_id)], 1)
+
+    def _close_copies(self) -> None:
+        """Run ``postprocess`` on every copy this worker holds, upstream
+        first, and write what they produced (a task for each batch)."""
+        hosted = {pe for pe, _ in self.hosted}
+        for pe_id in self.spec.plan.pe_ids:
+            if pe_id in hosted and pe_id not in self.spec.plan.sources:
+                self.executor.close(pe_id)
+                self.executor.flush()
 
     def _finish(self) -> None:
         for address, metrics in self.executor.instance_metrics().items():

@@ -9,7 +9,7 @@ workers created after the driver's last renewal."""
 
 from __future__ import annotations
 
-__all__ = ["COMMIT", "HEARTBEAT", "REGISTER", "RENEW", "SEAL"]
+__all__ = ["COMMIT", "HAND_BACK", "HEARTBEAT", "REGISTER", "RENEW", "SEAL"]
 
 # `lease(key)`: give a key without a lifetime the spec's (KEYS[1]) remaining one.
 _LEASE = """
@@ -130,4 +130,29 @@ for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
 local members = tonumber(redis.call('GET', KEYS[2]) or '0')
 for slot = 0, members - 1 do redis.call('PEXPIRE', ARGV[2] .. slot, ARGV[1]) end
 return 1
+"""
+
+# KEYS: spec, tasks stream; ARGV: group, consumer. Hands back a dead
+# worker's unacknowledged entries: each is acknowledged, deleted and added
+# again as a new entry (any worker reads it next), all at once. A commit of
+# one of them by that worker later finds it no longer pending (refused).
+# Counted in flight already, they stay counted. Returns how many moved.
+HAND_BACK = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
+local moved = 0
+while true do
+  local pending = redis.call('XPENDING', KEYS[2], ARGV[1], '-', '+', 100, ARGV[2])
+  if #pending == 0 then break end
+  for _, entry in ipairs(pending) do
+    local id = entry[1]
+    local found = redis.call('XRANGE', KEYS[2], id, id)
+    redis.call('XACK', KEYS[2], ARGV[1], id)
+    redis.call('XDEL', KEYS[2], id)
+    if #found > 0 then
+      redis.call('XADD', KEYS[2], '*', unpack(found[1][2]))
+      moved = moved + 1
+    end
+  end
+end
+return moved
 """

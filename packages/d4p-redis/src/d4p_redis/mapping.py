@@ -66,7 +66,9 @@ class RedisMapping(FixedPlacementMapping[RedisOptions]):
                 lost = driver.lost(sink.finished)
                 if lost is not None:
                     raise sink.lost(*lost)
-            return RunOutcome(sink.outputs, sink.metrics, driver.extra())
+            return RunOutcome(
+                sink.outputs, sink.metrics, driver.extra(), process_seconds=driver.process_seconds()
+            )
 
 
 class DynRedisMapping(DynamicMappingBase[RedisOptions]):

@@ -23,6 +23,13 @@ again once that report arrived. Close rounds go to the live workers only,
 and wait until no worker is still retiring (its late ``postprocess`` output
 must reach PEs that are still open). Without ``start``, every worker lives
 for the whole run and scaling parks and wakes them.
+
+An elastic backend may also have workers it did not start (``dyn_auto_redis``'s
+external workers): :meth:`join` adds one under an index above the source's
+(``workers``), so it counts as active, takes part in close rounds and may be
+asked to retire (the newest external worker first: the backend can start
+its own workers again, not those); :meth:`leave` takes out a worker that
+died (its slot is free again).
 """
 
 from __future__ import annotations
@@ -79,6 +86,7 @@ class DynamicCoordinator:
         self._start_worker = start
         self.retiring: set[int] = set()  # elastic: asked to retire, not done yet
         self._close_targets: tuple[int, ...] = ()
+        self.external: set[int] = set()  # elastic: workers that joined from outside
 
     @property
     def elastic(self) -> bool:
@@ -103,12 +111,44 @@ class DynamicCoordinator:
             self._sources_done = True
             self._advance()
         else:
-            since = self._active_since.pop(index, None)
-            if since is not None:
-                self._active_total += time.perf_counter() - since
+            self._ended(index)
             if index in self.retiring:
                 self.retiring.discard(index)
                 self._advance()
+
+    def _ended(self, index: int) -> None:
+        since = self._active_since.pop(index, None)
+        if since is not None:
+            self._active_total += time.perf_counter() - since
+        if index in self.external:
+            self.external.discard(index)
+            self.active.discard(index)
+
+    # -- workers that come and go (elastic) --------------------------------
+    def join(self, index: int) -> None:
+        """A worker the backend did not start joined (``index`` > ``workers``):
+        it is active at once. Not once PEs are being closed."""
+        assert self.elastic and index > self.workers
+        if self.stopping or self._next_close or index in self.external:
+            return
+        now = time.perf_counter()
+        self.external.add(index)
+        self.active.add(index)
+        self._active_since[index] = now
+        self.actions.append({"time": now - self._start, "action": "join", "slots": [index]})
+
+    def leave(self, index: int) -> None:
+        """A worker died (elastic): it is no longer active, its slot is free,
+        and the run goes on if it was the last one retiring."""
+        known = index in self.active or index in self.retiring
+        self._ended(index)
+        self.active.discard(index)
+        if known:
+            now = time.perf_counter() - self._start
+            self.actions.append({"time": now, "action": "lost", "slots": [index]})
+        if index in self.retiring:
+            self.retiring.discard(index)
+            self._advance()
 
     def on_message(self, kind: str, index: int, payload: Any) -> None:
         if kind == "closed" and payload == self._closing:
@@ -149,11 +189,13 @@ class DynamicCoordinator:
             active=len(self.active),
             completed=self._completed(),
             min_workers=self.min_workers,
-            max_workers=self.workers,
+            max_workers=self.workers + len(self.external),
         )
         wanted, reason = self.policy.decide(snapshot)
         # A retiring worker's slot is free only once it reported done.
         free = sorted(set(range(self.workers)) - self.active - self.retiring)
+        # (External workers are active but take no slot: growing starts
+        # local workers in the free slots only.)
         wanted = max(self.min_workers, min(len(self.active) + len(free), wanted))
         if wanted == len(self.active):
             return

@@ -1,0 +1,216 @@
+"""dyn_auto_redis starts and retires worker processes: the pool grows and
+shrinks, a retired worker closes its PE copies (their partial aggregates
+arrive) and exits, a worker killed mid-task loses and repeats nothing, an
+external worker that joins is counted and can be retired, and a custom
+policy (the AutoscalePolicy protocol) drives it all."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from d4p_core import BacklogPolicy, ScalingSnapshot, WorkflowGraph, run
+from d4p_core.testing.pes import LifecycleProbe, PartialSum
+from d4p_core.testing.processes import child_processes
+
+from .pes import BurstThenTail, BusyBelow, Double, Numbers, pipeline
+from .test_external_workers import (
+    _start_run,
+    _wait_for_local_processes,
+    _wait_for_members,
+    _wait_for_run,
+    _worker,
+)
+
+
+class ScriptedPolicy:
+    """A custom policy: ``bulk`` workers until ``shrink_after`` tasks have
+    finished, then one. Driven by progress, not by time."""
+
+    interval = 0.05
+
+    def __init__(self, shrink_after: int, bulk: int = 3) -> None:
+        self.shrink_after, self.bulk = shrink_after, bulk
+        self.snapshots: list[ScalingSnapshot] = []
+
+    def initial(self, min_workers: int, max_workers: int) -> int:
+        return min_workers
+
+    def decide(self, snapshot: ScalingSnapshot) -> tuple[int, str]:
+        self.snapshots.append(snapshot)
+        if snapshot.completed >= self.shrink_after:
+            return 1, "scripted: the work is nearly done"
+        return self.bulk, "scripted: workers for the bulk"
+
+
+def _actions(result: Any) -> list[str]:
+    return [entry["action"] for entry in result.extra["scaling_actions"]]
+
+
+def _aggregates(n: int, pause: float) -> tuple[WorkflowGraph, Double, PartialSum, LifecycleProbe]:
+    """Numbers -> Double -> each of Double (the items), PartialSum, LifecycleProbe."""
+    graph = WorkflowGraph()
+    first, double, partial, probe = Double(), Double(), PartialSum(), LifecycleProbe()
+    graph.connect(Numbers(n, pause), "output", first, "input")
+    for pe in (double, partial, probe):
+        graph.connect(first, "output", pe, "input")
+    return graph, double, partial, probe
+
+
+@pytest.mark.timeout(120)
+def test_a_custom_policy_starts_and_retires_workers_and_their_copies_are_closed() -> None:
+    n = 300
+    graph, double, partial, probe = _aggregates(n, pause=0.002)
+    policy = ScriptedPolicy(shrink_after=200)  # of about 1200 tasks
+    result = run(graph, "dyn_auto_redis", processes=3, batch_size=1, policy=policy)
+    assert policy.snapshots, "the coordinator asks the custom policy"
+    assert _actions(result)[:2] == ["start", "retire"]
+    reasons = [d["reason"] for d in result.extra["autoscaling"]]
+    assert reasons[:2] == ["scripted: workers for the bulk", "scripted: the work is nearly done"]
+    reference, *_ = _aggregates(n, pause=0)
+    expected = run(reference, "simple")
+    # Nothing lost, nothing repeated.
+    assert sorted(result.outputs[double.id]["output"]) == sorted(
+        expected.outputs[double.id]["output"]
+    )
+    # Every worker process closed its copies once, retired ones included:
+    # the partial sums add up, and each copy's report arrived.
+    workers = result.extra["processes_started"] - 1  # the sources host no copy
+    assert workers >= 3
+    assert sum(result.outputs[partial.id]["output"]) == sum(expected.outputs[partial.id]["output"])
+    reports = result.outputs[probe.id]["output"]
+    assert len(reports) == workers
+    assert sum(items for _, items in reports) == n
+    assert result.process_seconds > 0
+    assert not child_processes()
+
+
+@pytest.mark.timeout(120)
+def test_a_burst_then_a_light_tail_grows_then_shrinks_the_pool() -> None:
+    burst = 200
+    graph = WorkflowGraph()
+    busy = BusyBelow(burst, 10)
+    graph.connect(BurstThenTail(burst, pause=0.05), "output", busy, "input")
+    policy = BacklogPolicy(cores=3, idle_after=0.3, window=0.3)
+    result = run(
+        graph, "dyn_auto_redis", inputs=burst + 60, processes=3, batch_size=1, policy=policy
+    )
+    assert Counter(result.outputs[busy.id]["output"]) == Counter(range(burst + 60))
+    decisions = result.extra["autoscaling"]
+    sizes = [d["active_after"] for d in decisions]
+    peak = sizes.index(max(sizes))
+    assert decisions[0]["active_before"] == 1 and max(sizes) == 3, decisions
+    assert "backlog" in decisions[0]["reason"]
+    assert any(size < max(sizes) for size in sizes[peak:]), f"no shrink after the burst: {sizes}"
+    actions = _actions(result)
+    assert actions[0] == "start" and "retire" in actions[peak:], actions
+    assert not child_processes()
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_killed_mid_task_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    n = 400
+    stage = Double(kill_marker=str(tmp_path / "killed"))
+    result = run(
+        pipeline(n, pause=0.001, stage=stage),
+        "dyn_auto_redis",
+        processes=3,
+        batch_size=2,
+        read_count=1,
+        policy=ScriptedPolicy(shrink_after=10_000),
+    )
+    assert (tmp_path / "killed").exists(), "a worker was killed"
+    assert sorted(result.outputs[stage.id]["output"]) == [2 * i for i in range(n)]
+    assert len(result.extra["dead_workers"]) == 1
+    assert "lost" in _actions(result)
+    assert not child_processes()
+
+
+class _CountsExternal:
+    """Wants every worker (external ones included) until ``shrink_after``
+    tasks finished, then one; remembers the most workers it saw active."""
+
+    interval = 0.05
+
+    def __init__(self, shrink_after: int) -> None:
+        self.shrink_after = shrink_after
+        self.most_active = 0
+
+    def initial(self, min_workers: int, max_workers: int) -> int:
+        return min_workers
+
+    def decide(self, snapshot: ScalingSnapshot) -> tuple[int, str]:
+        self.most_active = max(self.most_active, snapshot.active)
+        if snapshot.completed >= self.shrink_after:
+            return 1, "shrink"
+        return snapshot.max_workers, "grow"
+
+
+@pytest.mark.timeout(120)
+def test_an_external_worker_that_joins_is_counted_and_retired(
+    redis_url: str, tmp_path: Path
+) -> None:
+    n = 400
+    gate = tmp_path / "gate"
+    policy = _CountsExternal(shrink_after=n // 2)
+    thread, box = _start_run(
+        pipeline(n, gate=str(gate), pause=0.002),
+        "dyn_auto_redis",
+        processes=1,
+        batch_size=1,
+        run_id="joins",
+        policy=policy,
+    )
+    _wait_for_run(redis_url, "joins")
+    _wait_for_local_processes(2)  # the sources and the one local worker
+    worker = _worker(redis_url, "--run", "joins")
+    _wait_for_members(redis_url, "joins", 2)
+    gate.touch()
+    thread.join(timeout=120)
+    _, stderr = worker.communicate(timeout=60)
+    assert "error" not in box, box.get("error")
+    result = box["result"]
+    assert sorted(result.outputs["Double1"]["output"]) == [2 * i for i in range(n)]
+    assert worker.returncode == 0, stderr
+    assert len(stderr.splitlines()) <= 1, stderr
+    assert result.extra["external_workers"] == [1]
+    assert policy.most_active == 2, "the external worker counts as active"
+    external = result.extra["workers"] + 1 + 1  # the coordinator's index of member 1
+    actions = result.extra["scaling_actions"]
+    assert {"join": [external]} in [{a["action"]: a["slots"]} for a in actions]
+    retired = [a["slots"] for a in actions if a["action"] == "retire"]
+    assert retired and retired[0] == [external], actions  # the external one goes first
+    assert result.process_seconds > 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_an_external_worker_killed_mid_run_loses_nothing(redis_url: str, tmp_path: Path) -> None:
+    """Its heartbeat lapses; the driver hands its tasks back at once."""
+    n = 200
+    gate = tmp_path / "gate"
+    thread, box = _start_run(
+        pipeline(n, gate=str(gate)),
+        "dyn_auto_redis",
+        processes=1,
+        batch_size=2,
+        read_count=1,
+        run_id="leaves",
+        policy=ScriptedPolicy(shrink_after=10_000, bulk=2),
+    )
+    _wait_for_run(redis_url, "leaves")
+    _wait_for_local_processes(2)
+    worker = _worker(redis_url, "--run", "leaves", env={"D4P_TEST_KILL_ME": "1"})
+    _wait_for_members(redis_url, "leaves", 2)
+    gate.touch()
+    worker.communicate(timeout=60)
+    thread.join(timeout=120)
+    assert worker.returncode == -9
+    assert "error" not in box, box.get("error")
+    result = box["result"]
+    assert sorted(result.outputs["Double1"]["output"]) == [2 * i for i in range(n)]
+    assert result.extra["dead_workers"] == [1]
+    assert "lost" in _actions(result)

@@ -1,0 +1,203 @@
+"""The driver's loop of a dynamic Redis run: feeds core's coordinator the
+workers' reports, delivers its commands, and stands in for workers that died.
+
+Workers are known to Redis by their *member id* (their commands stream,
+consumer name, heartbeat key and the index in their reports). Here, as in
+``dyn_redis`` and ``hybrid_redis``, a member id is also the coordinator's
+worker index: slots ``0..local-1`` are the driver's processes, the others
+external workers, which join until the membership is sealed (the sources are
+done and nothing is in flight) and then take part in closing. The elastic
+loop of ``dyn_auto_redis`` (:mod:`._elastic_loop`) keeps the two apart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+from d4p_core import RunError, ServiceUnavailableError
+from d4p_core.backend import DynamicCoordinator, Report
+
+from ._driver import Driver
+from ._join import SOURCE
+
+__all__ = ["DynamicLoop"]
+
+BEAT_CHECK = 1.0  # seconds between checks of the external workers' heartbeats
+
+
+class DynamicLoop:
+    """Feeds the coordinator and stands in for workers that died."""
+
+    coordinator: DynamicCoordinator
+
+    def __init__(self, driver: Driver, owners: set[int], local: int, wait_workers: float) -> None:
+        self.driver = driver
+        self.sink = driver.sink
+        self.client = driver.client
+        self.keys = driver.keys
+        self.local = local
+        self.owners = owners  # members hosting pinned instances
+        self.dead: set[int] = set()  # member ids
+        self.closing: dict[int, str] = {}  # close commands not yet answered, by member
+        self.stopped: set[int] = set()
+        self.sealed = False
+        self.sources_done = False
+        self.synthetic: deque[tuple[Report, int, Any]] = deque()
+        self._next_beat_check = 0.0
+        self.wait_workers = wait_workers
+        self._alone_since = time.monotonic()  # no live worker since (external workers only)
+
+    # -- member ids and coordinator indices ----------------------------------
+    def index(self, member: int) -> int:
+        """The coordinator's index of a member (the sources: ``workers``)."""
+        return self.coordinator.workers if member == SOURCE else member
+
+    def member(self, index: int) -> int:
+        """The member the coordinator means by ``index``."""
+        return index
+
+    def members(self) -> int:
+        """Member ids handed out so far (``0..members-1``)."""
+        return int(self.client.get(self.keys.members) or 0)
+
+    def external(self, members: int) -> list[int]:
+        """The member ids of external workers (they send heartbeats)."""
+        return list(range(self.local, members))
+
+    def expected(self) -> set[int]:
+        """Every member that must report ``done`` (or be dead) at the end."""
+        return set(range(self.coordinator.workers))
+
+    # -- the coordinator's callables ----------------------------------------------
+    def in_flight(self) -> int:
+        value = int(self.client.get(self.keys.in_flight) or 0)
+        if value == 0 and self.sources_done and not self.sealed:
+            # The coordinator is about to close PEs: from now on no worker
+            # may join, and every member takes part.
+            self.sealed = True
+            self.on_sealed(self.driver.session.seal())
+        return value
+
+    def on_sealed(self, members: int) -> None:
+        """Every member takes part in closing (those without a heartbeat
+        are dead: answered for)."""
+        for member in self.external(members):
+            if not self.client.exists(self.keys.heartbeat(member)):
+                self.dead.add(member)
+        self.coordinator.workers = members
+
+    def completed(self) -> int:
+        return int(self.client.get(self.keys.completed) or 0)
+
+    def send(self, index: int, command: tuple[str, str, Any]) -> None:
+        _, name, argument = command
+        member = self.member(index)
+        if name == "close":
+            self.closing[member] = argument
+        elif name == "stop":
+            self.stopped.add(member)
+        if member in self.dead:
+            self._stand_in(member)
+            return
+        self.client.xadd(
+            self.keys.commands(member), {"d": self.driver.codec.encode_pickle(command)}
+        )
+
+    def _stand_in(self, member: int) -> None:
+        """Answer for a dead worker what it was asked."""
+        pe = self.closing.get(member)
+        if pe is not None:
+            self.synthetic.append((Report.CLOSED, member, pe))
+        if member in self.stopped and member not in self.sink.finished:
+            self.synthetic.append((Report.DONE, member, {}))
+
+    # -- the loop ---------------------------------------------------------------
+    def finished(self) -> bool:
+        if not self.coordinator.stopping:
+            return False
+        return all(m in self.sink.finished or m in self.dead for m in self.expected())
+
+    def run(self) -> None:
+        while not self.finished():
+            self.coordinator.on_tick()
+            for report in self.driver.receive():
+                self._coordinate(*report)
+            self._answer_for_the_dead()
+            self._check_workers()
+
+    def _answer_for_the_dead(self) -> None:
+        while self.synthetic:
+            kind, member, payload = self.synthetic.popleft()
+            if self.driver.handle(kind, member, payload) is not None:
+                self._coordinate(kind, member, payload)
+
+    def _coordinate(self, kind: Report, member: int, payload: Any) -> None:
+        if kind is Report.CLOSED:
+            if self.closing.get(member) != payload:
+                return  # the answer to a command given up on
+            del self.closing[member]
+        if member == SOURCE:
+            self.sources_done = self.sources_done or kind is Report.DONE
+        self.coordinator.on_report(kind, self.index(member), payload)
+
+    def _check_workers(self) -> None:
+        lost = self.driver.lost({*self.sink.finished, *self.dead})
+        if lost is not None:
+            member, how = lost
+            if member == SOURCE:
+                raise self.sink.lost(member, how)
+            self.lose(member, how)
+        now = time.monotonic()
+        if now >= self._next_beat_check:
+            self._next_beat_check = now + self.beat_check
+            members = self.members()
+            self.on_members(members)
+            for member in self.external(members):
+                if (
+                    member not in self.dead
+                    and member not in self.sink.finished
+                    and not self.client.exists(self.keys.heartbeat(member))
+                ):
+                    self.lose(member, "stopped sending heartbeats")
+            if not self.local:
+                self._await_workers(members, now)
+
+    beat_check = BEAT_CHECK
+
+    def on_members(self, members: int) -> None:
+        """Called with the member count at every heartbeat check."""
+
+    def _await_workers(self, members: int, now: float) -> None:
+        """A run with external workers only: while none is alive (none
+        joined yet, or every one died), wait ``wait_workers`` seconds for
+        one to join, then fail; once sealed, no one can join any more."""
+        if members > len(self.dead) or (self.sealed and not members):
+            self._alone_since = now
+            return
+        run_id = self.keys.run_id
+        if self.sealed:
+            raise RunError(f"every worker of run {run_id} died")
+        if now - self._alone_since < self.wait_workers:
+            return
+        after = " after its last worker died" if members else ""
+        raise ServiceUnavailableError(
+            f"no worker joined run {run_id}{after} within {self.wait_workers:g} s "
+            "(--wait-workers): "
+            f"start workers with 'd4p worker redis --redis-url URL --run {run_id}', "
+            "or give --workers N for local ones"
+        )
+
+    def lose(self, member: int, how: str) -> None:
+        """A worker died: its tasks go to the others (claimed when idle for
+        ``claim_idle``), its answers are given on its behalf."""
+        self.driver.lease.verify()  # a worker that found the run gone is no lost worker
+        if member in self.owners:
+            raise self.sink.lost(member, how)  # its pinned instances' state is gone
+        self.dead.add(member)
+        workers = max(self.local, self.coordinator.workers)
+        if self.local and all(m in self.dead for m in range(workers)):
+            raise RunError(f"every worker died (the last one {how})")
+        self._stand_in(member)
+        self._answer_for_the_dead()
