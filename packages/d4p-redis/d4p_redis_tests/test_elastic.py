@@ -6,15 +6,19 @@ policy (the AutoscalePolicy protocol) drives it all."""
 
 from __future__ import annotations
 
+import signal
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from d4p_core import BacklogPolicy, ScalingSnapshot, WorkflowGraph, run
 from d4p_core.testing.pes import LifecycleProbe, PartialSum
 from d4p_core.testing.processes import child_processes
+from d4p_redis import RunKeys
 
 from .pes import BurstThenTail, BusyBelow, Double, Numbers, pipeline
 from .test_external_workers import (
@@ -209,6 +213,55 @@ def test_an_external_worker_killed_mid_run_loses_nothing(redis_url: str, tmp_pat
     worker.communicate(timeout=60)
     thread.join(timeout=120)
     assert worker.returncode == -9
+    assert "error" not in box, box.get("error")
+    result = box["result"]
+    assert sorted(result.outputs["Double1"]["output"]) == [2 * i for i in range(n)]
+    assert result.extra["dead_workers"] == [1]
+    assert "lost" in _actions(result)
+
+
+def _wait_for_reader(url: str, run_id: str, consumer: str) -> None:
+    """Until ``consumer`` has read from the run's task stream."""
+    client = redis.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            consumers = client.xinfo_consumers(RunKeys(run_id).tasks, "d4p")
+            if any(c["name"].decode() == consumer for c in consumers):
+                return
+            assert time.monotonic() < deadline, f"{consumer} never read a task"
+            time.sleep(0.01)
+    finally:
+        client.close()
+
+
+@pytest.mark.timeout(120)
+def test_an_external_worker_stopped_by_sigterm_leaves_cleanly(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """It hands back what it holds and stops its heartbeat: counted out,
+    nothing lost or repeated, exit status 143, nothing on stderr."""
+    n = 400
+    gate = tmp_path / "gate"
+    thread, box = _start_run(
+        pipeline(n, gate=str(gate), pause=0.002),
+        "dyn_auto_redis",
+        processes=1,
+        batch_size=1,
+        run_id="sigterm",
+        policy=ScriptedPolicy(shrink_after=10_000, bulk=2),
+    )
+    _wait_for_run(redis_url, "sigterm")
+    _wait_for_local_processes(2)
+    worker = _worker(redis_url, "--run", "sigterm")
+    _wait_for_members(redis_url, "sigterm", 2)
+    gate.touch()
+    _wait_for_reader(redis_url, "sigterm", "w1")
+    worker.send_signal(signal.SIGTERM)
+    _, stderr = worker.communicate(timeout=60)
+    thread.join(timeout=120)
+    assert worker.returncode == 143, stderr
+    assert stderr == ""
     assert "error" not in box, box.get("error")
     result = box["result"]
     assert sorted(result.outputs["Double1"]["output"]) == [2 * i for i in range(n)]

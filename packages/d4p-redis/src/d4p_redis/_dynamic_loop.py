@@ -190,8 +190,9 @@ class DynamicLoop:
         )
 
     def lose(self, member: int, how: str) -> None:
-        """A worker died: its tasks go to the others (claimed when idle for
-        ``claim_idle``), its answers are given on its behalf."""
+        """A worker died: the tasks it held go back to the task stream at
+        once (any worker takes them next), its answers are given on its
+        behalf."""
         self.driver.lease.verify()  # a worker that found the run gone is no lost worker
         if member in self.owners:
             raise self.sink.lost(member, how)  # its pinned instances' state is gone
@@ -199,5 +200,6 @@ class DynamicLoop:
         workers = max(self.local, self.coordinator.workers)
         if self.local and all(m in self.dead for m in range(workers)):
             raise RunError(f"every worker died (the last one {how})")
+        self.driver.session.hand_back(member)
         self._stand_in(member)
         self._answer_for_the_dead()

@@ -28,11 +28,9 @@ from typing import Any
 from d4p_core import RunError
 from d4p_core.backend import Report
 
-from . import _scripts
 from ._driver import Driver
 from ._dynamic_loop import DynamicLoop
 from ._join import SOURCE
-from ._keys import GROUP
 
 __all__ = ["ElasticLoop"]
 
@@ -49,7 +47,6 @@ class ElasticLoop(DynamicLoop):
         self.joined: dict[int, float] = {}  # external member -> when it was counted
         self.left: dict[int, float] = {}  # external member -> when it was done or lost
         self.deaths = 0  # local processes that died
-        self._hand_back = self.client.register_script(_scripts.HAND_BACK)
 
     # -- member ids and coordinator indices ----------------------------------
     def index(self, member: int) -> int:
@@ -107,7 +104,7 @@ class ElasticLoop(DynamicLoop):
                     f"{self.deaths} worker processes died (the last one {how}); "
                     "a task that kills its worker is not retried for ever"
                 )
-        self._hand_back(keys=[self.keys.spec, self.keys.tasks], args=[GROUP, f"w{member}"])
+        self.driver.session.hand_back(member)
         self.coordinator.leave(self.index(member))
         if self.sealed and not (self.coordinator.active or self.coordinator.retiring):
             # PEs are being closed: no worker may start any more.

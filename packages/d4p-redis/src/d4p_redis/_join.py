@@ -9,16 +9,22 @@ can reach the Redis server and import the workflow::
 (what ``d4p worker redis`` runs). It joins a running ``dyn_redis``,
 ``dyn_auto_redis`` or ``hybrid_redis`` run, loads the workflow the driver
 stored in Redis, refuses to work on a different version of it (graph
-fingerprint), takes tasks until the run ends and exits.
+fingerprint), takes tasks until the run ends (or the driver retires it:
+exit status 0) and exits. Stopped by Ctrl-C or SIGTERM, it first hands back
+the tasks it holds (any other worker takes them at once) and stops sending
+heartbeats, so the driver counts it out within a check.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 from typing import Any
 
 import redis
@@ -196,7 +202,13 @@ def join_run(
         slot = session.register(int(spec.heartbeat * 5000))
         if slot == -1:
             raise WorkerRefused(f"run {run_id} is finishing and takes no more workers")
-        if not _serve(session, spec, pes, "worker", slot, lambda: False):
+        try:
+            with _sigterm_exits():
+                served = _serve(session, spec, pes, "worker", slot, lambda: False)
+        except (KeyboardInterrupt, SystemExit):
+            _leave(url, session, slot)
+            raise
+        if not served:
             raise RunVanished(
                 f"run {run_id} is gone (its driver ended it, or died and its keys expired); "
                 "this worker stops"
@@ -204,6 +216,41 @@ def join_run(
         return slot
     finally:
         client.close()
+
+
+@contextlib.contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """Meanwhile, SIGTERM raises ``SystemExit(143)`` (in the main thread,
+    unless someone else handles SIGTERM), so the worker leaves cleanly."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _leave(url: str, session: Session, slot: int) -> None:
+    """An external worker stopped from outside: hand back its unacknowledged
+    tasks and end its heartbeat (on a new connection: the old one may be
+    in the middle of a command). Best effort: if Redis cannot be reached,
+    the driver hands them back once the heartbeat lapses."""
+    with contextlib.suppress(redis.RedisError, RunGone):
+        client = connect(url)
+        try:
+            Session(client, session.keys.run_id, session.codec).leave(slot)
+        finally:
+            client.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -198,6 +198,7 @@ class Session:
         self._register = client.register_script(_scripts.REGISTER)
         self._seal = client.register_script(_scripts.SEAL)
         self._heartbeat = client.register_script(_scripts.HEARTBEAT)
+        self._hand_back = client.register_script(_scripts.HAND_BACK)
         self.pid = os.getpid()
 
     # -- the run description ----------------------------------------------
@@ -257,6 +258,21 @@ class Session:
         if slots == -2:
             raise RunGone
         return slots
+
+    def hand_back(self, member: int) -> int:
+        """Give the tasks ``member`` read and did not commit back to the
+        task stream (it died or left); how many."""
+        moved = int(
+            self._hand_back(keys=[self.keys.spec, self.keys.tasks], args=[GROUP, f"w{member}"])
+        )
+        if moved == -2:
+            raise RunGone
+        return moved
+
+    def leave(self, member: int) -> None:
+        """``member`` leaves the run: its tasks handed back, its heartbeat ended."""
+        self.hand_back(member)
+        self.client.delete(self.keys.heartbeat(member))
 
     def heartbeat(self, slot: int, ms: int) -> None:
         if not int(self._heartbeat(keys=[self.keys.spec, self.keys.heartbeat(slot)], args=[ms])):
