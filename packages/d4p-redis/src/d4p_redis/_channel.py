@@ -114,9 +114,9 @@ class Channel:
             self.commit()
 
     # -- reading -------------------------------------------------------------
-    def read(self, streams: list[str], block: bool) -> list[Entry]:
-        """New entries of ``streams`` (in that order), waiting up to
-        BLOCK_MS when ``block``."""
+    def read(self, streams: list[str], block: bool, count: int | None = None) -> list[Entry]:
+        """New entries of ``streams`` (in that order; at most ``count`` of
+        each, default ``read_count``), waiting up to BLOCK_MS when ``block``."""
         self.check()
         if not streams:
             if block:
@@ -127,7 +127,7 @@ class Channel:
                 GROUP,
                 self.consumer,
                 {stream: ">" for stream in streams},
-                count=self.spec.read_count,
+                count=count or self.spec.read_count,
                 block=BLOCK_MS if block else None,
             )
         except redis.ResponseError as exc:

@@ -83,12 +83,12 @@ class Driver:
         )
 
     # -- reports ----------------------------------------------------------
-    def receive(self) -> list[tuple[Report, int, Any]]:
-        """The reports that arrived (waiting up to BLOCK_MS for one), each
-        already handled by :meth:`handle`. Renews the run's lease when due."""
+    def receive(self, block_ms: int = BLOCK_MS) -> list[tuple[Report, int, Any]]:
+        """The reports that arrived (waiting up to ``block_ms`` for one),
+        each already handled by :meth:`handle`. Renews the run's lease when due."""
         self.lease.renew_if_due()
         reply: Any = self.client.xread(
-            {self.keys.control: self._last_id}, count=512, block=BLOCK_MS
+            {self.keys.control: self._last_id}, count=512, block=block_ms
         )
         handled = []
         for _, entries in reply or []:

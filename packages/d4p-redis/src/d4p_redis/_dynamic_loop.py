@@ -21,6 +21,7 @@ from d4p_core.backend import DynamicCoordinator, Report
 
 from ._driver import Driver
 from ._join import SOURCE
+from ._server import BLOCK_MS
 
 __all__ = ["DynamicLoop"]
 
@@ -48,6 +49,9 @@ class DynamicLoop:
         self._next_beat_check = 0.0
         self.wait_workers = wait_workers
         self._alone_since = time.monotonic()  # no live worker since (external workers only)
+        # How long to wait for a report: the autoscaling policy is asked
+        # between two waits, so an elastic loop waits no longer than its interval.
+        self.block_ms = BLOCK_MS
 
     # -- member ids and coordinator indices ----------------------------------
     def index(self, member: int) -> int:
@@ -122,7 +126,7 @@ class DynamicLoop:
     def run(self) -> None:
         while not self.finished():
             self.coordinator.on_tick()
-            for report in self.driver.receive():
+            for report in self.driver.receive(self.block_ms):
                 self._coordinate(*report)
             self._answer_for_the_dead()
             self._check_workers()

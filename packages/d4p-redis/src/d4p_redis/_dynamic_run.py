@@ -70,6 +70,8 @@ def run_dynamic(mapping: str, work: DynamicRun, options: RedisOptions) -> RunOut
         loop: DynamicLoop
         if elastic:
             loop = ElasticLoop(driver, local, options.wait_workers)
+            assert policy is not None
+            loop.block_ms = max(1, min(loop.block_ms, int(policy.interval * 500)))
         else:
             loop = DynamicLoop(
                 driver, set(layout.pinned_owner.values()), local, options.wait_workers
@@ -99,9 +101,9 @@ def run_dynamic(mapping: str, work: DynamicRun, options: RedisOptions) -> RunOut
             "dead_workers": sorted(loop.dead),
             "pinned": layout.describe(),
         }
+        extra["processes_started"] = len(driver.processes.processes)  # the sources' too
         seconds = driver.process_seconds()
         if isinstance(loop, ElasticLoop):
-            extra["processes_started"] = len(loop.slot_of) + 1
             extra["external_workers"] = sorted(loop.joined)
             seconds += loop.external_seconds()
         return RunOutcome(

@@ -14,6 +14,12 @@ A worker told to ``retire`` (``dyn_auto_redis`` shrinking) first finishes and
 commits every task it read, then closes its PE copies in topological order
 (what their ``postprocess`` writes becomes tasks, counted in flight) and
 reports ``done`` in the same atomic step as that output, and exits.
+
+A worker reads ``read_count`` tasks at a time while tasks are cheap (fewer
+round trips), but one at a time at first and whenever a task takes longer
+than :data:`SLOW_TASK`: tasks it has read are its own until it commits them, and
+a worker holding several slow ones would keep them from idle workers (and
+from workers the autoscaler just started).
 """
 
 from __future__ import annotations
@@ -37,7 +43,9 @@ from d4p_core.backend import (
 from ._channel import DEAD_LETTERED, Channel, Entry
 from ._session import RunSpec
 
-__all__ = ["run_dynamic_source", "run_dynamic_worker"]
+__all__ = ["SLOW_TASK", "run_dynamic_source", "run_dynamic_worker"]
+
+SLOW_TASK = 0.005  # seconds per task above which a worker reads one task at a time
 
 
 class _TaskTransport:
@@ -132,6 +140,8 @@ class _Worker:
         self.executor = self._executor(pes)
         self.executor.start()
         self.metrics: dict[Address, Any] = {}
+        # Shared tasks read at once: one until tasks proved cheap (SLOW_TASK).
+        self.read_count = 1
 
     def _executor(self, pes: dict[str, GenericPE]) -> Executor:
         return Executor(
@@ -161,7 +171,8 @@ class _Worker:
         next_claim = time.monotonic() + self.spec.claim_idle / 2
         while True:
             streams = [self.commands, *self.pinned_streams] + ([tasks] if active else [])
-            entries = channel.read(streams, block=False) or channel.read(streams, block=True)
+            count = self.read_count
+            entries = channel.read(streams, False, count) or channel.read(streams, True, count)
             if not entries and active and time.monotonic() >= next_claim:
                 next_claim = time.monotonic() + min(1.0, self.spec.claim_idle / 2)
                 entries = channel.claim(tasks, self.spec.claim_idle)
@@ -177,7 +188,10 @@ class _Worker:
                 if command in ("park", "wake"):
                     active = command == "wake"
             if data:
+                started = time.perf_counter()
                 self._tasks(data)  # read before leaving: done and committed first
+                slow = time.perf_counter() - started > SLOW_TASK * len(data)
+                self.read_count = 1 if slow else self.spec.read_count
             if leave:
                 if leave == "retire":
                     self._close_copies()
