@@ -95,10 +95,14 @@ SKEW_STUDY_WORKLOAD = "pareto"
 """The heavy-tailed workload of issue 20 (0.5 ms x Pareto(1.3), cap 300 ms)."""
 SKEW_STUDY_ITEMS = 2_000
 SKEW_STUDY_PROCESSES = (4, 5)
-SKEW_STUDY_MAPPINGS = ("multi", "dyn_multi", "dyn_auto_multi")
+SKEW_STUDY_MAPPINGS = (
+    *("multi", "dyn_multi", "dyn_auto_multi"),
+    *("redis", "dyn_redis", "dyn_auto_redis"),
+)
+"""Each autoscaling mapping beside the fixed ones of its transport."""
 BURST_STUDY_ITEMS = 500
 BURST_STUDY_PROCESSES = 4
-BURST_STUDY_MAPPINGS = ("dyn_multi", "dyn_auto_multi")
+BURST_STUDY_MAPPINGS = ("dyn_multi", "dyn_auto_multi", "dyn_redis", "dyn_auto_redis")
 """A burst then a light tail: workers over time, plotted into
 ``results/burst_workers.svg``."""
 BURST_PLOT = BENCH_DIR / "results" / "burst_workers.svg"
