@@ -44,7 +44,7 @@ PUBLIC_API: dict[str, set[str]] = {
         "option", "parent_gone", "parent_token", "pe_prints_to_stderr", "place",
         "progress_listener",
         "refuse_stateful", "resolve_inputs", "result_callback", "results_to",
-        "run_worker_command", "send_pe_prints_to_stderr", "stable_hash",
+        "run_worker_command", "send_pe_prints_to_stderr", "sigterm_ends_the_run", "stable_hash",
         "start_method_option", "watch_child", "worker_crashed", "worker_lost",
     },
     "d4p_core.testing": {

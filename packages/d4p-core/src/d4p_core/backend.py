@@ -53,6 +53,7 @@ from .runtime.payload import GraphPayload
 from .runtime.pe_output import pe_prints_to_stderr, send_pe_prints_to_stderr
 from .runtime.progress import ProgressTotals, progress_listener
 from .runtime.result import FailureInfo, Outputs, PEMetrics, merge_metrics
+from .runtime.signals import sigterm_ends_the_run
 from .runtime.streaming import ResultCallback, deliver, result_callback, results_to
 from .runtime.supervision import (
     ABORT_GRACE,
@@ -139,6 +140,7 @@ __all__ = [
     "results_to",
     "run_worker_command",
     "send_pe_prints_to_stderr",
+    "sigterm_ends_the_run",
     "stable_hash",
     "start_method_option",
     "watch_child",

@@ -19,18 +19,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from types import FrameType
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
 
 from d4p_core import D4pError, GenericPE, ServiceUnavailableError
-from d4p_core.backend import PEFailure, Report, crash_text, parent_gone, run_worker_command
+from d4p_core.backend import (
+    PEFailure,
+    Report,
+    crash_text,
+    parent_gone,
+    run_worker_command,
+    sigterm_ends_the_run,
+)
 
 from ._channel import Channel, Stop
 from ._codec import Codec, ForgedMessage, auth_key_from
@@ -203,7 +207,7 @@ def join_run(
         if slot == -1:
             raise WorkerRefused(f"run {run_id} is finishing and takes no more workers")
         try:
-            with _sigterm_exits():
+            with sigterm_ends_the_run():
                 served = _serve(session, spec, pes, "worker", slot, lambda: False)
         except (KeyboardInterrupt, SystemExit):
             _leave(url, session, slot)
@@ -216,28 +220,6 @@ def join_run(
         return slot
     finally:
         client.close()
-
-
-@contextlib.contextmanager
-def _sigterm_exits() -> Iterator[None]:
-    """Meanwhile, SIGTERM raises ``SystemExit(143)`` (in the main thread,
-    unless someone else handles SIGTERM), so the worker leaves cleanly."""
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
-    ):
-        yield
-        return
-
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _leave(url: str, session: Session, slot: int) -> None:
