@@ -6,52 +6,19 @@ recorded, and the run reports its process-seconds."""
 from __future__ import annotations
 
 import multiprocessing
-import time
 from collections import Counter
 from typing import Any
 
 import pytest
 
-from d4p_core import GenericPE, IterativePE, ProducerPE, RunError, WorkflowGraph, run
-from d4p_core.mappings.dynamic.autoscale import BacklogPolicy, ScalingSnapshot
+from d4p_core import GenericPE, RunError, WorkflowGraph, run
+from d4p_core.mappings.dynamic.autoscale import BacklogPolicy
 from d4p_core.runtime.supervision import LocalProcesses
 from d4p_core.testing import child_processes
-from d4p_core.testing.pes import CountingProducer, KillSelfOn, PassThrough
+from d4p_core.testing.pes import BurstThenTail, BusyBelow, CountingProducer, KillSelfOn, PassThrough
+from d4p_core.testing.policies import ScriptedPolicy
 
 from ._mp_pes import Busy
-
-
-class BurstThenTail(ProducerPE):
-    """Item ``n`` on call ``n``: the first ``burst`` quickly, the rest each
-    after ``pause`` — a workload that needs many workers, then few. Every
-    call takes a few milliseconds, so the engine never batches many calls
-    (and holds a slow call's items back)."""
-
-    def __init__(self, burst: int, pause: float) -> None:
-        super().__init__()
-        self.burst, self.pause = burst, pause
-        self.n = 0
-
-    def _process(self, inputs: Any) -> int:
-        # The workload's shape, not a wait for an event.
-        time.sleep(self.pause if self.n >= self.burst else 0.003)
-        self.n += 1
-        return self.n - 1
-
-
-class BusyBelow(IterativePE):
-    """Burns ``milliseconds`` of CPU on items below ``limit`` (the burst)."""
-
-    def __init__(self, limit: int, milliseconds: float) -> None:
-        super().__init__()
-        self.limit, self.milliseconds = limit, milliseconds
-
-    def _process(self, data: Any) -> Any:
-        if data < self.limit:
-            end = time.perf_counter() + self.milliseconds / 1000
-            while time.perf_counter() < end:
-                pass
-        return data
 
 
 class MarksItsClose(GenericPE):
@@ -73,27 +40,6 @@ class MarksItsClose(GenericPE):
     def _postprocess(self) -> None:
         self.write("output", self.MARK)
         self.write("closed", 1)
-
-
-class ScriptedPolicy:
-    """A custom policy (the AutoscalePolicy protocol): three workers from
-    the first tick, one once ``shrink_after`` tasks have finished. Driven by
-    progress, not by time."""
-
-    interval = 0.05
-
-    def __init__(self, shrink_after: int) -> None:
-        self.shrink_after = shrink_after
-        self.snapshots: list[ScalingSnapshot] = []
-
-    def initial(self, min_workers: int, max_workers: int) -> int:
-        return min_workers
-
-    def decide(self, snapshot: ScalingSnapshot) -> tuple[int, str]:
-        self.snapshots.append(snapshot)
-        if snapshot.completed >= self.shrink_after:
-            return 1, "scripted: the work is nearly done"
-        return 3, "scripted: three workers for the bulk"
 
 
 def _chain(*middle: GenericPE, source: GenericPE | None = None) -> tuple[WorkflowGraph, str]:
@@ -122,7 +68,7 @@ def test_a_custom_policy_starts_and_retires_workers_and_no_item_is_lost_or_repea
     assert Counter(result.outputs[last]["output"]) == expected
     assert policy.snapshots, "the coordinator asks the custom policy"
     reasons = [d["reason"] for d in result.extra["autoscaling"]]
-    assert reasons[0] == "scripted: three workers for the bulk"
+    assert reasons[0] == "scripted: 3 workers for the bulk"
     assert "scripted: the work is nearly done" in reasons
     assert _actions(result)[:2] == ["start", "retire"]
     # The started workers took shared work (they are not parked).

@@ -78,34 +78,3 @@ def pipeline(
     first = stage or Double()
     graph.connect(source, "output", first, "input")
     return graph
-
-
-class BurstThenTail(ProducerPE):
-    """Item ``n`` on call ``n``: the first ``burst`` quickly, the rest each
-    after ``pause`` — a workload that needs many workers, then few."""
-
-    def __init__(self, burst: int, pause: float) -> None:
-        super().__init__()
-        self.burst, self.pause = burst, pause
-        self.n = 0
-
-    def _process(self, inputs: Any) -> int:
-        # The workload's shape, not a wait for an event.
-        time.sleep(self.pause if self.n >= self.burst else 0.002)
-        self.n += 1
-        return self.n - 1
-
-
-class BusyBelow(IterativePE):
-    """Burns ``milliseconds`` of CPU on items below ``limit`` (the burst)."""
-
-    def __init__(self, limit: int, milliseconds: float) -> None:
-        super().__init__()
-        self.limit, self.milliseconds = limit, milliseconds
-
-    def _process(self, data: Any) -> Any:
-        if data < self.limit:
-            end = time.perf_counter() + self.milliseconds / 1000
-            while time.perf_counter() < end:
-                pass
-        return data

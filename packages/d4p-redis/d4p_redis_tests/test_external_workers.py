@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from d4p_core import RunResult, ServiceUnavailableError, load_graph, run
+from d4p_core.testing.policies import ScriptedPolicy
 from d4p_core.testing.processes import child_processes
 from d4p_redis import RunKeys
 
@@ -187,18 +188,28 @@ def test_worker_with_wrong_key_refused(redis_url: str, tmp_path: Path) -> None:
     assert "error" not in box, box.get("error")
 
 
-def test_killed_external_worker(redis_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "mapping", ["dyn_redis", pytest.param("dyn_auto_redis", marks=pytest.mark.slow)]
+)
+def test_killed_external_worker(redis_url: str, tmp_path: Path, mapping: str) -> None:
     """An external worker dies on its first task: its heartbeats stop, its
-    tasks are claimed by the local worker, the run still gives every result."""
+    tasks go to the local worker (dyn_redis claims them once idle;
+    dyn_auto_redis hands them back as soon as its count of workers drops it),
+    the run still gives every result."""
     gate = tmp_path / "gate"
+    options: dict[str, Any] = (
+        {"policy": ScriptedPolicy(shrink_after=10_000, bulk=2)}
+        if mapping == "dyn_auto_redis"
+        else {"claim_idle": 0.5}
+    )
     thread, box = _start_run(
         pipeline(200, gate=str(gate)),
-        "dyn_redis",
+        mapping,
         processes=1,
         run_id="lost",
-        claim_idle=0.5,
         batch_size=2,
         read_count=1,
+        **options,
     )
     _wait_for_run(redis_url, "lost")
     _wait_for_local_processes(2)
@@ -212,6 +223,8 @@ def test_killed_external_worker(redis_url: str, tmp_path: Path) -> None:
     result = box["result"]
     assert sorted(result.outputs["Double1"]["output"]) == [2 * i for i in range(200)]
     assert result.extra["dead_workers"] == [1]
+    if mapping == "dyn_auto_redis":
+        assert "lost" in [entry["action"] for entry in result.extra["scaling_actions"]]
 
 
 def test_no_worker_joins(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ from ..model.pe import GenericPE
 __all__ = [
     "BlockCounter",
     "Burst",
+    "BurstThenTail",
+    "BusyBelow",
     "CountingProducer",
     "EvenOddPairer",
     "Failing",
@@ -402,3 +404,36 @@ class BlockCounter(BlockPE[Any, int]):
         start = self.counter
         self.counter += len(values)
         return range(start + 1, self.counter + 1)
+
+
+class BurstThenTail(ProducerPE):
+    """Item ``n`` on call ``n``: the first ``burst`` quickly (``fast``
+    seconds apart), the rest each after ``pause`` — a workload that needs
+    many workers, then few (the autoscaling tests). Every call takes a few
+    milliseconds, so the engine never batches many calls."""
+
+    def __init__(self, burst: int, pause: float, fast: float = 0.003) -> None:
+        super().__init__()
+        self.burst, self.pause, self.fast = burst, pause, fast
+        self.n = 0
+
+    def _process(self, inputs: Any) -> int:
+        # The workload's shape, not a wait for an event.
+        time.sleep(self.pause if self.n >= self.burst else self.fast)
+        self.n += 1
+        return self.n - 1
+
+
+class BusyBelow(IterativePE):
+    """Burns ``milliseconds`` of CPU on items below ``limit`` (the burst)."""
+
+    def __init__(self, limit: int, milliseconds: float) -> None:
+        super().__init__()
+        self.limit, self.milliseconds = limit, milliseconds
+
+    def _process(self, data: Any) -> Any:
+        if data < self.limit:
+            end = time.perf_counter() + self.milliseconds / 1000
+            while time.perf_counter() < end:
+                pass
+        return data
