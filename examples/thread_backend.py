@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -74,6 +75,7 @@ class ThreadMapping(FixedPlacementMapping[ThreadOptions]):
     options_class: ClassVar[type[ThreadOptions]] = ThreadOptions
 
     def execute(self, placed: PlacedRun, options: ThreadOptions) -> RunOutcome:
+        started = time.perf_counter()
         inboxes: list[queue.Queue[Any]] = [queue.Queue() for _ in placed.partitions]
         reports: queue.Queue[tuple[Report, int, Any]] = queue.Queue()
         sink = ReportSink(lambda i: f"worker {i} ({placed.describe_partition(i)})")
@@ -114,7 +116,8 @@ class ThreadMapping(FixedPlacementMapping[ThreadOptions]):
                 inbox.put(_ABORT)
             for thread in threads:
                 thread.join()
-        return RunOutcome(sink.outputs, sink.metrics)
+        # process-seconds: one process (this one) did all the PE work.
+        return RunOutcome(sink.outputs, sink.metrics, process_seconds=time.perf_counter() - started)
 
 
 _ABORT = ("", -1), "abort"
