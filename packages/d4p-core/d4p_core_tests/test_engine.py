@@ -18,6 +18,7 @@ from d4p_core import (
     WorkflowGraph,
     instantiate,
 )
+from d4p_core.testing.pes import CountingProducer, PartialSum
 from d4p_core_tests._pes import (
     AddOne,
     Counter,
@@ -400,3 +401,25 @@ def test_serve_stops_exactly_at_the_last_end_of_stream() -> None:
     assert results == [1, 2]
     assert len(messages) == 1
     assert waits == [3, 2]
+
+
+def test_close_all_ends_every_hosted_pe_upstream_first() -> None:
+    """A dynamic worker leaving the run: the first partial sum's postprocess
+    output reaches the second before the second closes; sources stay open."""
+    graph = WorkflowGraph()
+    source, first, second = CountingProducer(), PartialSum(), PartialSum()
+    graph.connect(source, "output", first, "input")
+    graph.connect(first, "output", second, "input")
+    plan = Plan.build(graph)
+    results: list[Any] = []
+    hosted = {(first.id, 0): first, (second.id, 0): second, (source.id, 0): source}
+    executor = Executor(
+        plan, hosted, on_result=lambda pe, out, value: results.append(value), end_of_stream=False
+    )
+    executor.start()
+    executor.receive((first.id, 0), [("input", [1, 2, 3])])
+    executor.close_all()
+    assert results == [6]  # second summed what first wrote when it closed
+    executor.close_all()
+    assert results == [6]  # closing again changes nothing
+    assert not executor.done  # the source was left to end by itself

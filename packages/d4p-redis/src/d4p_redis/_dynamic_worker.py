@@ -194,7 +194,7 @@ class _Worker:
                 self.read_count = 1 if slow else self.spec.read_count
             if leave:
                 if leave == "retire":
-                    self._close_copies()
+                    self.executor.close_all()
                 self._finish()
                 return
 
@@ -256,15 +256,6 @@ class _Worker:
             else:
                 channel.notice(DEAD_LETTERED, failure.info)
         channel.commit([(stream, entry_id)], 1)
-
-    def _close_copies(self) -> None:
-        """Run ``postprocess`` on every copy this worker holds, upstream
-        first, and write what they produced (a task for each batch)."""
-        hosted = {pe for pe, _ in self.hosted}
-        for pe_id in self.spec.plan.pe_ids:
-            if pe_id in hosted and pe_id not in self.spec.plan.sources:
-                self.executor.close(pe_id)
-                self.executor.flush()
 
     def _finish(self) -> None:
         for address, metrics in self.executor.instance_metrics().items():

@@ -215,6 +215,15 @@ class Executor:
             if inst.pe_id == pe_id and not inst.ended:
                 self._end(inst)
 
+    def close_all(self) -> None:
+        """End every hosted instance but the sources, upstream first (a
+        dynamic worker leaving the run): each PE's ``postprocess`` runs and
+        what it writes is routed and sent before the next PE closes."""
+        for pe_id in dict.fromkeys(inst.pe_id for inst in self._order):
+            if pe_id not in self.plan.sources:
+                self.close(pe_id)
+                self.flush()
+
     def serve(self, next_message: Callable[[Callable[[], None]], tuple[Address, Any]]) -> None:
         """Receive until every hosted instance has ended, then flush.
 

@@ -346,7 +346,7 @@ def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
             elif command == "wake":
                 active = True
             elif command == "retire":
-                _retire(executor, spec)
+                executor.close_all()  # its copies' postprocess output is queued, counted
                 break
             elif command == "stop":
                 break
@@ -358,12 +358,3 @@ def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
         sizer.observe(perf_counter() - started, sum(len(values) for _, values in batch))
         counter.task_done()
     reporter.done(executor.instance_metrics())
-
-
-def _retire(executor: Executor, spec: DynamicWorkerSpec) -> None:
-    """Close this worker's copies (topological order) before it leaves."""
-    hosted = {pe for pe, _ in spec.hosted}
-    for pe_id in spec.plan.pe_ids:
-        if pe_id in hosted and pe_id not in spec.plan.sources:
-            executor.close(pe_id)
-            executor.flush()
