@@ -68,16 +68,21 @@ def test_a_real_runner_tells_how_long_it_had_lived(driver: Driver, tmp_path: Pat
         bolt.tuple("1", producer.id, data_stream(sink.id, "input"), batch)
         bolt.tuple("2", producer.id, eos_stream(sink.id), [f"{producer.id}/0"])
         spout = DriverLink(driver.address, driver.token, (producer.id, 0), alive_for=0.0)
-        connected = time.monotonic()
         spout.send(Report.DONE, {})
         spout.close()
         reports = _sink()
         driver.collect(reports, placed.owner)
+        collected = time.monotonic()
         assert sorted(reports.outputs[sink.id]["output"]) == [1, 2]
     finally:
         bolt.close()
     until = time.monotonic()
     counted = driver.process_seconds(until)
-    spout_part = (until - connected, until - spawned)  # its hello came in between
-    bolt_part = (until - answered, until - spawned)  # it started before it answered
+    # Each task counts from (when the driver's connection thread read its
+    # hello) - (how long it had lived then). The spout's hello may be read a
+    # moment after it was sent, but before collect() returned; the runner
+    # started before it answered the handshake; neither before the test
+    # started the first process.
+    spout_part = (until - collected, until - spawned)
+    bolt_part = (until - answered, until - spawned)
     assert spout_part[0] + bolt_part[0] <= counted <= spout_part[1] + bolt_part[1]
