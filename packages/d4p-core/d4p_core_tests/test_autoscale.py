@@ -15,12 +15,15 @@ def _feed(
     rate: float,
     completed: float,
     max_workers: int = 4,
+    idle_cores: float | None = None,
 ) -> tuple[int, float, float, list[tuple[float, int, str]]]:
-    """Feed snapshots every interval; apply the decisions like the coordinator."""
+    """Feed snapshots every interval; apply the decisions like the coordinator.
+    ``idle_cores``: the machine's idle processors since time 0 (None: unknown)."""
     changes: list[tuple[float, int, str]] = []
     time = start
     while time < start + seconds:
-        snapshot = ScalingSnapshot(time, in_flight, active, int(completed), 1, max_workers)
+        idle = None if idle_cores is None else idle_cores * time
+        snapshot = ScalingSnapshot(time, in_flight, active, int(completed), 1, max_workers, idle)
         wanted, reason = policy.decide(snapshot)
         if wanted != active:
             changes.append((round(time, 2), wanted, reason))
@@ -61,6 +64,27 @@ def test_beyond_the_cores_a_worker_that_helps_is_kept() -> None:
     active, time, done, changes = _feed(policy, time, 1.2, active, 60, rate=140, completed=done)
     assert active >= 3
     assert all(c[1] >= 3 for c in changes)  # a later probe of a 4th may be reverted
+
+
+def test_no_probe_beyond_the_cores_while_the_cores_are_busy() -> None:
+    # CPU-bound work keeps both cores busy: a third process could only take
+    # turns with the two, so it is never started (nor its cost paid).
+    policy = BacklogPolicy(cores=2)
+    active, _, _, changes = _feed(policy, 0, 3.0, 1, 60, rate=100, completed=0, idle_cores=0.1)
+    assert active == 2
+    assert [c[1] for c in changes] == [2]
+
+
+def test_idle_cores_allow_the_probe_and_its_reason_says_so() -> None:
+    # Tasks that wait (I/O) leave the cores idle: the probe goes ahead.
+    policy = BacklogPolicy(cores=2)
+    _, _, _, changes = _feed(policy, 0, 0.95, 1, 60, rate=100, completed=0, idle_cores=1.5)
+    assert [c[1] for c in changes] == [2, 3]
+    assert "1.5 cores idle" in changes[-1][2]
+    # The threshold is the policy's.
+    policy = BacklogPolicy(cores=2, probe_idle=1.6)
+    _, _, _, changes = _feed(policy, 0, 3.0, 1, 60, rate=100, completed=0, idle_cores=1.5)
+    assert [c[1] for c in changes] == [2]
 
 
 def test_reverts_a_worker_that_brings_nothing_and_holds_the_ceiling() -> None:

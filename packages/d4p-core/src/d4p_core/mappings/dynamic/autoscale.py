@@ -31,6 +31,9 @@ class ScalingSnapshot:
     completed: int  # tasks finished since the start
     min_workers: int
     max_workers: int
+    # CPU-seconds the machine's processors were idle since the run started
+    # (all processors summed; None where the machine does not tell).
+    idle_cpu_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,10 @@ class BacklogPolicy:
       and retired again if a window at the new size does not
       finish ``min_gain`` more tasks per second; that size is then held as a
       ceiling for ``hold`` seconds (a CPU-bound workload gains nothing from
-      more processes than cores);
+      more processes than cores). No probe while the machine's processors
+      were idle less than ``probe_idle`` cores' worth over that window: with
+      the cores busy (CPU-bound work, or other programs), another process
+      could only take turns with the running ones;
     * **shrink** when, for ``idle_after`` seconds, fewer batches were in
       flight than workers were active: the surplus (active minus that peak)
       was idle the whole time and retires in one step;
@@ -111,6 +117,7 @@ class BacklogPolicy:
         hold: float = 10.0,
         cores: int | None = None,
         settle: float = 0.2,
+        probe_idle: float = 0.5,
     ) -> None:
         self.interval = interval
         self.window = window
@@ -120,6 +127,7 @@ class BacklogPolicy:
         self.min_gain = min_gain
         self.hold = hold
         self.settle = settle
+        self.probe_idle = probe_idle
         self.cores = cores if cores is not None else usable_cores()
         self._history: deque[ScalingSnapshot] = deque()
         self._last_change = float("-inf")
@@ -133,11 +141,11 @@ class BacklogPolicy:
     def initial(self, min_workers: int, max_workers: int) -> int:
         return max(1, min(min_workers, max_workers))
 
-    def _steady_rate(self, snapshot: ScalingSnapshot) -> float | None:
-        """Throughput over the last ``window`` (from the latest snapshot at
-        least that old), if the size did not change in it and ``settle``
-        seconds after the change are left out (a worker just started is
-        still starting; the others are still catching up with the queue)."""
+    def _window_start(self, snapshot: ScalingSnapshot) -> ScalingSnapshot | None:
+        """The latest snapshot at least ``window`` old, if the size did not
+        change since and ``settle`` seconds after the change are left out (a
+        worker just started is still starting; the others are still catching
+        up with the queue)."""
         start = None
         for past in self._history:  # cleared at every change
             if past.time > snapshot.time - self.window:
@@ -146,7 +154,22 @@ class BacklogPolicy:
                 start = past
         if start is None or snapshot.time <= start.time:
             return None
+        return start
+
+    def _steady_rate(self, snapshot: ScalingSnapshot) -> float | None:
+        """Tasks finished per second over the steady window."""
+        start = self._window_start(snapshot)
+        if start is None:
+            return None
         return (snapshot.completed - start.completed) / (snapshot.time - start.time)
+
+    def _idle_cores(self, snapshot: ScalingSnapshot) -> float | None:
+        """The machine's idle processors over the steady window (None:
+        unknown)."""
+        start = self._window_start(snapshot)
+        if start is None or start.idle_cpu_seconds is None or snapshot.idle_cpu_seconds is None:
+            return None
+        return (snapshot.idle_cpu_seconds - start.idle_cpu_seconds) / (snapshot.time - start.time)
 
     def _change(self, snapshot: ScalingSnapshot, size: int, reason: str) -> tuple[int, str]:
         self._last_change = snapshot.time
@@ -232,13 +255,16 @@ class BacklogPolicy:
                     f"backlog: {waiting} batches waiting for {active} worker(s) "
                     f"(up to {self.cores} usable cores at once)",
                 )
-            if rate is not None:
+            idle = self._idle_cores(snapshot)
+            if rate is not None and (idle is None or idle >= self.probe_idle):
                 self._probe_from = active
                 return self._change(
                     snapshot,
                     active + 1,
                     f"backlog: {waiting} batches waiting; probing a worker beyond "
-                    f"{self.cores} cores ({rate:.1f} tasks/s now)",
+                    f"{self.cores} cores ({rate:.1f} tasks/s now"
+                    + ("" if idle is None else f", {idle:.1f} cores idle")
+                    + ")",
                 )
 
         # Shrink: the surplus was idle for idle_after seconds.

@@ -42,6 +42,7 @@ from ...planning.plan import Plan
 from ...runtime.engine import Address
 from ...runtime.result import PEMetrics
 from .autoscale import AutoscalePolicy, ScalingDecision, ScalingSnapshot
+from .idle_cpu import IdleCpuClock
 
 __all__ = ["DynamicCoordinator"]
 
@@ -83,6 +84,7 @@ class DynamicCoordinator:
         self._active_since = {w: self._start for w in self.active}
         self._active_total = 0.0
         self._last_tick = self._start
+        self._idle_cpu = IdleCpuClock() if policy is not None else None
         self._start_worker = start
         self.retiring: set[int] = set()  # elastic: asked to retire, not done yet
         self._close_targets: tuple[int, ...] = ()
@@ -190,6 +192,7 @@ class DynamicCoordinator:
             completed=self._completed(),
             min_workers=self.min_workers,
             max_workers=self.workers + len(self.external),
+            idle_cpu_seconds=None if self._idle_cpu is None else self._idle_cpu.seconds(),
         )
         wanted, reason = self.policy.decide(snapshot)
         # A retiring worker's slot is free only once it reported done.
