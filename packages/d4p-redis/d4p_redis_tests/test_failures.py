@@ -1,5 +1,6 @@
 """Failure semantics: a failing task (fail fast, or dead-letter and go on),
-a SIGKILLed worker whose tasks are claimed by the others, a fixed-mapping
+a SIGKILLed worker whose tasks are claimed by the others, a task that kills
+every worker that takes it (failed after ``max_deaths``), a fixed-mapping
 worker that dies."""
 
 from __future__ import annotations
@@ -7,9 +8,14 @@ from __future__ import annotations
 import re
 
 import pytest
+import redis
 
 from d4p_core import RunError, run
 from d4p_core.testing import child_processes
+from d4p_core.testing.pes import KillSelfOn
+from d4p_redis._codec import Codec
+from d4p_redis._keys import GROUP
+from d4p_redis._session import Session
 
 from .pes import Double, pipeline
 
@@ -73,3 +79,72 @@ def test_bounded_backlog_still_exact() -> None:
     assert sorted(result.outputs["Double1"]["output"]) == [2 * i for i in range(2000)]
     fixed = run(pipeline(2000), "redis", processes=2, backlog=1, batch_size=8)
     assert sorted(fixed.outputs["Double1"]["output"]) == [2 * i for i in range(2000)]
+
+
+def _stream_entries(client: redis.Redis, stream: str) -> dict[bytes, int]:
+    """payload -> deaths, of every entry of ``stream``."""
+    return {fields[b"d"]: int(fields.get(b"h", 0)) for _, fields in client.xrange(stream)}
+
+
+def test_hand_back_counts_deaths_and_gives_back_only_what_is_still_held(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    session = Session(client, "handback-test", Codec())
+    keys = session.keys
+    try:
+        client.set(keys.spec, b"run")
+        client.xgroup_create(keys.tasks, GROUP, id="0", mkstream=True)
+        for payload in (b"a", b"b", b"c"):
+            client.xadd(keys.tasks, {"d": payload})
+        client.xreadgroup(GROUP, "w1", {keys.tasks: ">"}, count=3)
+        # w1 died holding all three: each is added again, one death more.
+        assert session.hand_back(1, died=True) == 3
+        assert _stream_entries(client, keys.tasks) == {b"a": 1, b"b": 1, b"c": 1}
+        ((_, read),) = client.xreadgroup(GROUP, "w2", {keys.tasks: ">"}, count=2)
+        ids = tuple(entry_id for entry_id, _ in read)
+        # A live worker gives one back: unchanged; an id it no longer holds
+        # (or never held) moves nothing.
+        assert session.hand_back(2, died=False, ids=ids[1:]) == 1
+        assert session.hand_back(2, died=False, ids=ids[1:]) == 0
+        assert session.hand_back(3, died=False, ids=ids[:1]) == 0
+        assert _stream_entries(client, keys.tasks) == {b"a": 1, b"b": 1, b"c": 1}
+        assert [p["consumer"] for p in client.xpending_range(keys.tasks, GROUP, "-", "+", 10)] == [
+            b"w2"
+        ]
+        # It dies holding the first: that one counts a second death.
+        assert session.hand_back(2, died=True) == 1
+        assert _stream_entries(client, keys.tasks)[b"a"] == 2
+    finally:
+        client.delete(keys.spec, keys.tasks)
+        client.close()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("mapping", ["dyn_redis", "dyn_auto_redis"])
+def test_a_task_that_kills_its_workers_is_dead_lettered_after_max_deaths(mapping: str) -> None:
+    n = 60
+    killer = KillSelfOn(7)
+    result = run(
+        pipeline(n, stage=killer),
+        mapping,
+        processes=4,
+        batch_size=1,
+        on_error="continue",
+        max_deaths=2,
+    )
+    assert sorted(result.outputs[killer.id]["output"]) == [i for i in range(n) if i != 7]
+    (error,) = result.errors
+    assert error.pe_id == killer.id
+    assert "2 worker processes died holding this task" in error.error
+    assert len(result.extra["dead_workers"]) == 2
+    assert not child_processes()
+
+
+@pytest.mark.timeout(120)
+def test_a_task_that_kills_its_workers_fails_the_run_with_one_message() -> None:
+    killer = KillSelfOn(7)
+    with pytest.raises(RunError) as error:
+        run(pipeline(30, stage=killer), "dyn_auto_redis", processes=3, batch_size=1, max_deaths=1)
+    assert error.value.pe_id == killer.id
+    assert "1 worker process died holding this task" in str(error.value)
+    assert "max_deaths=1" in str(error.value)
+    assert not child_processes()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 
@@ -28,7 +28,19 @@ __all__ = ["DEAD_LETTERED", "REJECTED", "Channel", "Entry", "Stop"]
 DEAD_LETTERED = "dead_lettered"  # a failed task, under on_error="continue"
 REJECTED = "rejected"  # an entry that is not a validly signed message
 
-Entry = tuple[str, bytes, bytes]  # stream, entry id, raw payload
+
+class Entry(NamedTuple):
+    """One stream entry as read: its payload and how many workers died
+    holding it (they were handed back, see ``HAND_BACK``)."""
+
+    stream: str
+    id: bytes
+    raw: bytes
+    deaths: int = 0
+
+
+def _entry(stream: str, entry_id: bytes, fields: dict[bytes, bytes]) -> Entry:
+    return Entry(stream, entry_id, fields[b"d"], int(fields.get(b"h", 0)))
 
 
 class Stop(Exception):
@@ -138,7 +150,7 @@ class Channel:
         rows: Any = reply or []
         for stream_name, items in rows:
             name = stream_name.decode() if isinstance(stream_name, bytes) else stream_name
-            by_stream[name] = [(name, entry_id, fields[b"d"]) for entry_id, fields in items]
+            by_stream[name] = [_entry(name, entry_id, fields) for entry_id, fields in items]
         return [entry for stream in streams for entry in by_stream.get(stream, [])]
 
     def claim(self, stream: str, idle_seconds: float) -> list[Entry]:
@@ -158,13 +170,12 @@ class Channel:
                 raise Stop from None  # the run's keys were deleted or expired
             raise
         items = reply[1] if reply else []
-        return [(stream, entry_id, fields[b"d"]) for entry_id, fields in items if fields]
+        return [_entry(stream, entry_id, fields) for entry_id, fields in items if fields]
 
     def drop(self, entry: Entry, error: ForgedMessage | Exception) -> None:
         """Acknowledge an entry that is not a valid message, and report it."""
-        stream, entry_id, _ = entry
-        self.notice(REJECTED, f"{stream} entry {entry_id.decode()}: {error}")
-        self.commit([(stream, entry_id)], 0)
+        self.notice(REJECTED, f"{entry.stream} entry {entry.id.decode()}: {error}")
+        self.commit([(entry.stream, entry.id)], 0)
 
     # -- liveness -------------------------------------------------------------
     def watch(self, slot: int) -> None:

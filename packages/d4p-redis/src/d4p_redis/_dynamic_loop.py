@@ -204,6 +204,6 @@ class DynamicLoop:
         workers = max(self.local, self.coordinator.workers)
         if self.local and all(m in self.dead for m in range(workers)):
             raise RunError(f"every worker died (the last one {how})")
-        self.driver.session.hand_back(member)
+        self.driver.session.hand_back(member, died=True)
         self._stand_in(member)
         self._answer_for_the_dead()

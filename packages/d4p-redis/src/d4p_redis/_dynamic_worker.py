@@ -33,6 +33,7 @@ from d4p_core.backend import (
     Address,
     Batch,
     Executor,
+    FailureInfo,
     PEFailure,
     Report,
     given_blocks,
@@ -179,7 +180,7 @@ class _Worker:
             data: list[Entry] = []
             leave = ""
             for entry in entries:
-                if entry[0] != self.commands:
+                if entry.stream != self.commands:
                     data.append(entry)
                     continue
                 command = self._command(entry)
@@ -200,13 +201,12 @@ class _Worker:
 
     def _command(self, entry: Entry) -> str:
         channel = self.channel
-        stream, entry_id, raw = entry
         try:
-            _, command, argument = channel.session.codec.decode_pickle(raw)
+            _, command, argument = channel.session.codec.decode_pickle(entry.raw)
         except Exception as exc:  # noqa: BLE001 - forged or corrupt: reported
             channel.drop(entry, exc)
             return ""
-        channel.session.client.xack(stream, "d4p", entry_id)
+        channel.session.client.xack(entry.stream, "d4p", entry.id)
         if command == "close":
             self.executor.close(argument)
             self.executor.flush()
@@ -218,7 +218,7 @@ class _Worker:
         decoded = []
         for entry in entries:
             try:
-                dst, batch, attempt = self.channel.decode_task(entry[2])
+                dst, batch, attempt = self.channel.decode_task(entry.raw)
             except Exception as exc:  # noqa: BLE001 - forged or corrupt: reported, never run
                 self.channel.drop(entry, exc)
                 continue
@@ -226,7 +226,43 @@ class _Worker:
         return decoded
 
     def _tasks(self, entries: list[Entry]) -> None:
+        """Run and commit what was read. A task that was held by a worker
+        that died (it may have killed it) runs alone, after the others are
+        committed; any further such task read with it is given back
+        unchanged, so a task that kills its worker is the only one to blame
+        when this worker dies too. After ``max_deaths`` it is not run again:
+        it fails."""
         tasks = self._decode(entries)
+        suspects = [task for task in tasks if task[0].deaths]
+        if not suspects:
+            self._run(tasks)
+            return
+        suspect, *others = suspects
+        if others:
+            ids = tuple(task[0].id for task in others)
+            self.channel.session.hand_back(self.channel.index, died=False, ids=ids)
+        self._run([task for task in tasks if not task[0].deaths])
+        deaths = suspect[0].deaths
+        if deaths < self.spec.max_deaths:
+            self._run([suspect])
+            return
+        pe_id, instance = suspect[1]
+        self._give_up(
+            suspect,
+            FailureInfo(
+                pe_id,
+                instance,
+                "process",
+                None,
+                f"{deaths} worker process{'' if deaths == 1 else 'es'} died holding "
+                "this task "
+                "(killed, out of memory, or a crash in native code); "
+                f"it is not run again (max_deaths={self.spec.max_deaths})",
+                "",
+            ),
+        )
+
+    def _run(self, tasks: list[tuple[Entry, Address, Any, int]]) -> None:
         if not tasks:
             return
         try:
@@ -236,26 +272,34 @@ class _Worker:
         except PEFailure as failure:
             self._rebuild()
             if len(tasks) > 1:
-                for entry, *_ in tasks:  # find the failing one, commit the others
-                    self._tasks([entry])
+                for task in tasks:  # find the failing one, commit the others
+                    self._run([task])
                 return
             self._failed(tasks[0], failure)
             return
         self.channel.commit([(t[0][0], t[0][1]) for t in tasks], len(tasks))
 
     def _failed(self, task: tuple[Entry, Address, Any, int], failure: PEFailure) -> None:
-        channel, spec = self.channel, self.spec
-        (stream, entry_id, _), dst, batch, attempt = task
-        if attempt + 1 < spec.max_attempts:
-            channel.add(stream, channel.encode_task(dst, batch, attempt + 1))  # retry
+        entry, dst, batch, attempt = task
+        if attempt + 1 < self.spec.max_attempts:
+            channel = self.channel
+            channel.add(entry.stream, channel.encode_task(dst, batch, attempt + 1))  # retry
+            channel.commit([(entry.stream, entry.id)], 1)
+            return
+        self._give_up(task, failure.info)
+
+    def _give_up(self, task: tuple[Entry, Address, Any, int], info: FailureInfo) -> None:
+        """A task failed for good: dead-lettered, and the run fails or goes
+        on (``on_error``)."""
+        channel = self.channel
+        entry, dst, batch, _ = task
+        dead = channel.session.codec.encode_pickle((info, dst, batch))
+        channel.add(channel.session.keys.dead, dead, counted=False)
+        if self.spec.on_error == "fail":
+            channel.reporter.failed(info)
         else:
-            dead = channel.session.codec.encode_pickle((failure.info, dst, batch))
-            channel.add(channel.session.keys.dead, dead, counted=False)
-            if spec.on_error == "fail":
-                channel.reporter.failed(failure.info)
-            else:
-                channel.notice(DEAD_LETTERED, failure.info)
-        channel.commit([(stream, entry_id)], 1)
+            channel.notice(DEAD_LETTERED, info)
+        channel.commit([(entry.stream, entry.id)], 1)
 
     def _finish(self) -> None:
         for address, metrics in self.executor.instance_metrics().items():

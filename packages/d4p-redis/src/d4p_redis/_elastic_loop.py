@@ -104,7 +104,7 @@ class ElasticLoop(DynamicLoop):
                     f"{self.deaths} worker processes died (the last one {how}); "
                     "a task that kills its worker is not retried for ever"
                 )
-        self.driver.session.hand_back(member)
+        self.driver.session.hand_back(member, died=True)
         self.coordinator.leave(self.index(member))
         if self.sealed and not (self.coordinator.active or self.coordinator.retiring):
             # PEs are being closed: no worker may start any more.

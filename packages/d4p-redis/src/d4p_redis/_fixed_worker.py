@@ -72,12 +72,12 @@ def run_fixed_worker(channel: Channel, pes: dict[str, GenericPE], block: int) ->
         good: list[tuple[str, bytes]] = []
         for entry in entries:
             try:
-                dst, batch, _ = channel.decode_task(entry[2])
+                dst, batch, _ = channel.decode_task(entry.raw)
             except Exception as exc:  # noqa: BLE001 - forged or corrupt: reported
                 channel.drop(entry, exc)
                 continue
             waiting.append((dst, batch))
-            good.append((entry[0], entry[1]))
+            good.append((entry.stream, entry.id))
         if good:
             channel.commit(good, 0)
 

@@ -46,7 +46,9 @@ class RedisOptions:
     worker (none joined, or every one died) before failing; ``on_error``:
     ``fail`` (stop at the first failed task) or ``continue`` (dead-letter it,
     report it in ``RunResult.errors``); ``max_attempts``: tries of a failing task before it
-    is dead-lettered; ``min_workers``/``max_workers``/``policy``:
+    is dead-lettered; ``max_deaths``: worker processes that may die while
+    holding one task (it is handed to another each time) before the task
+    counts as failing — it killed them; ``min_workers``/``max_workers``/``policy``:
     autoscaling (``dyn_auto_redis``).
     """
 
@@ -91,6 +93,10 @@ class RedisOptions:
     max_attempts: int = option(
         1, "dynamic mappings: tries of a failing task before it is dead-lettered"
     )
+    max_deaths: int = option(
+        3,
+        "dynamic mappings: workers that may die holding one task before the task counts as failing",
+    )
     min_workers: int | None = option(None, "dyn_auto_redis: fewest active workers (1)")
     max_workers: int | None = option(None, "dyn_auto_redis: most active workers (-n)")
     fuse: Fuse = fuse_option()  # redis only
@@ -106,6 +112,7 @@ class RedisOptions:
             backlog=self.backlog,
             spill_above=self.spill_above,
             max_attempts=self.max_attempts,
+            max_deaths=self.max_deaths,
         )
         for name in ("batch_size", "min_workers", "max_workers"):
             value = getattr(self, name)

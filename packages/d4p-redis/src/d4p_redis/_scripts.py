@@ -132,27 +132,52 @@ for slot = 0, members - 1 do redis.call('PEXPIRE', ARGV[2] .. slot, ARGV[1]) end
 return 1
 """
 
-# KEYS: spec, tasks stream; ARGV: group, consumer. Hands back a dead
-# worker's unacknowledged entries: each is acknowledged, deleted and added
-# again as a new entry (any worker reads it next), all at once. A commit of
-# one of them by that worker later finds it no longer pending (refused).
-# Counted in flight already, they stay counted. Returns how many moved.
+# KEYS: spec, tasks stream; ARGV: group, consumer, died ("1"/"0"), ids*.
+# Hands back entries the consumer read and did not commit — all of them
+# (no ids: the worker died or left) or the given ones that are still its
+# own (a live worker giving work away): each is acknowledged, deleted and
+# added again as a new entry (any worker reads it next), all at once. A
+# later commit of one of them by that worker finds it no longer pending
+# (refused). With died = "1", each moved entry's field `h` (workers that
+# died holding it) goes up by one. Counted in flight already, they stay
+# counted. Returns how many moved.
 HAND_BACK = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
 local moved = 0
+local function move(id)
+  local found = redis.call('XRANGE', KEYS[2], id, id)
+  redis.call('XACK', KEYS[2], ARGV[1], id)
+  redis.call('XDEL', KEYS[2], id)
+  if #found == 0 then return end
+  local fields, copy, deaths = found[1][2], {}, 0
+  for j = 1, #fields, 2 do
+    if fields[j] == 'h' then
+      deaths = tonumber(fields[j + 1]) or 0
+    else
+      copy[#copy + 1] = fields[j]
+      copy[#copy + 1] = fields[j + 1]
+    end
+  end
+  if ARGV[3] == '1' then deaths = deaths + 1 end
+  if deaths > 0 then
+    copy[#copy + 1] = 'h'
+    copy[#copy + 1] = tostring(deaths)
+  end
+  redis.call('XADD', KEYS[2], '*', unpack(copy))
+  moved = moved + 1
+end
+if #ARGV > 3 then
+  for k = 4, #ARGV do
+    if #redis.call('XPENDING', KEYS[2], ARGV[1], ARGV[k], ARGV[k], 1, ARGV[2]) > 0 then
+      move(ARGV[k])
+    end
+  end
+  return moved
+end
 while true do
   local pending = redis.call('XPENDING', KEYS[2], ARGV[1], '-', '+', 100, ARGV[2])
   if #pending == 0 then break end
-  for _, entry in ipairs(pending) do
-    local id = entry[1]
-    local found = redis.call('XRANGE', KEYS[2], id, id)
-    redis.call('XACK', KEYS[2], ARGV[1], id)
-    redis.call('XDEL', KEYS[2], id)
-    if #found > 0 then
-      redis.call('XADD', KEYS[2], '*', unpack(found[1][2]))
-      moved = moved + 1
-    end
-  end
+  for _, entry in ipairs(pending) do move(entry[1]) end
 end
 return moved
 """

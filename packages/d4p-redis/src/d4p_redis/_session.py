@@ -48,6 +48,7 @@ class RunSpec:
     claim_idle: float
     on_error: str
     max_attempts: int
+    max_deaths: int
     provided: dict[str, InputSpec]
     heartbeat: float = HEARTBEAT_SECONDS
     # dynamic
@@ -91,6 +92,7 @@ class RunSpec:
             claim_idle=options.claim_idle,
             on_error=options.on_error,
             max_attempts=options.max_attempts,
+            max_deaths=options.max_deaths,
             provided=provided,
             stateless=stateless,
             state_copies=state_copies,
@@ -259,19 +261,21 @@ class Session:
             raise RunGone
         return slots
 
-    def hand_back(self, member: int) -> int:
-        """Give the tasks ``member`` read and did not commit back to the
-        task stream (it died or left); how many."""
-        moved = int(
-            self._hand_back(keys=[self.keys.spec, self.keys.tasks], args=[GROUP, f"w{member}"])
-        )
+    def hand_back(self, member: int, *, died: bool, ids: tuple[bytes, ...] = ()) -> int:
+        """Give tasks ``member`` read and did not commit back to the task
+        stream (all of them, or those of ``ids`` still its own); how many.
+        ``died``: it died holding them (each task counts one more death)."""
+        k = self.keys
+        args = [GROUP, f"w{member}", "1" if died else "0", *ids]
+        moved = int(self._hand_back(keys=[k.spec, k.tasks], args=args))
         if moved == -2:
             raise RunGone
         return moved
 
     def leave(self, member: int) -> None:
-        """``member`` leaves the run: its tasks handed back, its heartbeat ended."""
-        self.hand_back(member)
+        """``member`` leaves the run (stopped, not dead): its tasks handed
+        back, its heartbeat ended."""
+        self.hand_back(member, died=False)
         self.client.delete(self.keys.heartbeat(member))
 
     def heartbeat(self, slot: int, ms: int) -> None:

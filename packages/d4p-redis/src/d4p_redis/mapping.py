@@ -26,6 +26,7 @@ DYNAMIC_ONLY = frozenset(
         "claim_idle",
         "on_error",
         "max_attempts",
+        "max_deaths",
         "min_workers",
         "max_workers",
     }
