@@ -1,5 +1,6 @@
 """The driver's loop of a dynamic Redis run: feeds core's coordinator the
-workers' reports, delivers its commands, and stands in for workers that died.
+workers' reports, delivers its commands, and tells it which workers died
+(their tasks handed back first).
 
 Workers are known to Redis by their *member id* (their commands stream,
 consumer name, heartbeat key and the index in their reports). Here, as in
@@ -13,7 +14,6 @@ loop of ``dyn_auto_redis`` (:mod:`._elastic_loop`) keeps the two apart.
 from __future__ import annotations
 
 import time
-from collections import deque
 from typing import Any
 
 from d4p_core import RunError, ServiceUnavailableError
@@ -29,7 +29,7 @@ BEAT_CHECK = 1.0  # seconds between checks of the external workers' heartbeats
 
 
 class DynamicLoop:
-    """Feeds the coordinator and stands in for workers that died."""
+    """Feeds the coordinator; hands back what dead workers held."""
 
     coordinator: DynamicCoordinator
 
@@ -41,11 +41,8 @@ class DynamicLoop:
         self.local = local
         self.owners = owners  # members hosting pinned instances
         self.dead: set[int] = set()  # member ids
-        self.closing: dict[int, str] = {}  # close commands not yet answered, by member
-        self.stopped: set[int] = set()
         self.sealed = False
         self.sources_done = False
-        self.synthetic: deque[tuple[Report, int, Any]] = deque()
         self._next_beat_check = 0.0
         self.wait_workers = wait_workers
         self._alone_since = time.monotonic()  # no live worker since (external workers only)
@@ -85,37 +82,24 @@ class DynamicLoop:
         return value
 
     def on_sealed(self, members: int) -> None:
-        """Every member takes part in closing (those without a heartbeat
-        are dead: answered for)."""
+        """Every member takes part in closing, but those without a heartbeat
+        (dead: gone from the coordinator)."""
+        self.coordinator.workers = members
         for member in self.external(members):
             if not self.client.exists(self.keys.heartbeat(member)):
                 self.dead.add(member)
-        self.coordinator.workers = members
+                self.coordinator.leave(self.index(member))
 
     def completed(self) -> int:
         return int(self.client.get(self.keys.completed) or 0)
 
     def send(self, index: int, command: tuple[str, str, Any]) -> None:
-        _, name, argument = command
         member = self.member(index)
-        if name == "close":
-            self.closing[member] = argument
-        elif name == "stop":
-            self.stopped.add(member)
         if member in self.dead:
-            self._stand_in(member)
-            return
+            return  # (died after the coordinator addressed it: it is told next)
         self.client.xadd(
             self.keys.commands(member), {"d": self.driver.codec.encode_pickle(command)}
         )
-
-    def _stand_in(self, member: int) -> None:
-        """Answer for a dead worker what it was asked."""
-        pe = self.closing.get(member)
-        if pe is not None:
-            self.synthetic.append((Report.CLOSED, member, pe))
-        if member in self.stopped and member not in self.sink.finished:
-            self.synthetic.append((Report.DONE, member, {}))
 
     # -- the loop ---------------------------------------------------------------
     def finished(self) -> bool:
@@ -128,20 +112,11 @@ class DynamicLoop:
             self.coordinator.on_tick()
             for report in self.driver.receive(self.block_ms):
                 self._coordinate(*report)
-            self._answer_for_the_dead()
             self._check_workers()
 
-    def _answer_for_the_dead(self) -> None:
-        while self.synthetic:
-            kind, member, payload = self.synthetic.popleft()
-            if self.driver.handle(kind, member, payload) is not None:
-                self._coordinate(kind, member, payload)
-
     def _coordinate(self, kind: Report, member: int, payload: Any) -> None:
-        if kind is Report.CLOSED:
-            if self.closing.get(member) != payload:
-                return  # the answer to a command given up on
-            del self.closing[member]
+        if member in self.dead:
+            return  # a late word from a worker given up on (its tasks went to others)
         if member == SOURCE:
             self.sources_done = self.sources_done or kind is Report.DONE
         self.coordinator.on_report(kind, self.index(member), payload)
@@ -195,8 +170,8 @@ class DynamicLoop:
 
     def lose(self, member: int, how: str) -> None:
         """A worker died: the tasks it held go back to the task stream at
-        once (any worker takes them next), its answers are given on its
-        behalf."""
+        once (any worker takes them next), and the coordinator no longer
+        counts on it."""
         self.driver.lease.verify()  # a worker that found the run gone is no lost worker
         if member in self.owners:
             raise self.sink.lost(member, how)  # its pinned instances' state is gone
@@ -205,5 +180,4 @@ class DynamicLoop:
         if self.local and all(m in self.dead for m in range(workers)):
             raise RunError(f"every worker died (the last one {how})")
         self.driver.session.hand_back(member, died=True)
-        self._stand_in(member)
-        self._answer_for_the_dead()
+        self.coordinator.leave(self.index(member))

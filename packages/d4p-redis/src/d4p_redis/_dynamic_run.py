@@ -7,7 +7,7 @@ the loop (:mod:`._dynamic_loop`) feeds it the workers' reports and delivers
 its commands. Workers may join from other machines until the sources are
 done; then the membership is sealed and every member takes part in closing.
 A worker that dies is taken out: its unacknowledged tasks go to the others
-and the coordinator's commands to it are answered on its behalf.
+and the coordinator no longer counts on it (``leave``).
 
 ``dyn_auto_redis`` is elastic (:mod:`._elastic_loop`): its policy starts a
 local worker process to grow and retires one (local or external) to shrink.

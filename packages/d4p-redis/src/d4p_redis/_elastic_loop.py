@@ -83,7 +83,7 @@ class ElasticLoop(DynamicLoop):
 
     def on_sealed(self, members: int) -> None:
         # The last ones to join take part in closing; one that died is
-        # found by its missing heartbeat and answered for.
+        # found by its missing heartbeat and leaves.
         self.on_members(members)
 
     def _coordinate(self, kind: Report, member: int, payload: Any) -> None:
@@ -109,8 +109,6 @@ class ElasticLoop(DynamicLoop):
         if self.sealed and not (self.coordinator.active or self.coordinator.retiring):
             # PEs are being closed: no worker may start any more.
             raise RunError(f"the last worker died while the PEs were closed ({how})")
-        self._stand_in(member)
-        self._answer_for_the_dead()
 
     def external_seconds(self) -> float:
         """Seconds the external workers took part, summed (from when the

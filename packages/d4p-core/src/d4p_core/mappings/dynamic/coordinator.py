@@ -28,8 +28,12 @@ An elastic backend may also have workers it did not start (``dyn_auto_redis``'s
 external workers): :meth:`join` adds one under an index above the source's
 (``workers``), so it counts as active, takes part in close rounds and may be
 asked to retire (the newest external worker first: the backend can start
-its own workers again, not those); :meth:`leave` takes out a worker that
-died (its slot is free again).
+its own workers again, not those).
+
+A backend that can carry on without a worker (Redis hands a dead worker's
+tasks to the others) calls :meth:`leave`: the worker is gone — no longer
+active, no part in close rounds or the stop, an answer it owed is not
+awaited, and an elastic pool may start a worker in its slot again.
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ class DynamicCoordinator:
         self.close_order = [pe for pe in plan.pe_ids if pe not in plan.sources]
         self._next_close = 0
         self._closing: str | None = None
-        self._reports = 0
+        self._awaiting: set[int] = set()  # workers yet to answer the close round
         self._sources_done = False
         self.stopping = False
         self.instance_metrics: list[tuple[Address, PEMetrics]] = []
@@ -87,8 +91,8 @@ class DynamicCoordinator:
         self._idle_cpu = IdleCpuClock() if policy is not None else None
         self._start_worker = start
         self.retiring: set[int] = set()  # elastic: asked to retire, not done yet
-        self._close_targets: tuple[int, ...] = ()
         self.external: set[int] = set()  # elastic: workers that joined from outside
+        self.gone: set[int] = set()  # workers that left (died): never addressed again
 
     @property
     def elastic(self) -> bool:
@@ -97,7 +101,9 @@ class DynamicCoordinator:
 
     def live(self) -> tuple[int, ...]:
         """The worker slots that take part in close rounds and stop."""
-        return tuple(sorted(self.active)) if self.elastic else tuple(range(self.workers))
+        if self.elastic:
+            return tuple(sorted(self.active))
+        return tuple(w for w in range(self.workers) if w not in self.gone)
 
     # -- reports from workers -----------------------------------------------
     def on_report(self, kind: str, index: int, payload: Any) -> None:
@@ -140,35 +146,37 @@ class DynamicCoordinator:
         self.actions.append({"time": now - self._start, "action": "join", "slots": [index]})
 
     def leave(self, index: int) -> None:
-        """A worker died (elastic): it is no longer active, its slot is free,
-        and the run goes on if it was the last one retiring."""
-        known = index in self.active or index in self.retiring
+        """Worker ``index`` is gone (it died): it is no longer active, takes
+        no part in close rounds or the stop, and an answer it owed is not
+        awaited; in an elastic pool its slot is free again."""
+        known = index in self.live() or index in self.retiring
         self._ended(index)
         self.active.discard(index)
+        self.retiring.discard(index)
+        self._awaiting.discard(index)
+        if not self.elastic:
+            self.gone.add(index)
         if known:
             now = time.perf_counter() - self._start
             self.actions.append({"time": now, "action": "lost", "slots": [index]})
-        if index in self.retiring:
-            self.retiring.discard(index)
-            self._advance()
+        self._advance()
 
     def on_message(self, kind: str, index: int, payload: Any) -> None:
         if kind == "closed" and payload == self._closing:
-            self._reports += 1
+            self._awaiting.discard(index)
         self._advance()
 
     # -- exact termination -------------------------------------------------
     def _advance(self) -> None:
         if self.stopping or not self._sources_done or self.retiring or self._in_flight() != 0:
             return
-        if self._closing is not None and self._reports < len(self._close_targets):
+        if self._awaiting:
             return
         if self._next_close < len(self.close_order):
             self._closing = self.close_order[self._next_close]
             self._next_close += 1
-            self._reports = 0
-            self._close_targets = self.live()
-            for worker in self._close_targets:
+            self._awaiting = set(self.live())
+            for worker in sorted(self._awaiting):
                 self._send(worker, ("cmd", "close", self._closing))
             return
         self.stopping = True
