@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from d4p_core import WorkflowGraph
+import pytest
+
+from d4p_core import BacklogPolicy, WorkflowGraph
+from d4p_core.mappings.dynamic.base import DynamicMappingBase
 from d4p_core.mappings.dynamic.coordinator import DynamicCoordinator
 from d4p_core.planning.plan import Plan
 from d4p_core.testing.pes import NumberProducer, PassThrough
@@ -58,7 +61,7 @@ def test_a_worker_gone_mid_close_round_is_not_awaited_nor_addressed_again() -> N
     assert backend.take() == [(0, "close", second), (2, "close", second)]
     coordinator.on_report("closed", 1, second)  # a late word from the gone worker
     coordinator.on_report("closed", 0, second)
-    assert backend.take() == [] and not coordinator.stopping
+    assert backend.take() == []  # no stop yet: worker 2 owes its answer
     coordinator.on_report("closed", 2, second)
     assert backend.take() == [(0, "stop", None), (2, "stop", None)]
     assert coordinator.stopping
@@ -87,10 +90,23 @@ def test_the_last_answer_missing_was_the_gone_workers() -> None:
 
 def test_an_elastic_pool_may_start_a_worker_in_a_gone_workers_slot() -> None:
     started: list[int] = []
-    coordinator, backend, _ = _coordinator(2, start=started.append, initial=2)
+    coordinator, _, _ = _coordinator(2, start=started.append, initial=2)
     coordinator.leave(1)
     assert coordinator.active == {0}
     assert coordinator.live() == (0,)
     assert [a["action"] for a in coordinator.actions] == ["lost"]
     coordinator.leave(1)  # told twice: nothing more happens
     assert [a["action"] for a in coordinator.actions] == ["lost"]
+
+
+def test_a_policy_needs_workers_that_can_be_started() -> None:
+    with pytest.raises(ValueError, match="needs start"):
+        _coordinator(2, policy=BacklogPolicy())
+
+
+def test_an_autoscaled_mapping_cannot_pin_stateful_instances() -> None:
+    with pytest.raises(TypeError, match="cannot pin stateful instances"):
+
+        class _Both(DynamicMappingBase[Any]):  # pragma: no cover - refused at definition
+            pinned = True
+            autoscaled = True

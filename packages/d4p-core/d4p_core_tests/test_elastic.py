@@ -71,7 +71,7 @@ def test_a_custom_policy_starts_and_retires_workers_and_no_item_is_lost_or_repea
     assert reasons[0] == "scripted: 3 workers for the bulk"
     assert "scripted: the work is nearly done" in reasons
     assert _actions(result)[:2] == ["start", "retire"]
-    # The started workers took shared work (they are not parked).
+    # The started workers took shared work.
     copies = result.instance_metrics[work.id].values()
     assert sum(1 for copy in copies if copy.items_in) >= 2
     # Every worker process, retired or stopped at the end, closed its copy once.

@@ -69,7 +69,7 @@ class Driver:
         key (``instances``: the PE instances that have a stream)."""
         self.lease.publish(self.codec.encode_pickle(spec), instances)
 
-    def start(self, role: str, index: int, active: bool = True) -> None:
+    def start(self, role: str, index: int) -> None:
         self._process_of[index] = self.processes.start(
             local_main,
             self.url,
@@ -78,7 +78,6 @@ class Driver:
             index,
             self.codec.serializer,
             self.codec.auth_key,
-            active,
             name=f"d4p-redis-{role}-{index}",
         )
 

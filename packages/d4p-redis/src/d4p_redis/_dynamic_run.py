@@ -53,7 +53,7 @@ def run_dynamic(mapping: str, work: DynamicRun, options: RedisOptions) -> RunOut
     )
     policy = work.policy
     # Elastic (dyn_auto_redis): workers start and retire as the policy says.
-    elastic = policy is not None and not layout.pinned_owner
+    elastic = policy is not None
     with open_run(options, _describe(layout)) as driver:
         keys = driver.keys
         pinned = layout.pinned_instances
@@ -88,11 +88,11 @@ def run_dynamic(mapping: str, work: DynamicRun, options: RedisOptions) -> RunOut
             start=loop.start if isinstance(loop, ElasticLoop) else None,
         )
         driver.start("source", SOURCE)
-        for slot in range(initial if elastic else local):
+        for slot in range(initial):
             if isinstance(loop, ElasticLoop):
                 loop.start(slot)
             else:
-                driver.start("worker", slot, active=slot < initial)
+                driver.start("worker", slot)
         loop.run()
         extra = {
             **driver.extra(),

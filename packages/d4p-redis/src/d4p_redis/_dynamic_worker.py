@@ -166,15 +166,15 @@ class _Worker:
         self.executor = self._executor(pickle.loads(self._blob))
         self.executor.start()
 
-    def run(self, active: bool) -> None:
+    def run(self) -> None:
         channel = self.channel
         tasks = channel.session.keys.tasks
         next_claim = time.monotonic() + self.spec.claim_idle / 2
         while True:
-            streams = [self.commands, *self.pinned_streams] + ([tasks] if active else [])
+            streams = [self.commands, *self.pinned_streams, tasks]
             count = self.read_count
             entries = channel.read(streams, False, count) or channel.read(streams, True, count)
-            if not entries and active and time.monotonic() >= next_claim:
+            if not entries and time.monotonic() >= next_claim:
                 next_claim = time.monotonic() + min(1.0, self.spec.claim_idle / 2)
                 entries = channel.claim(tasks, self.spec.claim_idle)
             data: list[Entry] = []
@@ -186,8 +186,6 @@ class _Worker:
                 command = self._command(entry)
                 if command in ("stop", "retire"):
                     leave = command
-                if command in ("park", "wake"):
-                    active = command == "wake"
             if data:
                 started = time.perf_counter()
                 self._tasks(data)  # read before leaving: done and committed first
@@ -308,7 +306,5 @@ class _Worker:
         self.channel.commit()
 
 
-def run_dynamic_worker(
-    channel: Channel, pes: dict[str, GenericPE], slot: int, active: bool
-) -> None:
-    _Worker(channel, pes, slot).run(active)
+def run_dynamic_worker(channel: Channel, pes: dict[str, GenericPE], slot: int) -> None:
+    _Worker(channel, pes, slot).run()

@@ -93,7 +93,6 @@ def _serve(
     role: str,
     index: int,
     orphaned: Callable[[], bool],
-    active: bool = True,
 ) -> bool:
     """Run the role; False when the run vanished before this process was
     done (the driver ended it, or died and its lease ran out)."""
@@ -105,7 +104,7 @@ def _serve(
             run_fixed_worker(channel, pes, index)
         else:
             channel.watch(index)
-            run_dynamic_worker(channel, pes, index, active)
+            run_dynamic_worker(channel, pes, index)
     except PEFailure as failure:
         channel.discard()
         channel.reporter.failed(failure.info)
@@ -123,7 +122,6 @@ def local_main(
     index: int,
     serializer: str,
     auth_key: bytes | None,
-    active: bool = True,
 ) -> None:
     """Body of a worker process the driver started (under core's
     ``LocalProcesses``, which ties it to the driver and ignores Ctrl-C in it:
@@ -135,7 +133,7 @@ def local_main(
         # The driver's own workers run the code it started with; the
         # fingerprint guards workers that join from elsewhere.
         pes = spec.payload.load()
-        _serve(session, spec, pes, role, index, parent_gone, active)
+        _serve(session, spec, pes, role, index, parent_gone)
     except (KeyboardInterrupt, RunGone, Stop):
         pass
     except BaseException as exc:  # noqa: BLE001 - reported to the driver

@@ -2,10 +2,9 @@
 
 The coordinator asks its policy every ``interval`` seconds how many workers
 should be active, given a :class:`ScalingSnapshot`, and applies the answer:
-``dyn_auto_multi`` starts a worker process to grow and asks one to retire
-(drain, close its PE copies, exit) to shrink; a backend without elastic
-workers parks and wakes long-lived ones instead. Every change is recorded
-as a :class:`ScalingDecision`.
+it starts a worker process to grow and asks one to retire (drain, close its
+PE copies, exit) to shrink. Every change is recorded as a
+:class:`ScalingDecision`.
 
 A policy is anything with an ``interval`` and the two methods of
 :class:`AutoscalePolicy`; the docs (``docs/mappings/dyn_auto_multi.md``)

@@ -146,6 +146,14 @@ class DynamicMappingBase(MappingBase[OptionsT]):
     pinned: ClassVar[bool] = False
     autoscaled: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.pinned and cls.autoscaled:
+            raise TypeError(
+                f"{cls.__name__}: an autoscaled mapping starts and retires workers, "
+                "so it cannot pin stateful instances to them (pinned and autoscaled)"
+            )
+
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         skip = self.hidden_options if self.autoscaled else self.hidden_options | AUTOSCALE_OPTIONS
         add_option_arguments(parser, self.options_class, skip=skip)

@@ -12,17 +12,17 @@ Worker protocol: a worker reports ``done`` when it stops (the source worker
 when the sources are exhausted), ``closed <pe>`` after running
 ``postprocess`` for a close command, and ``idle`` whenever its decrement
 brings the in-flight count to zero. Commands: ``("cmd", "close", pe)``,
-``("cmd", "park"|"wake"|"retire"|"stop", None)``.
+``("cmd", "retire"|"stop", None)``.
 
-Two ways to scale. Given ``start`` (a callable that starts a worker in a
-slot), the coordinator is **elastic**: it starts a worker process to grow
-and sends ``retire`` to shrink — the worker finishes the task it holds,
-closes its PE copies (``postprocess``; what they write is queued and
-counted in flight like any output) and reports ``done``; its slot is free
-again once that report arrived. Close rounds go to the live workers only,
-and wait until no worker is still retiring (its late ``postprocess`` output
-must reach PEs that are still open). Without ``start``, every worker lives
-for the whole run and scaling parks and wakes them.
+Without a policy every worker lives for the whole run. With one, the
+coordinator is **elastic** and needs ``start`` (a callable that starts a
+worker in a slot): it starts a worker process to grow and sends ``retire``
+to shrink — the worker finishes the task it holds, closes its PE copies
+(``postprocess``; what they write is queued and counted in flight like any
+output) and reports ``done``; its slot is free again once that report
+arrived. Close rounds go to the live workers only, and wait until no worker
+is still retiring (its late ``postprocess`` output must reach PEs that are
+still open).
 
 An elastic backend may also have workers it did not start (``dyn_auto_redis``'s
 external workers): :meth:`join` adds one under an index above the source's
@@ -68,6 +68,8 @@ class DynamicCoordinator:
         initial: int | None = None,
         start: Callable[[int], None] | None = None,
     ) -> None:
+        if policy is not None and start is None:
+            raise ValueError("an autoscaling policy needs start: workers are started and retired")
         self.workers = workers
         self._in_flight = in_flight
         self._completed = completed
@@ -96,7 +98,7 @@ class DynamicCoordinator:
 
     @property
     def elastic(self) -> bool:
-        """Whether workers are started and retired (not parked)."""
+        """Whether workers are started and retired (autoscaling)."""
         return self._start_worker is not None
 
     def live(self) -> tuple[int, ...]:
@@ -212,28 +214,21 @@ class DynamicCoordinator:
             return
         before = len(self.active)
         changed: list[int] = []
+        assert self._start_worker is not None  # a policy is elastic
         while len(self.active) < wanted:
             worker = free.pop(0)
             self.active.add(worker)
             self._active_since[worker] = now
             changed.append(worker)
-            if self._start_worker is not None:
-                self._start_worker(worker)
-            else:
-                self._send(worker, ("cmd", "wake", None))
+            self._start_worker(worker)
         while len(self.active) > wanted:
             worker = max(self.active)
             self.active.discard(worker)
             changed.append(worker)
-            if self.elastic:
-                # Counted active until it reports done (it may be draining).
-                self.retiring.add(worker)
-                self._send(worker, ("cmd", "retire", None))
-            else:
-                self._active_total += now - self._active_since.pop(worker)
-                self._send(worker, ("cmd", "park", None))
-        grew = len(self.active) > before
-        action = ("start" if grew else "retire") if self.elastic else ("wake" if grew else "park")
+            # Counted active until it reports done (it may be draining).
+            self.retiring.add(worker)
+            self._send(worker, ("cmd", "retire", None))
+        action = "start" if len(self.active) > before else "retire"
         self.decisions.append(
             ScalingDecision(snapshot.time, snapshot.in_flight, before, len(self.active), reason)
         )

@@ -80,7 +80,6 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
     initial = autoscale.initial(min_workers, max_workers) if autoscale else workers
     # Elastic (dyn_auto_multi): only the initial workers start now; the
     # coordinator starts and retires the others as the policy decides.
-    elastic = autoscale is not None and not layout.pinned_owner
     group = WorkerGroup(
         context,
         dynamic_worker_main,
@@ -98,8 +97,6 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
             payload=payload,
             batch_size=options.batch_size,
             spill_above=options.spill_above,
-            # A worker the elastic pool starts takes shared work at once.
-            start_active=role == "source" or elastic or autoscale is None or index < initial,
             report_progress=group.sink.wants_progress,
             state_copies=layout.stateless if workers > 1 else (),
         )
@@ -124,11 +121,11 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
         policy=autoscale,
         min_workers=min_workers,
         initial=initial,
-        start=start_worker if elastic else None,
+        start=start_worker if autoscale else None,
     )
     try:
         group.start(workers, source, *queues)
-        for slot in range(initial if elastic else workers):
+        for slot in range(initial):
             start_worker(slot)
         group.run(
             lambda: coordinator.stopping,

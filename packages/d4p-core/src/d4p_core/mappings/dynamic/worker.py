@@ -16,7 +16,7 @@ costly ones in small tasks (the load stays balanced).
 Every queued batch is counted in flight: the counter goes up before a batch
 is queued and down after the batch's outputs are queued, so the run is
 quiescent exactly when the counter is zero and the sources are done.
-Commands (close a PE, park, wake, retire, stop) come on each worker's
+Commands (close a PE, retire, stop) come on each worker's
 private inbox, which pinned instances also use for their data. A worker
 told to ``retire`` holds no task at that point (it runs one task at a time,
 to the end, before it reads a command): it closes its PE copies in
@@ -63,7 +63,6 @@ class DynamicWorkerSpec:
     payload: GraphPayload
     batch_size: int
     spill_above: int
-    start_active: bool
     report_progress: bool
     # Stateless PEs of which other workers hold copies too: process() must
     # not change their attributes (the state would be split).
@@ -180,7 +179,7 @@ class _DynamicTransport:
 
 
 class _Receiver:
-    """Next message: the private inbox first, the shared queue when active."""
+    """Next message: the private inbox first, then the shared queue."""
 
     def __init__(self, private: MPQueue[Any], shared: MPQueue[Any], abort: Any) -> None:
         self.private = private
@@ -188,10 +187,8 @@ class _Receiver:
         self.abort = abort
         self.early: deque[Any] = deque()  # private messages read while sending
 
-    def next(self, active: bool, before_wait: Callable[[], None]) -> tuple[bool, Any]:
-        readers = [self.private._reader]  # type: ignore[attr-defined]
-        if active:
-            readers.append(self.shared._reader)  # type: ignore[attr-defined]
+    def next(self, before_wait: Callable[[], None]) -> tuple[bool, Any]:
+        readers = [self.private._reader, self.shared._reader]  # type: ignore[attr-defined]
         waited = False
         while True:
             if self.early:
@@ -200,11 +197,10 @@ class _Receiver:
                 return True, self.private.get_nowait()
             except queue.Empty:
                 pass
-            if active:
-                try:
-                    return False, self.shared.get_nowait()
-                except queue.Empty:
-                    pass
+            try:
+                return False, self.shared.get_nowait()
+            except queue.Empty:
+                pass
             if not waited:
                 before_wait()
                 waited = True
@@ -332,19 +328,14 @@ def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
         send_by_size=False,
     )
     executor.start()
-    active = spec.start_active
     while True:
-        private, message = receiver.next(active, before_wait=reporter.flush)
+        private, message = receiver.next(before_wait=reporter.flush)
         if private and isinstance(message[0], str):
             command, argument = message[1], message[2]
             if command == "close":
                 executor.close(argument)
                 executor.flush()
                 reporter.send(Report.CLOSED, argument)
-            elif command == "park":
-                active = False
-            elif command == "wake":
-                active = True
             elif command == "retire":
                 executor.close_all()  # its copies' postprocess output is queued, counted
                 break
