@@ -77,14 +77,32 @@ def test_no_probe_beyond_the_cores_while_the_cores_are_busy() -> None:
 
 def test_idle_cores_allow_the_probe_and_its_reason_says_so() -> None:
     # Tasks that wait (I/O) leave the cores idle: the probe goes ahead.
-    policy = BacklogPolicy(cores=2)
-    _, _, _, changes = _feed(policy, 0, 0.95, 1, 60, rate=100, completed=0, idle_cores=1.5)
+    policy = BacklogPolicy(cores=2, machine_cpus=2)
+    _, _, _, changes = _feed(
+        policy, 0, 0.95, 1, 60, rate=100, completed=0, idle_cores=0.6, max_workers=8
+    )
     assert [c[1] for c in changes] == [2, 3]
-    assert "1.5 cores idle" in changes[-1][2]
+    assert "probing 1 worker(s)" in changes[-1][2] and "0.6 cores idle" in changes[-1][2]
     # The threshold is the policy's.
-    policy = BacklogPolicy(cores=2, probe_idle=1.6)
+    policy = BacklogPolicy(cores=2, probe_idle=1.6, machine_cpus=2)
     _, _, _, changes = _feed(policy, 0, 3.0, 1, 60, rate=100, completed=0, idle_cores=1.5)
     assert [c[1] for c in changes] == [2]
+
+
+def test_a_probe_adds_as_many_workers_as_the_idle_cores_can_feed() -> None:
+    # Two workers leave 1.6 of 2 processors idle: each uses 0.2, so eight
+    # more could run; the probe adds what waits and the ceiling allow.
+    policy = BacklogPolicy(cores=2, machine_cpus=2)
+    active, time, done, changes = _feed(
+        policy, 0, 0.95, 1, 60, rate=100, completed=0, idle_cores=1.6, max_workers=8
+    )
+    assert [c[1] for c in changes] == [2, 8]
+    assert "probing 6 worker(s)" in changes[-1][2]
+    # If the eight finish no more than the two did, the probe is undone.
+    active, _, _, changes = _feed(
+        policy, time, 1.0, active, 60, rate=100, completed=done, idle_cores=1.6, max_workers=8
+    )
+    assert active == 2 and "no gain" in changes[-1][2]
 
 
 def test_reverts_a_worker_that_brings_nothing_and_holds_the_ceiling() -> None:

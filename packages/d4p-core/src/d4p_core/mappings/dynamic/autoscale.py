@@ -84,16 +84,20 @@ class BacklogPolicy:
     * **grow** as soon as more than ``grow_above`` batches per active worker
       have been waiting for ``grow_after`` seconds: straight up to the number
       of usable cores (``cores``) in one step — no warm-up, no measurement;
-    * beyond the cores a worker is a **probe**: it is added (one at a time)
-      only once a steady ``window`` at the current size (after ``settle``
-      seconds for the last change to take effect) measured its throughput,
-      and retired again if a window at the new size does not
-      finish ``min_gain`` more tasks per second; that size is then held as a
-      ceiling for ``hold`` seconds (a CPU-bound workload gains nothing from
-      more processes than cores). No probe while the machine's processors
-      were idle less than ``probe_idle`` cores' worth over that window: with
-      the cores busy (CPU-bound work, or other programs), another process
-      could only take turns with the running ones;
+    * beyond the cores workers are a **probe**: added only once a steady
+      ``window`` at the current size (after ``settle`` seconds for the last
+      change to take effect) measured its throughput, and retired again if
+      a window at the new size does not finish ``min_gain`` more tasks per
+      second; that size is then held as a ceiling for ``hold`` seconds (a
+      CPU-bound workload gains nothing from more processes than cores). No
+      probe while the machine's processors were idle less than
+      ``probe_idle`` cores' worth over that window: with the cores busy
+      (CPU-bound work, or other programs), another process could only take
+      turns with the running ones. A probe adds as many workers as the idle
+      processors could keep busy at the CPU each running worker uses (its
+      share of the busy processors, at least ``worker_cpu``; other programs'
+      load makes that share look larger, so the step errs small): one where
+      the machine does not tell;
     * **shrink** when, for ``idle_after`` seconds, fewer batches were in
       flight than workers were active: the surplus (active minus that peak)
       was idle the whole time and retires in one step;
@@ -117,6 +121,8 @@ class BacklogPolicy:
         cores: int | None = None,
         settle: float = 0.2,
         probe_idle: float = 0.5,
+        worker_cpu: float = 0.1,
+        machine_cpus: int | None = None,
     ) -> None:
         self.interval = interval
         self.window = window
@@ -127,6 +133,8 @@ class BacklogPolicy:
         self.hold = hold
         self.settle = settle
         self.probe_idle = probe_idle
+        self.worker_cpu = worker_cpu
+        self.machine_cpus = machine_cpus or os.cpu_count() or 1  # what /proc/stat sums
         self.cores = cores if cores is not None else usable_cores()
         self._history: deque[ScalingSnapshot] = deque()
         self._last_change = float("-inf")
@@ -169,6 +177,16 @@ class BacklogPolicy:
         if start is None or start.idle_cpu_seconds is None or snapshot.idle_cpu_seconds is None:
             return None
         return (snapshot.idle_cpu_seconds - start.idle_cpu_seconds) / (snapshot.time - start.time)
+
+    def _probe_step(self, active: int, idle: float | None, waiting: int, ceiling: int) -> int:
+        """Workers a probe adds: as many as the idle processors could keep
+        busy (at least one, at most what waits and the ceiling allow)."""
+        if idle is None:
+            return 1
+        per_worker = max(self.worker_cpu, (self.machine_cpus - idle) / max(1, active))
+        room = int(idle / per_worker)
+        wanted = math.ceil(waiting / max(self.grow_above, 1e-9))
+        return max(1, min(room, ceiling - active, wanted))
 
     def _change(self, snapshot: ScalingSnapshot, size: int, reason: str) -> tuple[int, str]:
         self._last_change = snapshot.time
@@ -256,11 +274,12 @@ class BacklogPolicy:
                 )
             idle = self._idle_cores(snapshot)
             if rate is not None and (idle is None or idle >= self.probe_idle):
+                step = self._probe_step(active, idle, waiting, ceiling)
                 self._probe_from = active
                 return self._change(
                     snapshot,
-                    active + 1,
-                    f"backlog: {waiting} batches waiting; probing a worker beyond "
+                    active + step,
+                    f"backlog: {waiting} batches waiting; probing {step} worker(s) beyond "
                     f"{self.cores} cores ({rate:.1f} tasks/s now"
                     + ("" if idle is None else f", {idle:.1f} cores idle")
                     + ")",
