@@ -131,12 +131,14 @@ run(pipeline(10, gate=sys.argv[1]), "dyn_redis", processes=1)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_killed_driver_takes_its_private_server_along(tmp_path: Path) -> None:
+def test_killed_driver_takes_its_private_server_along(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A driver killed outright cannot stop its private server: the kernel
-    does (it would otherwise run forever, on a socket nobody knows)."""
+    does (it would otherwise run forever, on a socket nobody knows). The
+    server's empty directory is left, and the next private server sweeps it."""
     # A short temporary directory of the test's own (the server's socket
-    # directory goes in it), removed here: a driver killed outright leaves
-    # its private server's (empty) directory behind.
+    # directory goes in it).
     temp = Path(tempfile.mkdtemp(prefix="d4p-test-"))
     env = subprocess_env(str(Path(__file__).resolve().parent.parent), TMPDIR=str(temp))
     del env[ENV_URL]
@@ -152,6 +154,22 @@ def test_killed_driver_takes_its_private_server_along(tmp_path: Path) -> None:
         driver.kill()
         driver.wait(timeout=30)
         assert not wait_gone(processes, timeout=10), "processes outlived a killed driver"
+        (left,) = temp.glob("d4p-redis-*")
+        assert not list(left.iterdir()), "the server removed its socket and pid file"
+        busy = temp / "d4p-redis-busy"  # another driver's live server: kept
+        busy.mkdir()
+        (busy / "redis.sock").touch()
+        young = temp / "d4p-redis-young"  # a driver creating its own right now: kept
+        young.mkdir()
+        old = time.time() - 120
+        for directory in (left, busy):
+            os.utime(directory, (old, old))
+        monkeypatch.setattr(tempfile, "tempdir", str(temp))
+        with PrivateServer() as server:
+            assert server.directory.startswith(str(temp))
+            assert sorted(p.name for p in temp.glob("d4p-redis-*")) == sorted(
+                [Path(server.directory).name, busy.name, young.name]
+            )
     finally:
         if driver.poll() is None:
             driver.kill()

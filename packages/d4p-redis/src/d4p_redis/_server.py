@@ -8,6 +8,7 @@ unix socket in a temporary directory and stops it afterwards.
 from __future__ import annotations
 
 import contextlib
+import glob
 import ctypes
 import importlib
 import os
@@ -151,17 +152,34 @@ def _die_with_parent() -> Callable[[], None] | None:
 _SOCKET_PATH_LIMIT = 100
 
 
+_PREFIX = "d4p-redis-"
+_STALE_SECONDS = 60.0
+
+
+def _sweep(parent: str) -> None:
+    """Remove the empty server directories a killed driver left in
+    ``parent``: its server removed its socket and pid file when it stopped
+    (the kernel told it to when the driver died), but nothing was left to
+    remove the directory. Only empty ones (``rmdir`` refuses the others)
+    older than a minute (never one a driver is creating right now)."""
+    cutoff = time.time() - _STALE_SECONDS
+    for directory in glob.glob(os.path.join(glob.escape(parent), _PREFIX + "*")):
+        with contextlib.suppress(OSError):
+            if os.stat(directory).st_mtime < cutoff:
+                os.rmdir(directory)
+
+
 def _socket_directory() -> str:
     """A new private directory for the server, in the temporary directory if
     its socket path fits there, else in ``/tmp`` (a deep ``TMPDIR`` — macOS's
-    ``/var/folders/…``, a test's own — would make the server fail to bind)."""
-    directory = tempfile.mkdtemp(prefix="d4p-redis-")
-    if len(os.path.join(directory, "redis.sock")) <= _SOCKET_PATH_LIMIT or not os.path.isdir(
-        "/tmp"
-    ):
-        return directory
-    os.rmdir(directory)
-    return tempfile.mkdtemp(prefix="d4p-redis-", dir="/tmp")
+    ``/var/folders/…``, a test's own — would make the server fail to bind).
+    Empty ones left by killed drivers are swept first."""
+    parent = tempfile.gettempdir()
+    if len(os.path.join(parent, _PREFIX + "x" * 8, "redis.sock")) > _SOCKET_PATH_LIMIT:
+        if os.path.isdir("/tmp"):
+            parent = "/tmp"
+    _sweep(parent)
+    return tempfile.mkdtemp(prefix=_PREFIX, dir=parent)
 
 
 class PrivateServer:
