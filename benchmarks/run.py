@@ -95,6 +95,10 @@ SKEW_STUDY_WORKLOAD = "pareto"
 """The heavy-tailed workload of issue 20 (0.5 ms x Pareto(1.3), cap 300 ms)."""
 SKEW_STUDY_ITEMS = 2_000
 SKEW_STUDY_PROCESSES = (4, 5)
+WAIT_STUDY_WORKLOAD = "pareto_wait"
+"""The same costs spent waiting (I/O-bound), at -n 4: where more processes
+than cores pay off, an elastic pool must grow past the cores."""
+WAIT_STUDY_PROCESSES = 4
 SKEW_STUDY_MAPPINGS = (
     *("multi", "dyn_multi", "dyn_auto_multi"),
     *("redis", "dyn_redis", "dyn_auto_redis"),
@@ -417,12 +421,17 @@ def _skew_study_configs(args: argparse.Namespace) -> list[Config]:
         for mapping in SKEW_STUDY_MAPPINGS
         if mapping in installed
     ]
+    wait = [
+        Config(WAIT_STUDY_WORKLOAD, SKEW_STUDY_ITEMS, mapping, WAIT_STUDY_PROCESSES)
+        for mapping in SKEW_STUDY_MAPPINGS
+        if mapping in installed
+    ]
     burst = [
         Config("burst", BURST_STUDY_ITEMS, mapping, BURST_STUDY_PROCESSES)
         for mapping in BURST_STUDY_MAPPINGS
         if mapping in installed
     ]
-    return skew + burst
+    return skew + wait + burst
 
 
 def _plot_burst(study: list[tuple[Series, Series | None]], path: Path) -> Path | None:
@@ -491,8 +500,11 @@ def main(argv: list[str] | None = None) -> int:
 def _start_redis(
     args: argparse.Namespace, stack: contextlib.ExitStack
 ) -> tuple[_redis.RedisServer | None, str]:
-    """One private redis-server (loopback TCP) for every Redis-mapping run."""
-    if not set(args.mappings) & set(REDIS_MAPPINGS):
+    """One private redis-server (loopback TCP) for every Redis-mapping run
+    (those of --mappings, and the studies' Redis rows, which run whatever
+    --mappings says)."""
+    studied = () if args.no_studies else (*SKEW_STUDY_MAPPINGS, *BURST_STUDY_MAPPINGS)
+    if not {*args.mappings, *studied} & set(REDIS_MAPPINGS):
         return None, ""
     binary = _redis.server_binary()
     if binary is None:

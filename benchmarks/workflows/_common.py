@@ -201,7 +201,7 @@ def expected_summary(workload: str, n: int) -> dict[str, Any]:
     if workload == "throughput":
         # producer i -> +1 -> *2 -> -2 : 2i
         return {"count": n, "sum": n * (n - 1)}
-    if workload in ("cpu", "skew", "pareto", "burst"):  # the last two: studies only
+    if workload in ("cpu", "skew", "pareto", "pareto_wait", "burst"):  # the last 3: studies
         return {"count": n, "sum": n * (n - 1) // 2}
     if workload == "fan":
         # branches: i+1 and 2i to "left", 3i to "right"
