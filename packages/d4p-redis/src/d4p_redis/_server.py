@@ -8,8 +8,8 @@ unix socket in a temporary directory and stops it afterwards.
 from __future__ import annotations
 
 import contextlib
-import glob
 import ctypes
+import glob
 import importlib
 import os
 import shutil
@@ -175,9 +175,9 @@ def _socket_directory() -> str:
     ``/var/folders/…``, a test's own — would make the server fail to bind).
     Empty ones left by killed drivers are swept first."""
     parent = tempfile.gettempdir()
-    if len(os.path.join(parent, _PREFIX + "x" * 8, "redis.sock")) > _SOCKET_PATH_LIMIT:
-        if os.path.isdir("/tmp"):
-            parent = "/tmp"
+    too_long = len(os.path.join(parent, _PREFIX + "x" * 8, "redis.sock")) > _SOCKET_PATH_LIMIT
+    if too_long and os.path.isdir("/tmp"):
+        parent = "/tmp"
     _sweep(parent)
     return tempfile.mkdtemp(prefix=_PREFIX, dir=parent)
 
