@@ -20,7 +20,7 @@ import d4p_core
 from d4p_core import GraphError, RunError, run
 from d4p_core.testing import child_processes
 from d4p_core.testing.pes import KillSelfOn
-from d4p_core.testing.processes import children_of, subprocess_env, wait_gone
+from d4p_core.testing.processes import descendants_of, subprocess_env, wait_gone
 
 from ._mp_pes import Busy, SleepOn, build_chain
 
@@ -184,23 +184,33 @@ ORPHAN_PARENT = textwrap.dedent(
     """
     from d4p_core import run
     from d4p_core_tests._mp_pes import build_slow_source
-    run(build_slow_source(MARKER), MAPPING, inputs=100_000, processes=3)
+    run(build_slow_source(MARKER), MAPPING, inputs=100_000, processes=3, start_method=METHOD)
     """
 )
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc")
-@pytest.mark.parametrize("stuck", [False, True], ids=["between-tasks", "in-a-pe-that-hangs"])
+@pytest.mark.parametrize(
+    ("stuck", "method"),
+    [(False, None), (True, None), (True, "forkserver")],
+    ids=["between-tasks", "in-a-pe-that-hangs", "in-a-pe-that-hangs-forkserver"],
+)
 @pytest.mark.parametrize("mapping", PROCESS_MAPPINGS)
 @pytest.mark.timeout(60)
-def test_workers_stop_when_the_parent_is_killed(mapping: str, stuck: bool, tmp_path: Path) -> None:
+def test_workers_stop_when_the_parent_is_killed(
+    mapping: str, stuck: bool, method: str | None, tmp_path: Path
+) -> None:
     # A worker stuck in a PE never checks on its parent: on Linux the kernel
-    # tells it (PR_SET_PDEATHSIG). The parent is killed only once the PE hangs.
+    # tells it (PR_SET_PDEATHSIG; under forkserver, whose fork server is the
+    # workers' parent, core's lifeline pipe). The parent is killed only once
+    # the PE hangs.
     if stuck and not sys.platform.startswith("linux"):
         pytest.skip("only Linux ends a worker whose PE never returns")
     marker = tmp_path / "stuck" if stuck else None
-    script = ORPHAN_PARENT.replace("MAPPING", repr(mapping)).replace(
-        "MARKER", repr(None if marker is None else str(marker))
+    script = (
+        ORPHAN_PARENT.replace("MAPPING", repr(mapping))
+        .replace("MARKER", repr(None if marker is None else str(marker)))
+        .replace("METHOD", repr(method))
     )
     parent = subprocess.Popen([sys.executable, "-c", script], env=subprocess_env(TESTS_ROOT))
     try:
@@ -209,11 +219,12 @@ def test_workers_stop_when_the_parent_is_killed(mapping: str, stuck: bool, tmp_p
         started = 2 if mapping == "dyn_auto_multi" else 3
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and (
-            len(children_of(parent.pid)) < started or (marker is not None and not marker.exists())
+            len(descendants_of(parent.pid)) < started
+            or (marker is not None and not marker.exists())
         ):
             time.sleep(0.1)
         assert marker is None or marker.exists(), "the PE never started to hang"
-        workers = children_of(parent.pid)
+        workers = descendants_of(parent.pid)  # (under forkserver, the fork server's children)
         assert workers, "the run did not start its workers"
     finally:
         parent.kill()

@@ -14,7 +14,13 @@ import pytest
 
 from d4p_core import run
 from d4p_core.testing import assert_same_multisets
-from d4p_core.testing.processes import child_processes, children_of, subprocess_env, wait_gone
+from d4p_core.testing.processes import (
+    child_processes,
+    children_of,
+    descendants_of,
+    subprocess_env,
+    wait_gone,
+)
 from d4p_core.testing.workflows import build_grouped_split_merge, build_word_count
 
 
@@ -55,15 +61,6 @@ def _bound_sockets(tmp: Path) -> set[str]:
     return {socket.name for socket in tmp.glob("d4p-zmq-*/*")}
 
 
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        children = children_of(todo.pop())
-        found += children
-        todo += children
-    return found
-
-
 def _reached(moment: str, driver: int, tmp: Path, marker: Path) -> bool:
     if moment == "starting":  # its first worker (or helper) process exists
         return bool(children_of(driver))
@@ -81,13 +78,9 @@ def test_a_killed_driver_leaves_no_process_and_no_file(
 ) -> None:
     # The driver is SIGKILLed while its workers start, while data flows, or
     # while a PE hangs (a worker stuck in a PE never sees the driver's socket
-    # close; the kernel tells it, PR_SET_PDEATHSIG). Its workers end, and
+    # close; the kernel tells it, PR_SET_PDEATHSIG — under forkserver, whose
+    # fork server is the parent, core's lifeline pipe). Its workers end, and
     # remove the run's ipc directory the driver could not.
-    if moment == "hanging" and start_method == "forkserver":
-        pytest.skip(
-            "under forkserver a worker stuck in a PE outlives a killed driver: the fork "
-            "server is its parent, and lives as long as any worker (core's die_with_parent)"
-        )
     marker = tmp_path / "stuck"
     package_root = str(Path(__file__).resolve().parents[1])
     driver = subprocess.Popen(
@@ -106,7 +99,7 @@ def test_a_killed_driver_leaves_no_process_and_no_file(
             assert time.monotonic() < deadline, f"the run never got to {moment!r}"
             time.sleep(0.01)
         driver.send_signal(signal.SIGSTOP)  # it starts no process while they are listed
-        processes = _descendants(driver.pid)
+        processes = descendants_of(driver.pid)
     finally:
         driver.send_signal(signal.SIGKILL)
         driver.wait()

@@ -5,23 +5,54 @@ calls :func:`die_with_parent` with it first thing. On Linux the kernel then
 sends the worker SIGTERM when its parent ends, even while a PE is busy and
 never returns to check; everywhere, :func:`parent_gone` lets the worker
 notice between tasks.
+
+Under ``forkserver`` a worker's parent is the fork server, which outlives
+the process that asked for the worker. That process passes a
+:class:`Lifeline` instead: a pipe whose write end only it holds; a thread of
+the worker waits on the read end and sends its own process SIGTERM at
+end-of-file, when the starting process has ended (however it ended).
 """
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing.connection
 import multiprocessing.context
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 
-__all__ = ["die_with_parent", "parent_gone", "parent_token", "watch_child"]
+__all__ = ["Lifeline", "die_with_parent", "parent_gone", "parent_token", "watch_child"]
 
 _PR_SET_PDEATHSIG = 1
 
 # The parent this worker was started by, once die_with_parent has run.
 _parent_pid: int | None = None
+# Set when a Lifeline's starting process ended (forkserver workers).
+_cut = threading.Event()
+
+
+class Lifeline:
+    """A pipe whose write end only the starting process holds (never
+    written): its workers get :attr:`reader` as their parent token. Closed
+    with :meth:`close` once the workers are stopped; a process that dies
+    closes it too, which is the point."""
+
+    def __init__(self, context: multiprocessing.context.BaseContext) -> None:
+        self.reader, self._writer = context.Pipe(duplex=False)
+
+    def close(self) -> None:
+        self._writer.close()
+        self.reader.close()
+
+
+def _watch_lifeline(reader: multiprocessing.connection.Connection) -> None:
+    with contextlib.suppress(EOFError, OSError):
+        reader.recv_bytes()  # nothing is ever sent: returns at end-of-file
+    _cut.set()
+    os.kill(os.getpid(), signal.SIGTERM)  # also while the main thread is in a PE
 
 
 def parent_token(context: multiprocessing.context.BaseContext) -> int | None:
@@ -31,14 +62,19 @@ def parent_token(context: multiprocessing.context.BaseContext) -> int | None:
     return None if context.get_start_method() == "forkserver" else os.getpid()
 
 
-def die_with_parent(parent: int | None) -> None:
+def die_with_parent(parent: int | multiprocessing.connection.Connection | None) -> None:
     """Tie this worker's life to its parent's (``parent`` from
-    :func:`parent_token`).
+    :func:`parent_token`, or a :class:`Lifeline`'s reader).
 
     A parent that ended before the kernel was asked sends no signal, so the
     parent is checked once more afterwards: a worker whose parent is already
     gone exits at once."""
     global _parent_pid
+    if isinstance(parent, multiprocessing.connection.Connection):
+        threading.Thread(
+            target=_watch_lifeline, args=(parent,), name="d4p-lifeline", daemon=True
+        ).start()
+        parent = None
     expected = os.getppid() if parent is None else parent
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
@@ -55,7 +91,7 @@ def parent_gone() -> bool:
     """True when this worker was re-parented: the process that started it
     ended (works for every start method, unlike the parent's sentinel, which
     forked siblings keep open)."""
-    return _parent_pid is not None and os.getppid() != _parent_pid
+    return _cut.is_set() or (_parent_pid is not None and os.getppid() != _parent_pid)
 
 
 def watch_child(

@@ -33,7 +33,7 @@ from collections.abc import Callable, Container, Iterator
 from typing import Any
 
 from ..errors import D4pError, RunError
-from .lifetime import die_with_parent, parent_token
+from .lifetime import Lifeline, die_with_parent, parent_token
 from .pe_output import send_pe_prints_to_stderr
 from .progress import ProgressTotals, progress_listener
 from .result import FailureInfo, Outputs, PEMetrics
@@ -234,7 +234,7 @@ class BatchingReporter:
             self._send(Report.CRASHED, crash_text(exc))
 
 
-def _tied_to_parent(parent: int | None, target: Callable[..., None], *args: Any) -> None:
+def _tied_to_parent(parent: Any, target: Callable[..., None], *args: Any) -> None:
     # Ctrl-C reaches the terminal's whole process group: the driver alone
     # handles it and stops the workers, so none prints a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -298,6 +298,10 @@ class LocalProcesses:
     def __init__(self, context: multiprocessing.context.BaseContext) -> None:
         self._context = context
         self._parent = parent_token(context)
+        # Under forkserver the workers' parent is the fork server: they are
+        # tied to this process by a lifeline instead (made at the first start).
+        self._forkserver = context.get_start_method() == "forkserver"
+        self._lifeline: Lifeline | None = None
         self.processes: list[multiprocessing.process.BaseProcess] = []
         self._quiet_checks: dict[int, int] = {}
         self._started: list[float] = []
@@ -305,9 +309,14 @@ class LocalProcesses:
 
     def start(self, target: Callable[..., None], *args: Any, name: str) -> int:
         """Start ``target(*args)`` in a new process; return its index."""
+        parent: Any = self._parent
+        if self._forkserver:
+            if self._lifeline is None:
+                self._lifeline = Lifeline(self._context)
+            parent = self._lifeline.reader
         process = self._context.Process(  # type: ignore[attr-defined]
             target=_tied_to_parent,
-            args=(self._parent, target, *args),
+            args=(parent, target, *args),
             name=name,
             daemon=False,
         )
@@ -373,6 +382,9 @@ class LocalProcesses:
                 process.kill()
                 process.join(timeout=TERMINATE_GRACE)
         self._note_exits()
+        if self._lifeline is not None and all(not p.is_alive() for p in self.processes):
+            self._lifeline.close()
+            self._lifeline = None
 
 
 def run_worker_command(prog: str, main: Callable[[], int]) -> int:
