@@ -8,6 +8,7 @@ run (:mod:`._jobdir`), which Hydra's own temporary file is pointed into
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import shlex
@@ -24,12 +25,14 @@ from d4p_core.backend import (
     RunOutcome,
     die_with_parent,
     exit_description,
+    result_callback,
     worker_lost,
 )
 
 from ._environment import launcher_environment
 from ._jobdir import holding_spec, job_directory
 from ._rank import RankSpec
+from ._results import ResultsListener
 from ._watch import first_lost
 
 __all__ = ["find_mpiexec", "launch"]
@@ -69,15 +72,24 @@ def launch(
 ) -> RunOutcome:
     """Run ``placed`` as an MPI job with one rank per partition; rank 0's
     outcome, or its error raised here. A job that ends before rank 0
-    reported names the rank killed first, when its watcher saw it."""
+    reported names the rank killed first, when its watcher saw it. Results
+    stream to the caller's result callback, if any (:mod:`._results`)."""
     launcher = find_mpiexec(mpiexec)
     ranks = ["-n", str(len(placed.partitions))]
     flags = [*_launcher_flags(launcher), *launcher_args, *ranks]
     spec = RankSpec.of(placed, batch_size)
     payload = GraphPayload.create(placed.flat.by_id(), "mpi")
-    with job_directory() as directory, holding_spec(directory, (spec, payload)) as job_path:
+    callback = result_callback()
+    with contextlib.ExitStack() as stack:
+        directory = stack.enter_context(job_directory())
+        results = None
+        if callback is not None:
+            results = ResultsListener(directory, callback)
+            stack.callback(results.close)
+        job = (spec, payload, results.address if results else None)
+        job_path = stack.enter_context(holding_spec(directory, job))
         command = [launcher, *flags, sys.executable, "-m", "d4p_mpi._launch", str(job_path)]
-        status = _run_launcher(command, launcher_environment(directory))
+        status = _run_launcher(command, launcher_environment(directory), results)
         result_path = job_path.with_suffix(".result")
         outcome: RunOutcome | RunError | None = None
         if result_path.exists():
@@ -95,8 +107,11 @@ def launch(
     return outcome
 
 
-def _run_launcher(command: list[str], env: dict[str, str]) -> int:
-    """Run mpiexec to its end and return its exit status. The ranks share
+def _run_launcher(
+    command: list[str], env: dict[str, str], results: ResultsListener | None = None
+) -> int:
+    """Run mpiexec to its end and return its exit status (handing results to
+    the caller as they arrive, with ``results``). The ranks share
     this terminal's output: PE logs and MPI's own messages reach the user as
     they happen.
 
@@ -121,7 +136,7 @@ def _run_launcher(command: list[str], env: dict[str, str]) -> int:
         command, env=env, stdin=subprocess.DEVNULL, preexec_fn=detach_and_tie
     )
     try:
-        return launcher.wait()
+        return results.serve(launcher) if results is not None else launcher.wait()
     except BaseException:
         launcher.kill()
         launcher.wait()

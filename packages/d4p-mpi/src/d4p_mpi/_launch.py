@@ -1,7 +1,8 @@
 """``python -m d4p_mpi._launch JOB`` — what ``mpiexec`` starts on every rank
 when d4p launched the job itself: a watcher (:mod:`d4p_mpi._watch`) and,
 forked from it, the rank. Rank 0 writes the outcome of the run (or the error
-that ended it) next to JOB, for the driver to read.
+that ended it) next to JOB, for the driver to read, and sends the results as
+it gets them when the driver asked for them so (:mod:`._results`).
 
 The rank ignores SIGINT: a Ctrl-C is the driver's to handle (it stops the
 job), as on every mapping; Hydra's SIGTERM ends it."""
@@ -20,6 +21,7 @@ from d4p_core.backend import RunOutcome
 from ._environment import restore_for_rank
 from ._jobdir import driver_gone, remove
 from ._rank import run_rank
+from ._results import forward_results
 from ._shm import record_segments
 from ._watch import watched
 from ._world import abort_job
@@ -45,12 +47,14 @@ def run_job(job_path: str, started: float | None = None) -> int:
     from mpi4py import MPI
 
     with open(job_path, "rb") as handle:
-        spec, payload = pickle.load(handle)
+        spec, payload, results_at = pickle.load(handle)
     comm = MPI.COMM_WORLD
-    record_segments(Path(job_path).parent, comm.Get_rank())
+    rank = comm.Get_rank()
+    record_segments(Path(job_path).parent, rank)
     outcome: RunOutcome | RunError | None
     try:
-        outcome = run_rank(comm, spec, payload.load, started)
+        with forward_results(results_at if rank == 0 else None) as forward:
+            outcome = run_rank(comm, spec, payload.load, started, forward)
     except RunError as error:  # raised on rank 0 only
         outcome = error
     if outcome is not None:

@@ -1,10 +1,13 @@
 """What every MPI rank runs: the shared engine for the instances placed on
 this rank, with an mpi4py transport, reporting under core's protocol.
 
-Messages (all pickled by mpi4py, tag ``_TAG``):
+Messages (all pickled by mpi4py):
 
-* ``("data", address, batch)`` / ``("eos", address, None)`` between ranks;
-* ``(Report, rank, payload)`` from every rank to rank 0, sent by a
+* ``("data", address, batch)`` / ``("eos", address, None)`` between ranks
+  (tag ``_TAG``);
+* ``(Report, rank, payload)`` from every rank to rank 0 (tag
+  ``_REPORT_TAG``, so that rank 0 can take them alone, between the batches
+  its own sources send: results stream while it runs them), sent by a
   :class:`~d4p_core.backend.BatchingReporter`: results in batches, then
   ``done`` with the rank's metrics, or ``failed`` / ``crashed``;
 * ``("alive", rank, seconds)`` from every other rank to rank 0 just before
@@ -26,6 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 from d4p_core import GraphError, RunError
@@ -50,6 +54,7 @@ from d4p_core.backend import (
 __all__ = ["RankSpec", "run_rank"]
 
 _TAG = 11
+_REPORT_TAG = 12
 _DATA, _EOS, _ALIVE = "data", "eos", "alive"
 _MAX_IDLE_SLEEP = 0.001
 
@@ -86,19 +91,31 @@ class RankSpec:
 
 
 class _MpiTransport:
-    def __init__(self, comm: Any, owner: dict[Address, int]) -> None:
+    """Batches to the rank that hosts their destination; ``after_send``
+    (rank 0: take the reports that arrived) runs after each batch."""
+
+    def __init__(
+        self, comm: Any, owner: dict[Address, int], after_send: Callable[[], None] | None = None
+    ) -> None:
         self._comm = comm
         self._owner = owner
+        self._after_send = after_send
 
     def send(self, dst: Address, batch: Batch) -> None:
         self._comm.send((_DATA, dst, batch), dest=self._owner[dst], tag=_TAG)
+        if self._after_send is not None:
+            self._after_send()
 
     def send_eos(self, dst: Address) -> None:
         self._comm.send((_EOS, dst, None), dest=self._owner[dst], tag=_TAG)
 
 
 def run_rank(
-    comm: Any, spec: RankSpec, load_pes: LoadPEs, alive_since: float | None = None
+    comm: Any,
+    spec: RankSpec,
+    load_pes: LoadPEs,
+    alive_since: float | None = None,
+    forward: Connection | None = None,
 ) -> RunOutcome | None:
     """Run this rank's share. Rank 0 returns the outcome of the whole run
     (or raises :class:`~d4p_core.RunError` for a failure on any rank); the
@@ -109,7 +126,9 @@ def run_rank(
     the user's ``mpiexec``) now. Every rank counts from there to its
     ``done``, rank 0 to the end of the run; rank 0 sums them into
     ``RunOutcome.process_seconds``. (A rank's exit after ``done``, MPI's
-    finalisation, is not counted: nobody is left to tell.)"""
+    finalisation, is not counted: nobody is left to tell.) ``forward``:
+    rank 0 sends every results report there as it arrives (the driver that
+    launched the job streams them), instead of keeping it for the outcome."""
     if alive_since is None:
         alive_since = time.monotonic()
     send_pe_prints_to_stderr()  # stdout carries the results only
@@ -118,28 +137,44 @@ def run_rank(
             f"the placement needs {len(spec.hosted)} ranks but the MPI world has {comm.Get_size()}"
         )
     if comm.Get_rank() == 0:
-        return _collect(comm, spec, load_pes, alive_since)
+        return _collect(comm, spec, load_pes, alive_since, forward)
     _report(comm, spec, load_pes, alive_since)
     return None
 
 
-def _collect(comm: Any, spec: RankSpec, load_pes: LoadPEs, alive_since: float) -> RunOutcome:
+def _collect(
+    comm: Any,
+    spec: RankSpec,
+    load_pes: LoadPEs,
+    alive_since: float,
+    forward: Connection | None,
+) -> RunOutcome:
     """Rank 0: run its share, then wait until every rank reported ``done``."""
     sink = ReportSink(spec.describe)
     alive: dict[int, float] = {}  # rank -> seconds alive, reported before its done
 
-    def deliver(kind: Report, payload: Any) -> None:
-        sink.handle(kind, 0, payload)  # rank 0's own reports need no message
-
     def on_report(kind: Any, sender: int, payload: Any) -> None:
         if kind == _ALIVE:
             alive[sender] = float(payload)
+        elif forward is not None and kind == Report.RESULTS:
+            forward.send(payload)  # one report: a batch of results
         else:
             sink.handle(kind, sender, payload)
 
+    def deliver(kind: Report, payload: Any) -> None:
+        on_report(kind, 0, payload)  # rank 0's own reports need no message
+
+    from mpi4py import MPI  # imported on ranks only: importing it starts MPI
+
+    def take_reports() -> None:
+        # Between the batches rank 0's sources send: its loop reads messages
+        # only once they are done, and results must not wait for that.
+        while comm.Iprobe(source=MPI.ANY_SOURCE, tag=_REPORT_TAG):
+            on_report(*comm.recv(source=MPI.ANY_SOURCE, tag=_REPORT_TAG))
+
     reporter = BatchingReporter(deliver)
     try:
-        _serve(comm, spec, load_pes, reporter, on_report)
+        _serve(comm, spec, load_pes, reporter, on_report, take_reports)
     except PEFailure as failure:
         reporter.failed(failure.info)  # the sink raises it as the run's error
     except RunError:
@@ -161,7 +196,7 @@ def _report(comm: Any, spec: RankSpec, load_pes: LoadPEs, alive_since: float) ->
 
     def send(kind: Report | str, payload: Any) -> None:
         pending[:] = [request for request in pending if not request.Test()]
-        pending.append(comm.isend((kind, rank, payload), dest=0, tag=_TAG))
+        pending.append(comm.isend((kind, rank, payload), dest=0, tag=_REPORT_TAG))
 
     def report(kind: Report, payload: Any) -> None:
         if kind is Report.DONE:  # how long this rank lived for the run, first
@@ -192,6 +227,7 @@ def _serve(
     load_pes: LoadPEs,
     reporter: BatchingReporter,
     on_report: Callable[[Any, int, Any], object],
+    after_send: Callable[[], None] | None = None,
 ) -> None:
     """Run the instances hosted here to their end and report ``done``."""
     rank = comm.Get_rank()
@@ -199,7 +235,7 @@ def _serve(
     executor = Executor(
         spec.plan,
         instantiate(load_pes(), hosted),
-        transport=_MpiTransport(comm, spec.owner),
+        transport=_MpiTransport(comm, spec.owner, after_send),
         on_result=reporter.result,
         batch_size=spec.batch_size,
     )
@@ -223,12 +259,13 @@ def _serve(
 
 
 def _receive(comm: Any) -> tuple[Any, Any, Any]:
-    """The next message, from any rank."""
+    """The next message (data or report), from any rank. (Each sender's
+    messages arrive in the order sent: both tags match this receive.)"""
     from mpi4py import MPI
 
     status = MPI.Status()
-    _wait(lambda: bool(comm.Iprobe(source=MPI.ANY_SOURCE, tag=_TAG, status=status)))
-    message: tuple[Any, Any, Any] = comm.recv(source=status.Get_source(), tag=_TAG)
+    _wait(lambda: bool(comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status)))
+    message: tuple[Any, Any, Any] = comm.recv(source=status.Get_source(), tag=status.Get_tag())
     return message
 
 

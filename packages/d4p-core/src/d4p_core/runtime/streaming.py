@@ -7,9 +7,10 @@ the number of results. ``d4p_core.stream(...)`` turns that into an iterator.
 
 Mappings take the callback from :func:`result_callback` (a context
 variable, so concurrent runs in threads do not mix): the driver-side
-``ReportSink`` and ``simple`` call it directly; a backend whose results only
-reach the driver at the end (``mpi``) still has them delivered, by the
-mapping template, when its run ends.
+``ReportSink`` and ``simple`` call it directly (``mpi``, when d4p launched
+the job, forwards rank 0's results to the driver as they come); a backend
+whose results only reach the driver at the end still has them delivered,
+by the mapping template, when its run ends.
 """
 
 from __future__ import annotations
