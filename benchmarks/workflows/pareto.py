@@ -49,11 +49,13 @@ class ParetoWork(IterativePE):
         return data
 
 
-def build(n: int = 2000) -> Workload:
+def build(n: int = 2000, work: IterativePE | None = None, name: str = "pareto") -> Workload:
+    """Numbers -> ``work`` (default: :class:`ParetoWork`) -> a counting sink."""
     g = WorkflowGraph()
-    g.connect(Numbers(), "output", work := ParetoWork(), "input")
-    g.connect(work, "output", CountingSink(), "input")
-    return Workload("pareto", g, n, n)
+    stage = work if work is not None else ParetoWork()
+    g.connect(Numbers(), "output", stage, "input")
+    g.connect(stage, "output", CountingSink(), "input")
+    return Workload(name, g, n, n)
 
 
 graph = build().graph

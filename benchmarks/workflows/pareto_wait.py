@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from d4p_core import IterativePE, WorkflowGraph
+from d4p_core import IterativePE
 
-from ._pes import CountingSink, Numbers, Workload
-from .pareto import cost_ms
+from . import pareto
+from ._pes import Workload
 
 __all__ = ["ParetoWait", "build"]
 
@@ -24,15 +24,12 @@ class ParetoWait(IterativePE):
     """Waits ``cost_ms(item)`` and passes the item on."""
 
     def _process(self, data: Any) -> Any:
-        time.sleep(cost_ms(int(data)) / 1000.0)
+        time.sleep(pareto.cost_ms(int(data)) / 1000.0)
         return data
 
 
 def build(n: int = 2000) -> Workload:
-    g = WorkflowGraph()
-    g.connect(Numbers(), "output", work := ParetoWait(), "input")
-    g.connect(work, "output", CountingSink(), "input")
-    return Workload("pareto_wait", g, n, n)
+    return pareto.build(n, ParetoWait(), "pareto_wait")
 
 
 graph = build().graph

@@ -11,16 +11,9 @@ import pytest
 
 from d4p_core import RunError, WorkflowGraph, run, stream
 from d4p_core.testing import child_processes
-from d4p_core.testing.pes import CountingProducer, Failing, PassThrough
+from d4p_core.testing.pes import CountingProducer, Failing
 from d4p_core.testing.processes import wait_gone
-
-
-def _pipeline() -> WorkflowGraph:
-    graph = WorkflowGraph()
-    middle = PassThrough()
-    graph.connect(CountingProducer(), "output", middle, "input")
-    graph.connect(middle, "output", PassThrough(), "input")
-    return graph
+from d4p_core.testing.workflows import build_pipeline
 
 
 @pytest.mark.timeout(120)
@@ -28,7 +21,7 @@ def _pipeline() -> WorkflowGraph:
 def test_results_stream_while_the_job_runs(processes: int) -> None:
     """A billion items would take hours: the first result comes long
     before, and closing the stream then ends the job (nothing left)."""
-    results = stream(_pipeline(), "mpi", inputs=10**9, processes=processes)
+    results = stream(build_pipeline(), "mpi", inputs=10**9, processes=processes)
     first = next(results)
     results.close()
     assert first[2] >= 1
@@ -40,7 +33,7 @@ def test_results_stream_while_the_job_runs(processes: int) -> None:
 def test_every_result_reaches_the_callback_and_none_is_kept() -> None:
     received: list[Any] = []
     result = run(
-        _pipeline(), "mpi", inputs=700, processes=3, on_result=lambda *r: received.append(r[2])
+        build_pipeline(), "mpi", inputs=700, processes=3, on_result=lambda *r: received.append(r[2])
     )
     assert sorted(received) == list(range(1, 701))
     assert result.outputs == {}
