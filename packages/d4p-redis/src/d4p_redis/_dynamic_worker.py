@@ -252,9 +252,8 @@ class _Worker:
                 instance,
                 "process",
                 None,
-                f"{deaths} worker process{'' if deaths == 1 else 'es'} died holding "
-                "this task "
-                "(killed, out of memory, or a crash in native code); "
+                f"{deaths} worker process{'' if deaths == 1 else 'es'} died holding this "
+                "task (killed, out of memory, or a crash in native code); "
                 f"it is not run again (max_deaths={self.spec.max_deaths})",
                 "",
             ),
