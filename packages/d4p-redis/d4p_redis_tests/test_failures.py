@@ -6,6 +6,7 @@ worker that dies."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 import redis
@@ -83,7 +84,8 @@ def test_bounded_backlog_still_exact() -> None:
 
 def _stream_entries(client: redis.Redis, stream: str) -> dict[bytes, int]:
     """payload -> deaths, of every entry of ``stream``."""
-    return {fields[b"d"]: int(fields.get(b"h", 0)) for _, fields in client.xrange(stream)}
+    rows: Any = client.xrange(stream)
+    return {fields[b"d"]: int(fields.get(b"h", 0)) for _, fields in rows}
 
 
 def test_hand_back_counts_deaths_and_gives_back_only_what_is_still_held(redis_url: str) -> None:
@@ -99,8 +101,9 @@ def test_hand_back_counts_deaths_and_gives_back_only_what_is_still_held(redis_ur
         # w1 died holding all three: each is added again, one death more.
         assert session.hand_back(1, died=True) == 3
         assert _stream_entries(client, keys.tasks) == {b"a": 1, b"b": 1, b"c": 1}
-        ((_, read),) = client.xreadgroup(GROUP, "w2", {keys.tasks: ">"}, count=2)
-        ids = tuple(entry_id for entry_id, _ in read)
+        reply: Any = client.xreadgroup(GROUP, "w2", {keys.tasks: ">"}, count=2)
+        ((_, read),) = reply
+        ids: tuple[bytes, ...] = tuple(entry_id for entry_id, _ in read)
         # A live worker gives one back: unchanged; an id it no longer holds
         # (or never held) moves nothing.
         assert session.hand_back(2, died=False, ids=ids[1:]) == 1
