@@ -198,12 +198,13 @@ ORPHAN_PARENT = textwrap.dedent(
 @pytest.mark.parametrize("mapping", PROCESS_MAPPINGS)
 @pytest.mark.timeout(60)
 def test_workers_stop_when_the_parent_is_killed(
-    mapping: str, stuck: bool, method: str | None, tmp_path: Path
+    mapping: str, stuck: bool, method: str | None, tmp_path: Path, private_tmp: Path
 ) -> None:
     # A worker stuck in a PE never checks on its parent: on Linux the kernel
     # tells it (PR_SET_PDEATHSIG; under forkserver, whose fork server is the
     # workers' parent, core's lifeline pipe). The parent is killed only once
-    # the PE hangs.
+    # the PE hangs. (A parent killed while it used forkserver leaves
+    # multiprocessing's own pymp-* directory behind: in ``private_tmp``.)
     if stuck and not sys.platform.startswith("linux"):
         pytest.skip("only Linux ends a worker whose PE never returns")
     marker = tmp_path / "stuck" if stuck else None
