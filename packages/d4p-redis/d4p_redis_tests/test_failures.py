@@ -18,7 +18,7 @@ from d4p_redis._codec import Codec
 from d4p_redis._keys import GROUP
 from d4p_redis._session import Session
 
-from .pes import Double, pipeline
+from .pes import DiesOnStart, Double, pipeline
 
 
 @pytest.mark.parametrize("mapping", ["dyn_redis", "hybrid_redis", "dyn_auto_redis"])
@@ -122,23 +122,30 @@ def test_hand_back_counts_deaths_and_gives_back_only_what_is_still_held(redis_ur
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("mapping", ["dyn_redis", "dyn_auto_redis"])
-def test_a_task_that_kills_its_workers_is_dead_lettered_after_max_deaths(mapping: str) -> None:
+@pytest.mark.parametrize(
+    ("mapping", "processes", "max_deaths"),
+    # dyn_auto_redis with 2 workers: the task's own count decides, not the
+    # limit on replacing workers that died (4 local deaths here).
+    [("dyn_redis", 4, 2), ("dyn_auto_redis", 2, 2), ("dyn_auto_redis", 2, 4)],
+)
+def test_a_task_that_kills_its_workers_is_dead_lettered_after_max_deaths(
+    mapping: str, processes: int, max_deaths: int
+) -> None:
     n = 60
     killer = KillSelfOn(7)
     result = run(
         pipeline(n, stage=killer),
         mapping,
-        processes=4,
+        processes=processes,
         batch_size=1,
         on_error="continue",
-        max_deaths=2,
+        max_deaths=max_deaths,
     )
     assert sorted(result.outputs[killer.id]["output"]) == [i for i in range(n) if i != 7]
     (error,) = result.errors
     assert error.pe_id == killer.id
-    assert "2 worker processes died holding this task" in error.error
-    assert len(result.extra["dead_workers"]) == 2
+    assert f"{max_deaths} worker processes died holding this task" in error.error
+    assert len(result.extra["dead_workers"]) == max_deaths
     assert not child_processes()
 
 
@@ -150,4 +157,11 @@ def test_a_task_that_kills_its_workers_fails_the_run_with_one_message() -> None:
     assert error.value.pe_id == killer.id
     assert "1 worker process died holding this task" in str(error.value)
     assert "max_deaths=1" in str(error.value)
+    assert not child_processes()
+
+
+@pytest.mark.timeout(120)
+def test_workers_that_die_holding_no_task_are_not_replaced_for_ever() -> None:
+    with pytest.raises(RunError, match=r"died holding no task .*: a new worker would die too"):
+        run(pipeline(20, stage=DiesOnStart()), "dyn_auto_redis", processes=2)
     assert not child_processes()

@@ -46,7 +46,7 @@ class ElasticLoop(DynamicLoop):
         self.member_in: dict[int, int] = {}  # slot -> member of its latest process
         self.joined: dict[int, float] = {}  # external member -> when it was counted
         self.left: dict[int, float] = {}  # external member -> when it was done or lost
-        self.deaths = 0  # local processes that died
+        self.empty_deaths = 0  # local processes that died holding no task
 
     # -- member ids and coordinator indices ----------------------------------
     def index(self, member: int) -> int:
@@ -95,16 +95,20 @@ class ElasticLoop(DynamicLoop):
     def lose(self, member: int, how: str) -> None:
         self.driver.lease.verify()  # a worker that found the run gone is no lost worker
         self.dead.add(member)
+        held = self.driver.session.hand_back(member, died=True)
         if member in self.joined:
             self.left.setdefault(member, time.monotonic())
-        else:
-            self.deaths += 1
-            if self.deaths > max(self.local, 1):
+        elif not held:
+            # A task that kills its workers is failed by the workers after
+            # --max-deaths (each death is counted on the tasks it held). A
+            # process that dies holding nothing (at its start, say) would be
+            # replaced for ever: the run ends instead.
+            self.empty_deaths += 1
+            if self.empty_deaths > max(self.local, 1):
                 raise RunError(
-                    f"{self.deaths} worker processes died (the last one {how}); "
-                    "a task that kills its worker is not retried for ever"
+                    f"{self.empty_deaths} worker processes died holding no task (the last "
+                    f"one {how}): a new worker would die too"
                 )
-        self.driver.session.hand_back(member, died=True)
         self.coordinator.leave(self.index(member))
         if self.sealed and not (self.coordinator.active or self.coordinator.retiring):
             # PEs are being closed: no worker may start any more.
