@@ -7,6 +7,8 @@ policy (the AutoscalePolicy protocol) drives it all."""
 from __future__ import annotations
 
 import signal
+import subprocess
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -134,26 +136,35 @@ class _CountsExternal:
         return snapshot.max_workers, "grow"
 
 
-@pytest.mark.timeout(120)
-def test_an_external_worker_that_joins_is_counted_and_retired(
-    redis_url: str, tmp_path: Path
-) -> None:
-    n = 400
+def _with_an_external_worker(
+    url: str, tmp_path: Path, run_id: str, n: int, policy: Any
+) -> tuple[threading.Thread, dict[str, Any], subprocess.Popen[str]]:
+    """A dyn_auto_redis run of ``n`` items with one local worker, whose
+    source waits until an external worker (``d4p worker redis``) joined."""
     gate = tmp_path / "gate"
-    policy = _CountsExternal(shrink_after=n // 2)
     thread, box = _start_run(
         pipeline(n, gate=str(gate), pause=0.002),
         "dyn_auto_redis",
         processes=1,
         batch_size=1,
-        run_id="joins",
+        run_id=run_id,
         policy=policy,
     )
-    _wait_for_run(redis_url, "joins")
+    _wait_for_run(url, run_id)
     _wait_for_local_processes(2)  # the sources and the one local worker
-    worker = _worker(redis_url, "--run", "joins")
-    _wait_for_members(redis_url, "joins", 2)
+    worker = _worker(url, "--run", run_id)
+    _wait_for_members(url, run_id, 2)
     gate.touch()
+    return thread, box, worker
+
+
+@pytest.mark.timeout(120)
+def test_an_external_worker_that_joins_is_counted_and_retired(
+    redis_url: str, tmp_path: Path
+) -> None:
+    n = 400
+    policy = _CountsExternal(shrink_after=n // 2)
+    thread, box, worker = _with_an_external_worker(redis_url, tmp_path, "joins", n, policy)
     thread.join(timeout=120)
     _, stderr = worker.communicate(timeout=60)
     assert "error" not in box, box.get("error")
@@ -193,20 +204,8 @@ def test_an_external_worker_stopped_by_sigterm_leaves_cleanly(
     """It hands back what it holds and stops its heartbeat: counted out,
     nothing lost or repeated, exit status 143, nothing on stderr."""
     n = 400
-    gate = tmp_path / "gate"
-    thread, box = _start_run(
-        pipeline(n, gate=str(gate), pause=0.002),
-        "dyn_auto_redis",
-        processes=1,
-        batch_size=1,
-        run_id="sigterm",
-        policy=ScriptedPolicy(shrink_after=10_000, bulk=2),
-    )
-    _wait_for_run(redis_url, "sigterm")
-    _wait_for_local_processes(2)
-    worker = _worker(redis_url, "--run", "sigterm")
-    _wait_for_members(redis_url, "sigterm", 2)
-    gate.touch()
+    policy = ScriptedPolicy(shrink_after=10_000, bulk=2)
+    thread, box, worker = _with_an_external_worker(redis_url, tmp_path, "sigterm", n, policy)
     _wait_for_reader(redis_url, "sigterm", "w1")
     worker.send_signal(signal.SIGTERM)
     _, stderr = worker.communicate(timeout=60)
