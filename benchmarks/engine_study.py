@@ -54,6 +54,7 @@ class Probe:
     args: tuple[str, ...]
     items: int
     expected_sum: int
+    pythonpath: str = ""  # put first on PYTHONPATH (--before: another checkout's packages)
 
 
 @dataclass
@@ -69,6 +70,8 @@ def _expected_sum(pipeline: str, items: int) -> int:
 def run_probe(probe: Probe, env: dict[str, str], scratch: Path) -> Sample:
     """Run once in a fresh process; raise if it failed or answered wrong."""
     command = [probe.python, str(PROBE), *probe.args]
+    if probe.pythonpath:
+        env = {**env, "PYTHONPATH": os.pathsep.join([probe.pythonpath, env["PYTHONPATH"]])}
     done = _measure.measure(command, env, timeout=600, workdir=scratch, cwd=REPO)
     if done.exit_code or done.timed_out:
         raise RuntimeError(f"{probe.label} failed ({done.exit_code}):\n{done.stderr}")
@@ -125,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-items", nargs=2, type=int, default=[100_000, 10_000_000])
     parser.add_argument("--no-stream-d4py", action="store_true")
     parser.add_argument("--out", type=Path, default=REPORT)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of an earlier revision (git worktree add DIR REV): its d4p runs "
+        "beside this one's, interleaved, labelled '(before)'",
+    )
     args = parser.parse_args(argv)
 
     env = dict(os.environ)
@@ -146,6 +155,18 @@ def main(argv: list[str] | None = None) -> int:
             _expected_sum(pipeline, items),
         )  # fmt: skip
 
+    def with_before(probes: list[Probe]) -> list[Probe]:
+        """Each d4p probe, and with --before the same run on that checkout."""
+        if args.before is None:
+            return probes
+        sources = os.pathsep.join(str(p) for p in sorted(args.before.glob("packages/*/src")))
+        earlier = [
+            Probe(f"{p.label} (before)", p.python, p.args, p.items, p.expected_sum, sources)
+            for p in probes
+            if p.args[0] in ("d4p", "d4p-block")
+        ]
+        return probes + earlier
+
     n = args.items
     trivial = [probe("plain Python loop", python, "trivial", n, "loop")]
     if _has(python, "bytewax"):
@@ -165,14 +186,14 @@ def main(argv: list[str] | None = None) -> int:
             trivial.append(probe(label, peer, "trivial", n, "stream-d4py"))
 
     print(f"trivial pipeline, N = {n:,}", flush=True)
-    trivial_samples = measure(trivial, args.repeats, env)
+    trivial_samples = measure(with_before(trivial), args.repeats, env)
     m, p = args.medium_items, str(args.processes)
     medium = [probe("simple", python, "medium", m, "d4p")] + [
         probe(f"{mapping} -n {p}", python, "medium", m, "d4p", mapping, p)
         for mapping in args.mappings
     ]
     print(f"medium pipeline, N = {m:,}", flush=True)
-    medium_samples = measure(medium, args.repeats, env)
+    medium_samples = measure(with_before(medium), args.repeats, env)
     small, large = args.memory_items
     memory = [probe(f"N = {k:,}", python, "trivial", k, "d4p") for k in (small, large)]
     print("memory", flush=True)
@@ -186,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.repeats} interleaved runs after a warm-up; every result checked. "
         "Produced by `hatch run bench:engine` (`benchmarks/engine_study.py`).",
         *(f"- note: {note}" for note in notes),
+        *([f"- '(before)': the same runs on the checkout {args.before}"] if args.before else []),
         "",
         f"### Trivial pipeline, N = {n:,} (source -> +1 -> x2 -> -2 -> count/sum sink)",
         "",
