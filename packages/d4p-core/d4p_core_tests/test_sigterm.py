@@ -89,3 +89,24 @@ def test_sigterm_handling_is_left_to_whoever_set_it(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == "kept\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_meanwhile_dies_by_the_signal() -> None:
+    # CI once caught a worker, signalled with its process group while it was
+    # being forked, print the inherited handler's SystemExit from random's
+    # at-fork reseeding and carry on
+    from d4p_core.runtime.signals import sigterm_ends_the_run
+
+    with sigterm_ends_the_run():
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+            except BaseException:
+                os._exit(3)
+            os._exit(4)
+        _, status = os.waitpid(child, 0)
+    assert os.WIFSIGNALED(status), os.waitstatus_to_exitcode(status)
+    assert os.WTERMSIG(status) == signal.SIGTERM

@@ -13,12 +13,17 @@ processes and removes what it made, and the process exits with the status a
 SIGTERM gives (128 + 15), printing nothing. A second SIGTERM ends it at
 once. Worker processes reset SIGTERM to the default when they start (core's
 ``LocalProcesses``): a worker killed with its parent must die even inside a
-PE that never returns to Python.
+PE that never returns to Python. A process forked while the handler is
+installed inherits it until it resets SIGTERM; a SIGTERM in that window (the
+whole process group is signalled while the driver starts workers) ends it by
+the signal: a ``SystemExit`` raised there could land in an at-fork callback
+(``random``'s reseeding), which prints it and carries on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -37,8 +42,12 @@ def sigterm_ends_the_run() -> Iterator[None]:
         yield  # someone else decides what SIGTERM does
         return
 
+    owner = os.getpid()
+
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if os.getpid() != owner:  # a child forked meanwhile, not yet reset
+            signal.raise_signal(signal.SIGTERM)
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, on_sigterm)
