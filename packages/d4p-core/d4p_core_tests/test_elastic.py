@@ -1,12 +1,19 @@
 """dyn_auto_multi starts and retires worker processes: every item is processed
-exactly once whatever the pool does, a retired worker closes its PE copies
-and exits as expected, a killed one fails the run, every decision is
+exactly once whatever the pool does (workers killed at any moment included,
+on every local dynamic mapping),
+a retired worker closes its PE copies and exits as expected, a task that
+kills its workers fails the run after ``max_deaths``, every decision is
 recorded, and the run reports its process-seconds."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +22,15 @@ from d4p_core import GenericPE, RunError, WorkflowGraph, run
 from d4p_core.mappings.dynamic.autoscale import BacklogPolicy
 from d4p_core.runtime.supervision import LocalProcesses
 from d4p_core.testing import child_processes
-from d4p_core.testing.pes import BurstThenTail, BusyBelow, CountingProducer, KillSelfOn, PassThrough
+from d4p_core.testing.pes import (
+    BurstThenTail,
+    BusyBelow,
+    CountingProducer,
+    DiesOnStart,
+    KillSelfOn,
+    PassThrough,
+    Total,
+)
 from d4p_core.testing.policies import ScriptedPolicy
 
 from ._mp_pes import Busy
@@ -40,6 +55,13 @@ class MarksItsClose(GenericPE):
     def _postprocess(self) -> None:
         self.write("output", self.MARK)
         self.write("closed", 1)
+
+
+class _SourceKillsItself(CountingProducer):
+    def _process(self, inputs: Any) -> dict[str, Any]:
+        if self.counter == 5:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super()._process(inputs)
 
 
 def _chain(*middle: GenericPE, source: GenericPE | None = None) -> tuple[WorkflowGraph, str]:
@@ -101,14 +123,98 @@ def test_a_burst_then_a_light_tail_grows_then_shrinks_the_pool() -> None:
     assert not child_processes()
 
 
+def _policy(mapping: str) -> dict[str, Any]:
+    """dyn_auto_multi: three workers for the whole run."""
+    return {"policy": ScriptedPolicy(shrink_after=10_000)} if mapping == "dyn_auto_multi" else {}
+
+
 @pytest.mark.timeout(120)
-def test_a_worker_killed_after_the_pool_grew_fails_the_run_and_nothing_is_left() -> None:
+@pytest.mark.parametrize("mapping", ["dyn_multi", "dyn_auto_multi", "hybrid_multi"])
+def test_a_worker_killed_mid_task_loses_and_repeats_nothing(mapping: str, tmp_path: Path) -> None:
+    killer = KillSelfOn(300, once=str(tmp_path / "killed"))
+    graph, last = _chain(Busy(2), killer)
+    result = run(graph, mapping, inputs=600, processes=3, batch_size=1, **_policy(mapping))
+    assert (tmp_path / "killed").exists(), "a worker was killed"
+    assert Counter(result.outputs[last]["output"]) == Counter(range(1, 601))
+    assert _actions(result).count("lost") == 1
+    assert not child_processes()
+
+
+@pytest.mark.timeout(120)
+def test_a_killed_worker_hosting_pinned_instances_fails_the_run() -> None:
+    # hybrid_multi: a pinned instance's state dies with its worker
+    graph, killer = WorkflowGraph(), KillSelfOn(50)
+    graph.connect(CountingProducer(), "output", killer, "input")
+    graph.connect(killer, "output", Total(), "input")  # global grouping: pinned
+    with pytest.raises(RunError, match=r"worker \d was killed by signal SIGKILL before finishing"):
+        run(graph, "hybrid_multi", inputs=100, processes=2, batch_size=1)
+    assert not child_processes()
+
+
+@pytest.mark.timeout(120)
+def test_a_fixed_pool_fails_when_its_last_worker_is_killed() -> None:
+    graph, _ = _chain(KillSelfOn(5))  # every worker that takes item 5 dies
+    with pytest.raises(RunError, match="the last worker left"):
+        run(graph, "dyn_multi", inputs=20, processes=2, batch_size=1, max_deaths=5)
+    assert not child_processes()
+
+
+def _kill_workers(kills: int, every: float, killed: list[int]) -> None:
+    """SIGKILL a running worker (never the sources: the highest slot) every
+    ``every`` seconds, ``kills`` times: at whatever point it has reached."""
+    while len(killed) < kills:
+        time.sleep(every)
+        workers = [p for p in multiprocessing.active_children() if p.name != "d4p-worker-3"]
+        if workers and workers[0].pid is not None:
+            os.kill(workers[0].pid, signal.SIGKILL)
+            killed.append(workers[0].pid)
+
+
+@pytest.mark.timeout(120)
+def test_workers_killed_from_outside_at_any_moment_lose_and_repeat_nothing() -> None:
+    graph, last = _chain(Busy(1), MarksItsClose())
+    killed: list[int] = []
+    killer = threading.Thread(target=_kill_workers, args=(4, 0.25, killed), daemon=True)
+    killer.start()
+    result = run(graph, "dyn_auto_multi", inputs=3000, processes=3, batch_size=1,
+                 max_deaths=10, policy=ScriptedPolicy(shrink_after=10_000))  # fmt: skip
+    killer.join()
+    expected = Counter(range(1, 3001))
+    outputs = Counter(result.outputs[last]["output"])
+    marks = outputs.pop(MarksItsClose.MARK)  # one per copy that was closed, not killed
+    assert outputs == expected
+    assert 1 <= marks <= result.extra["processes_started"] - 1
+    assert _actions(result).count("lost") == len(killed) == 4
+    assert not child_processes()
+
+
+@pytest.mark.timeout(120)
+def test_a_task_that_kills_its_workers_fails_the_run_after_max_deaths() -> None:
     graph, _ = _chain(Busy(2), KillSelfOn(400))
     with pytest.raises(RunError) as failure:
-        run(graph, "dyn_auto_multi", inputs=600, processes=3, batch_size=1,
+        run(graph, "dyn_auto_multi", inputs=600, processes=3, batch_size=1, max_deaths=2,
             policy=ScriptedPolicy(shrink_after=10_000))  # fmt: skip
-    assert "SIGKILL" in str(failure.value)
-    assert "worker" in str(failure.value)
+    assert failure.value.pe_id is not None
+    message = str(failure.value)
+    assert "2 worker processes died holding this task" in message
+    assert "was killed by signal SIGKILL" in message
+    assert "max_deaths=2" in message
+    assert not child_processes()
+
+
+@pytest.mark.timeout(120)
+def test_workers_that_die_holding_no_task_are_not_replaced_for_ever() -> None:
+    graph, _ = _chain(DiesOnStart())
+    with pytest.raises(RunError, match=r"died holding no task .*: a new worker would die too"):
+        run(graph, "dyn_auto_multi", inputs=20, processes=2, policy=ScriptedPolicy(10_000))
+    assert not child_processes()
+
+
+@pytest.mark.timeout(120)
+def test_a_killed_source_process_fails_the_run() -> None:
+    graph, _ = _chain(source=_SourceKillsItself())
+    with pytest.raises(RunError, match="the sources was killed by signal SIGKILL"):
+        run(graph, "dyn_auto_multi", inputs=20, processes=2, policy=ScriptedPolicy(10_000))
     assert not child_processes()
 
 

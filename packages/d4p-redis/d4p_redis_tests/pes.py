@@ -63,17 +63,6 @@ class Double(IterativePE):
         return 2 * data
 
 
-class DiesOnStart(IterativePE):
-    """Passes values on, but the process that prepares it is SIGKILLed in
-    ``preprocess``: a worker that dies before it holds any task."""
-
-    def _preprocess(self) -> None:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    def _process(self, data: Any) -> Any:
-        return data
-
-
 class Tuples(IterativePE):
     """(x, [x]) — checks that tuples stay tuples."""
 

@@ -13,12 +13,12 @@ import redis
 
 from d4p_core import RunError, run
 from d4p_core.testing import child_processes
-from d4p_core.testing.pes import KillSelfOn
+from d4p_core.testing.pes import DiesOnStart, KillSelfOn
 from d4p_redis._codec import Codec
 from d4p_redis._keys import GROUP
 from d4p_redis._session import Session
 
-from .pes import DiesOnStart, Double, pipeline
+from .pes import Double, pipeline
 
 
 @pytest.mark.parametrize("mapping", ["dyn_redis", "hybrid_redis", "dyn_auto_redis"])

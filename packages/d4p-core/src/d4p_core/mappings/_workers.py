@@ -180,6 +180,10 @@ class WorkerGroup:
         except BaseException:
             self.abort_all()
             raise
+        self.stop()
+
+    def stop(self) -> None:
+        """End a run that finished: every process gets its grace to exit."""
         self.processes.stop(graceful=True)
         self._close()
 

@@ -327,7 +327,7 @@ class LocalProcesses:
         self._started.append(begun)
         return len(self.processes) - 1
 
-    def _note_exits(self) -> None:
+    def note_exits(self) -> None:
         """Stamp the end of processes that exited since the last look."""
         now = time.monotonic()
         for index, process in enumerate(self.processes):
@@ -340,7 +340,7 @@ class LocalProcesses:
         stamped when :meth:`lost` or :meth:`stop` sees it, which
         :class:`~d4p_core.mappings._workers.WorkerGroup` does every 0.2 s).
         What a mapping reports as ``RunResult.process_seconds``."""
-        self._note_exits()
+        self.note_exits()
         now = time.monotonic()
         return sum(
             self._ended.get(index, now) - started for index, started in enumerate(self._started)
@@ -350,7 +350,7 @@ class LocalProcesses:
         """The first worker (index, how it ended) that exited before it
         finished, if any. A clean exit (status 0) gets
         :data:`EXIT_GRACE_CHECKS` calls for its last reports to arrive."""
-        self._note_exits()
+        self.note_exits()
         for index, process in enumerate(self.processes):
             code = process.exitcode
             if index in finished or code is None:
@@ -367,10 +367,10 @@ class LocalProcesses:
         :data:`STOP_GRACE` seconds to exit; after an abort, :data:`ABORT_GRACE`;
         then they are terminated and, if need be, killed."""
         deadline = time.monotonic() + (STOP_GRACE if graceful else ABORT_GRACE)
-        self._note_exits()
+        self.note_exits()
         for process in self.processes:
             process.join(timeout=max(0.0, deadline - time.monotonic()))
-            self._note_exits()  # every process that ended meanwhile, not only this one
+            self.note_exits()  # every process that ended meanwhile, not only this one
         alive = [process for process in self.processes if process.is_alive()]
         for process in alive:
             process.terminate()
@@ -381,7 +381,7 @@ class LocalProcesses:
             if process.is_alive():
                 process.kill()
                 process.join(timeout=TERMINATE_GRACE)
-        self._note_exits()
+        self.note_exits()
         if self._lifeline is not None and all(not p.is_alive() for p in self.processes):
             self._lifeline.close()
             self._lifeline = None

@@ -19,6 +19,7 @@ __all__ = [
     "BurstThenTail",
     "BusyBelow",
     "CountingProducer",
+    "DiesOnStart",
     "EvenOddPairer",
     "Failing",
     "GlobalSum",
@@ -279,15 +280,33 @@ class Burst(ProducerPE):
 
 class KillSelfOn(IterativePE):
     """Passes items on; on item ``value`` its process dies from SIGKILL (a
-    worker killed from outside, for the supervision tests)."""
+    worker killed from outside, for the supervision tests). With ``once``
+    (a file path) only the first process to create that file dies."""
 
-    def __init__(self, value: int = 5) -> None:
+    def __init__(self, value: int = 5, once: str | None = None) -> None:
         super().__init__()
         self.value = value
+        self.once = once
 
     def _process(self, data: Any) -> Any:
         if data == self.value:
+            if self.once is not None:
+                try:
+                    os.close(os.open(self.once, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                except FileExistsError:
+                    return data
             os.kill(os.getpid(), signal.SIGKILL)
+        return data
+
+
+class DiesOnStart(IterativePE):
+    """Passes values on, but the process that prepares it is SIGKILLed in
+    ``preprocess``: a worker that dies before it holds any task."""
+
+    def _preprocess(self) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def _process(self, data: Any) -> Any:
         return data
 
 

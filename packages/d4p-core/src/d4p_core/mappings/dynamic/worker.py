@@ -1,55 +1,77 @@
-"""Worker side of the dynamic mappings (``dyn_multi``, ``dyn_auto_multi``,
-``hybrid_multi``).
+"""Worker side of the local dynamic mappings (``dyn_multi``,
+``dyn_auto_multi``, ``hybrid_multi``).
 
-Two roles. The *source* process hosts the sources and queues their output.
-Each *worker* hosts one copy of every stateless PE (and, for hybrid, some
-pinned instances of stateful PEs), takes tasks ``(address, batch)`` from the
-shared queue and runs a task's downstream chain locally, handing work back
-to the shared queue only when its own backlog is long and the queue has room.
+Each process talks to the driver's :class:`~.broker.TaskBroker` over one pipe
+of its own, which only it writes: a process killed at any moment leaves
+nothing torn or locked that another process shares (a shared
+``multiprocessing.Queue`` would: a writer killed mid-message, or holding the
+queue's lock, breaks it for everyone).
+
+Two roles. The *source* process hosts the sources and sends their output as
+tasks, one message each, within the credit the broker grants it
+(back-pressure: the driver holds at most ``queue_size`` queued tasks before
+the sources wait). Each *worker* hosts one copy of every stateless PE (and,
+for hybrid, the pinned instances of stateful PEs its slot owns), is given
+tasks ``(address, batch)`` and runs a task's downstream chain locally,
+handing work to others only when its own backlog is long and the driver's
+queue has room.
+
+After each task a worker answers with one **commit** message carrying
+everything the task produced: the tasks it hands on (spilled work, and work
+for pinned instances it does not host) and the results. Nothing leaves the
+worker before that message, so a worker that dies mid-task has done nothing
+anyone can see, and the broker gives the task to another worker: done
+exactly once. What a close command makes (``postprocess`` output) travels
+the same way, with the ``closed`` answer; a worker told to ``retire`` closes
+its PE copies in topological order and commits what they wrote before it
+reports ``done``.
 
 Tasks are sized by measured cost: workers share an estimate of the seconds
 one item costs (its whole local chain included), and senders cut tasks to
 take about :data:`TASK_SECONDS`, from ``batch_size`` items up to 64 times
-that: cheap items travel in big tasks (little queue overhead per item),
-costly ones in small tasks (the load stays balanced).
+that: cheap items travel in big tasks (little overhead per item), costly ones
+in small tasks (the load stays balanced). A worker whose last task was quick
+holds two (the next waits in its pipe, no round trip between them); one
+whose tasks are slow holds one (an idle worker takes the next).
 
-Every queued batch is counted in flight: the counter goes up before a batch
-is queued and down after the batch's outputs are queued, so the run is
-quiescent exactly when the counter is zero and the sources are done.
-Commands (close a PE, retire, stop) come on each worker's
-private inbox, which pinned instances also use for their data. A worker
-told to ``retire`` holds no task at that point (it runs one task at a time,
-to the end, before it reads a command): it closes its PE copies in
-topological order, so what their ``postprocess`` writes is queued and
-counted like any output, and reports ``done``.
+Messages, process to broker: ``("ready",)``, ``("commit", task_id | None,
+tasks, results, answer | None, window)``, ``("tasks", tasks)`` (the sources),
+``("report", kind, payload)``. Broker to process: ``("task", task_id, task,
+room)`` (``room``: whether the queue has room for spilled work), ``("cmd",
+name, argument)``, ``("credit", n)`` (to the sources). A task travels as
+``(owner, pickle of (address, batch))``, ``owner`` the slot hosting a
+pinned address (else ``None``): the broker routes it without unpickling.
 """
 
 from __future__ import annotations
 
-import multiprocessing.queues
-import queue
-from collections import deque
-from collections.abc import Callable
+import contextlib
+import pickle
 from dataclasses import dataclass
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection
 from time import perf_counter
 from typing import Any
 
 from ...inputs import InputSpec, iter_blocks
 from ...planning.plan import Plan
-from ...runtime.engine import Address, Batch, Executor, given_blocks, instantiate
+from ...runtime.engine import Address, Batch, Executor, PEFailure, given_blocks, instantiate
 from ...runtime.payload import GraphPayload
-from ...runtime.supervision import BatchingReporter, Report
-from .._workers import Aborted, blocking_put, guarded_worker, queue_reporter, should_stop
+from ...runtime.supervision import Aborted, BatchingReporter, Report, crash_text
+from .._workers import should_stop
 
-__all__ = ["DynamicWorkerSpec", "dynamic_worker_main"]
+__all__ = ["TASK_SECONDS", "DynamicWorkerSpec", "Task", "dynamic_worker_main"]
 
-MPQueue = multiprocessing.queues.Queue
-_POLL = 0.2
+_POLL = 0.2  # seconds between checks for an abort while waiting (failures only)
 TASK_SECONDS = 0.005
 """What one task should cost a worker."""
 _LARGEST_TASK = 64
 """Tasks grow to at most this many times ``batch_size`` items."""
+QUICK_TASK = 2 * TASK_SECONDS
+"""A worker that ran its last task within this many seconds holds two."""
+
+Task = tuple["int | None", bytes]
+"""A task on the wire: the slot owning its pinned address (or ``None``), and
+the pickle of ``(address, batch)``."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +81,7 @@ class DynamicWorkerSpec:
     hosted: tuple[Address, ...]
     provided: dict[str, InputSpec]
     plan: Plan
-    pinned_owner: dict[Address, int]  # pinned instance -> worker index (inbox)
+    pinned_owner: dict[Address, int]  # pinned instance -> the slot hosting it
     payload: GraphPayload
     batch_size: int
     spill_above: int
@@ -67,33 +89,6 @@ class DynamicWorkerSpec:
     # Stateless PEs of which other workers hold copies too: process() must
     # not change their attributes (the state would be split).
     state_copies: tuple[str, ...] = ()
-
-
-class _Counter:
-    """The in-flight counter (a shared integer) and the count of finished
-    tasks (read by the autoscaler)."""
-
-    def __init__(self, value: Any, completed: Any, on_zero: Callable[[], None]) -> None:
-        self._value = value
-        self._completed = completed
-        self._on_zero = on_zero
-
-    def add(self, amount: int) -> None:
-        with self._value.get_lock():
-            self._value.value += amount
-            zero = self._value.value == 0
-        if zero:
-            self._on_zero()
-
-    def task_done(self) -> None:
-        # One lock per task: the finished count is a raw value guarded by
-        # the in-flight counter's lock.
-        with self._value.get_lock():
-            self._value.value -= 1
-            self._completed.value += 1
-            zero = self._value.value == 0
-        if zero:
-            self._on_zero()
 
 
 class _TaskSizer:
@@ -117,152 +112,156 @@ class _TaskSizer:
         return int(min(self._maximum, max(self._minimum, TASK_SECONDS / cost)))
 
 
-class _DynamicTransport:
-    """Queues batches for pinned instances (their owner's inbox) or for any
-    worker (the shared queue), counting each in flight."""
+class _Link:
+    """This process's end of its pipe to the broker."""
 
-    def __init__(
-        self,
-        spec: DynamicWorkerSpec,
-        shared: MPQueue[Any],
-        inboxes: list[MPQueue[Any]],
-        counter: _Counter,
-        abort: Any,
-        service: Callable[[], bool] | None,
-        sizer: _TaskSizer,
-    ) -> None:
-        self._spec = spec
+    def __init__(self, conn: Connection, abort: Any) -> None:
+        self.conn = conn
+        self.abort = abort
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        if should_stop(self.abort):
+            raise Aborted
+        self.conn.send(message)
+
+    def receive(self) -> tuple[Any, ...]:
+        while not self.conn.poll(_POLL):
+            if should_stop(self.abort):
+                raise Aborted
+        message: tuple[Any, ...] = self.conn.recv()
+        return message
+
+
+class _Sender:
+    """What an executor sends through: tasks addressed by owner, cut to the
+    cost estimate (after every send the executor's batch size is reset)."""
+
+    def __init__(self, spec: DynamicWorkerSpec, sizer: _TaskSizer) -> None:
         self.sizer = sizer
-        self.executor: Executor | None = None  # resized after every send
-        self._shared = shared
-        self._inboxes = inboxes
-        self._counter = counter
-        self._abort = abort
-        self._service = service
+        self.executor: Executor | None = None
+        self._pinned = spec.pinned_owner
 
-    def _queue_for(self, dst: Address) -> MPQueue[Any]:
-        owner = self._spec.pinned_owner.get(dst)
-        return self._shared if owner is None else self._inboxes[owner]
-
-    def send(self, dst: Address, batch: Batch) -> None:
-        target = self._queue_for(dst)
-        self._counter.add(1)
+    def task(self, dst: Address, batch: Batch) -> Task:
         if self.executor is not None:
             self.executor.batch_size = self.sizer.size()
-        if self._service is None:
-            blocking_put(target, (dst, batch), self._abort)
-            return
-        # A worker must not wait for room with its own inbox unread: two
-        # workers sending to each other's full inboxes would wait forever.
-        while True:
-            try:
-                target.put((dst, batch), timeout=0.01)
-                return
-            except queue.Full:
-                if should_stop(self._abort):
-                    raise Aborted from None
-                self._service()
+        raw = pickle.dumps((dst, batch), protocol=pickle.HIGHEST_PROTOCOL)
+        return self._pinned.get(dst), raw
 
     def send_eos(self, dst: Address) -> None:  # pragma: no cover - never used
         raise AssertionError("dynamic mappings end PEs by command")
 
+
+class _Outbox(_Sender):
+    """A worker's: what the current task produced waits for its commit
+    (tasks, and results through the reporter)."""
+
+    def __init__(self, spec: DynamicWorkerSpec, sizer: _TaskSizer, link: _Link) -> None:
+        super().__init__(spec, sizer)
+        self._link = link
+        self.tasks: list[Task] = []
+        self.results: list[tuple[str, str, Any]] = []
+        self.room = False  # whether the broker's queue had room at the last task
+
+    def report(self, kind: Report, payload: Any) -> None:
+        """The reporter's delivery: results wait for the commit."""
+        if kind is Report.RESULTS:
+            self.results.extend(payload)
+        else:
+            self._link.send(("report", kind, payload))
+
+    def send(self, dst: Address, batch: Batch) -> None:
+        self.tasks.append(self.task(dst, batch))
+
     def offer(self, dst: Address, batch: Batch) -> bool:
-        if dst in self._spec.pinned_owner:
-            return False  # a pinned instance's work stays with its owner
-        self._counter.add(1)
-        try:
-            self._shared.put_nowait((dst, batch))
-        except queue.Full:
-            self._counter.add(-1)
-            return False
+        if not self.room or dst in self._pinned:
+            return False  # no room; or a pinned instance's work stays with its owner
+        self.send(dst, batch)
         return True
 
+    def commit(
+        self, reporter: BatchingReporter, task: int | None, answer: Any = None, window: int = 1
+    ) -> None:
+        reporter.flush()
+        tasks, results = self.tasks, self.results
+        self.tasks, self.results = [], []
+        self._link.send(("commit", task, tasks, results, answer, window))
 
-class _Receiver:
-    """Next message: the private inbox first, then the shared queue."""
 
-    def __init__(self, private: MPQueue[Any], shared: MPQueue[Any], abort: Any) -> None:
-        self.private = private
-        self.shared = shared
-        self.abort = abort
-        self.early: deque[Any] = deque()  # private messages read while sending
+class _SourceOutbox(_Sender):
+    """The sources': each task goes at once, within the credit."""
 
-    def next(self, before_wait: Callable[[], None]) -> tuple[bool, Any]:
-        readers = [self.private._reader, self.shared._reader]  # type: ignore[attr-defined]
-        waited = False
-        while True:
-            if self.early:
-                return True, self.early.popleft()
-            try:
-                return True, self.private.get_nowait()
-            except queue.Empty:
-                pass
-            try:
-                return False, self.shared.get_nowait()
-            except queue.Empty:
-                pass
-            if not waited:
-                before_wait()
-                waited = True
-            if not wait(readers, timeout=_POLL) and should_stop(self.abort):
-                raise Aborted
+    def __init__(
+        self, spec: DynamicWorkerSpec, sizer: _TaskSizer, link: _Link, credit: int
+    ) -> None:
+        super().__init__(spec, sizer)
+        self._link = link
+        self._credit = credit
+
+    def send(self, dst: Address, batch: Batch) -> None:
+        while self._credit <= 0:
+            message = self._link.receive()
+            assert message[0] == "credit", message
+            self._credit += message[1]
+        self._credit -= 1
+        self._link.send(("tasks", [self.task(dst, batch)]))
 
 
 def dynamic_worker_main(
     report_id: int,
     spec: DynamicWorkerSpec,
-    shared: MPQueue[Any],
-    inboxes: list[MPQueue[Any]],
-    in_flight: Any,
-    completed: Any,
+    conn: Connection,
     item_cost: Any,
-    control: MPQueue[Any],
+    credit: int,
+    control: Any,
     abort: Any,
 ) -> None:
-    """A dynamic process: ``spec.index`` is its slot (its inbox),
-    ``report_id`` names its reports (a slot may host several processes in
-    turn, one after another)."""
-    reporter = queue_reporter(control, report_id, abort)
-
-    def report_idle() -> None:
-        blocking_put(control, (Report.IDLE, report_id, None), abort)
-
-    counter = _Counter(in_flight, completed, report_idle)
+    """A dynamic process (``spec.role``: ``"source"`` or ``"worker"``); the
+    sources start with ``credit`` tasks they may send. ``control`` (the
+    worker group's queue) is not used: a killed process must share nothing
+    with the others."""
+    link = _Link(conn, abort)
     sizer = _TaskSizer(item_cost, spec.batch_size)
-
-    def body() -> None:
+    outbox = _Outbox(spec, sizer, link)
+    if spec.role == "source":  # its results go at once: its death ends the run
+        reporter = BatchingReporter(lambda kind, payload: link.send(("report", kind, payload)))
+    else:
+        reporter = BatchingReporter(outbox.report)
+    try:
         hosted = instantiate(spec.payload.load(), spec.hosted)
         if spec.role == "source":
-            _run_sources(_Channels(spec, shared, inboxes, counter, sizer, reporter, abort), hosted)
+            _run_sources(spec, reporter, _SourceOutbox(spec, sizer, link, credit), hosted)
         else:
-            _run_worker(_Channels(spec, shared, inboxes, counter, sizer, reporter, abort), hosted)
+            _run_worker(spec, link, outbox, reporter, hosted)
+    except PEFailure as failure:
+        outbox.results.clear()  # the failed task's results are never delivered
+        _last_report(link, Report.FAILED, failure.info)
+    except Aborted:
+        pass  # nobody reads anything any more
+    except BaseException as exc:  # noqa: BLE001 - reported to the driver
+        _last_report(link, Report.CRASHED, crash_text(exc))
+    finally:
+        conn.close()
 
-    guarded_worker(reporter, [shared, *inboxes], control, body)
 
-
-@dataclass(frozen=True)
-class _Channels:
-    """What a worker talks through."""
-
-    spec: DynamicWorkerSpec
-    shared: MPQueue[Any]
-    inboxes: list[MPQueue[Any]]
-    counter: _Counter
-    sizer: _TaskSizer
-    reporter: BatchingReporter
-    abort: Any
+def _last_report(link: _Link, kind: Report, payload: Any) -> None:
+    """If even this fails, the driver still sees the process exit."""
+    with contextlib.suppress(Aborted, OSError):
+        link.send(("report", kind, payload))
 
 
 def _executor(
-    channels: _Channels, hosted: dict[Address, Any], transport: _DynamicTransport, **extra: Any
+    spec: DynamicWorkerSpec,
+    reporter: BatchingReporter,
+    hosted: dict[Address, Any],
+    sender: _Outbox | _SourceOutbox,
+    **extra: Any,
 ) -> Executor:
     """The engine of a dynamic process: no end-of-stream between tasks (the
     coordinator closes PEs), results and progress to the reporter."""
-    spec, reporter = channels.spec, channels.reporter
     executor = Executor(
         spec.plan,
         hosted,
-        transport=transport,
+        transport=sender,
         on_result=reporter.result,
         batch_size=spec.batch_size,
         end_of_stream=False,
@@ -270,82 +269,68 @@ def _executor(
         state_copies=spec.state_copies,
         **extra,
     )
-    transport.executor = executor
+    sender.executor = executor
     return executor
 
 
-def _run_sources(channels: _Channels, hosted: dict[Address, Any]) -> None:
-    spec, reporter = channels.spec, channels.reporter
-    transport = _DynamicTransport(
-        spec,
-        channels.shared,
-        channels.inboxes,
-        channels.counter,
-        channels.abort,
-        service=None,
-        sizer=channels.sizer,
-    )
-    executor = _executor(channels, hosted, transport)
+def _run_sources(
+    spec: DynamicWorkerSpec,
+    reporter: BatchingReporter,
+    sender: _SourceOutbox,
+    hosted: dict[Address, Any],
+) -> None:
+    executor = _executor(spec, reporter, hosted, sender)
     executor.start()
-    # Inputs given to non-source PEs become tasks like any other.
-    for pe_id, given in spec.provided.items():
-        if (pe_id, 0) in hosted:
-            continue
-        for block in iter_blocks(given):
-            transport.send((pe_id, 0), given_blocks([block]))
+    for pe_id, given in spec.provided.items():  # inputs given to non-source PEs
+        if (pe_id, 0) not in hosted:
+            for block in iter_blocks(given):
+                sender.send((pe_id, 0), given_blocks([block]))
     executor.feed(spec.provided)  # also runs the sources' postprocess
     executor.flush()
     reporter.done(executor.instance_metrics())
 
 
-def _run_worker(channels: _Channels, hosted: dict[Address, Any]) -> None:
-    spec, reporter, counter, sizer = (
-        channels.spec,
-        channels.reporter,
-        channels.counter,
-        channels.sizer,
-    )
-    receiver = _Receiver(channels.inboxes[spec.index], channels.shared, channels.abort)
-
-    def service_inbox() -> bool:
-        # Called while waiting for room to send: read (do not process) our
-        # own inbox, so that whoever is sending to us can go on.
-        try:
-            receiver.early.append(receiver.private.get_nowait())
-        except queue.Empty:
-            return False
-        return True
-
-    transport = _DynamicTransport(
-        spec, channels.shared, channels.inboxes, counter, channels.abort, service_inbox, sizer
-    )
+def _run_worker(
+    spec: DynamicWorkerSpec,
+    link: _Link,
+    outbox: _Outbox,
+    reporter: BatchingReporter,
+    hosted: dict[Address, Any],
+) -> None:
     executor = _executor(
-        channels,
+        spec,
+        reporter,
         hosted,
-        transport,
-        spill=transport,
+        outbox,
+        spill=outbox,
         spill_above=spec.spill_above,
         send_by_size=False,
     )
     executor.start()
+    link.send(("ready",))
     while True:
-        private, message = receiver.next(before_wait=reporter.flush)
-        if private and isinstance(message[0], str):
-            command, argument = message[1], message[2]
-            if command == "close":
-                executor.close(argument)
-                executor.flush()
-                reporter.send(Report.CLOSED, argument)
-            elif command == "retire":
-                executor.close_all()  # its copies' postprocess output is queued, counted
-                break
-            elif command == "stop":
-                break
+        message = link.receive()
+        if message[0] == "task":
+            _, task_id, task, outbox.room = message
+            dst, batch = pickle.loads(task)
+            started = perf_counter()
+            executor.receive(dst, batch)
+            executor.flush()
+            seconds = perf_counter() - started
+            outbox.sizer.observe(seconds, sum(len(values) for _, values in batch))
+            # Quick tasks: hold the next one too (no round trip between
+            # them); slow ones: one at a time (an idle worker takes the next).
+            outbox.commit(reporter, task_id, window=2 if seconds <= QUICK_TASK else 1)
             continue
-        dst, batch = message
-        started = perf_counter()
-        executor.receive(dst, batch)
-        executor.flush()
-        sizer.observe(perf_counter() - started, sum(len(values) for _, values in batch))
-        counter.task_done()
+        _, command, argument = message
+        if command == "close":
+            executor.close(argument)
+            executor.flush()
+            outbox.commit(reporter, None, argument)
+        elif command == "retire":
+            executor.close_all()  # its copies' postprocess output is committed
+            outbox.commit(reporter, None)
+            break
+        elif command == "stop":
+            break
     reporter.done(executor.instance_metrics())
