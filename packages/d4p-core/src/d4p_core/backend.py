@@ -68,8 +68,10 @@ from .runtime.supervision import (
     crash_text,
     exit_description,
     run_worker_command,
+    task_kills_workers,
     worker_crashed,
     worker_lost,
+    workers_die_holding_nothing,
 )
 from .runtime.transport import Address, Batch, SpillTarget, Transport
 
@@ -143,7 +145,9 @@ __all__ = [
     "sigterm_ends_the_run",
     "stable_hash",
     "start_method_option",
+    "task_kills_workers",
     "watch_child",
     "worker_crashed",
     "worker_lost",
+    "workers_die_holding_nothing",
 ]

@@ -26,7 +26,7 @@ import time
 from typing import Any
 
 from d4p_core import RunError
-from d4p_core.backend import Report
+from d4p_core.backend import Report, workers_die_holding_nothing
 
 from ._driver import Driver
 from ._dynamic_loop import DynamicLoop
@@ -105,10 +105,7 @@ class ElasticLoop(DynamicLoop):
             # replaced for ever: the run ends instead.
             self.empty_deaths += 1
             if self.empty_deaths > max(self.local, 1):
-                raise RunError(
-                    f"{self.empty_deaths} worker processes died holding no task (the last "
-                    f"one {how}): a new worker would die too"
-                )
+                raise workers_die_holding_nothing(self.empty_deaths, how)
         self.coordinator.leave(self.index(member))
         if self.sealed and not (self.coordinator.active or self.coordinator.retiring):
             # PEs are being closed: no worker may start any more.

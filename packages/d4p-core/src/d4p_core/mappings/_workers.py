@@ -1,11 +1,14 @@
-"""The multiprocessing transport shared by ``multi`` and the dynamic
-mappings: bounded queues that give up when the run is aborted, a control
-queue carrying every worker's reports, and :class:`WorkerGroup`, which runs
-the workers under core's supervision (:mod:`d4p_core.runtime.supervision`).
+"""Local worker processes under core's supervision
+(:mod:`d4p_core.runtime.supervision`): :class:`WorkerGroup` starts them,
+with a shared abort event and a control queue, and ``multi``'s transport:
+bounded queues that give up when the run is aborted, the control queue
+carrying every worker's reports. (The dynamic mappings use the group for
+their processes, and the driver's task broker for everything else:
+:mod:`d4p_core.mappings.dynamic.broker`.)
 
-The parent ends the run exactly when every worker reported ``done``. A PE
-failure, a crash or a worker killed from outside sets the shared abort event,
-and every child is stopped before the parent raises — nothing is left
+``multi``'s parent ends the run exactly when every worker reported ``done``.
+A PE failure, a crash or a worker killed from outside sets the shared abort
+event, and every child is stopped before the parent raises — nothing is left
 running.
 """
 

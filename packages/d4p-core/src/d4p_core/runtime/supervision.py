@@ -53,8 +53,10 @@ __all__ = [
     "crash_text",
     "exit_description",
     "run_worker_command",
+    "task_kills_workers",
     "worker_crashed",
     "worker_lost",
+    "workers_die_holding_nothing",
 ]
 
 RESULTS_PER_REPORT = 1024
@@ -121,6 +123,33 @@ def worker_crashed(description: str, text: str) -> RunError:
     """The error for a worker that reported a crash (``text`` from :func:`crash_text`)."""
     first = text.splitlines()[0] if text else "no details"
     return RunError(f"{description} crashed: {first}", remote_traceback=text)
+
+
+def task_kills_workers(
+    address: Address, deaths: int, max_deaths: int, how: str | None = None
+) -> FailureInfo:
+    """The failure of a task that ``deaths`` worker processes died holding
+    (``how``: how the last one ended, where known): it is not run again."""
+    last = "" if how is None else f"the last one {how}: "
+    return FailureInfo(
+        address[0],
+        address[1],
+        "process",
+        None,
+        f"{deaths} worker process{'' if deaths == 1 else 'es'} died holding this task "
+        f"({last}killed, out of memory, or a crash in native code); it is not run "
+        f"again (max_deaths={max_deaths})",
+        "",
+    )
+
+
+def workers_die_holding_nothing(deaths: int, how: str) -> RunError:
+    """The error for worker processes that keep dying before they hold any
+    task (a PE that kills its process at start): a new one would die too."""
+    return RunError(
+        f"{deaths} worker processes died holding no task (the last one {how}): "
+        "a new worker would die too"
+    )
 
 
 def worker_lost(description: str, how: str) -> RunError:
@@ -337,8 +366,9 @@ class LocalProcesses:
     def process_seconds(self) -> float:
         """Seconds the started processes were alive, summed: each from its
         start to its exit (one still running counts until now; an exit is
-        stamped when :meth:`lost` or :meth:`stop` sees it, which
-        :class:`~d4p_core.mappings._workers.WorkerGroup` does every 0.2 s).
+        stamped by :meth:`note_exits`, which :meth:`lost` and :meth:`stop`
+        call: ``multi``'s supervision every 0.2 s, the dynamic mappings'
+        broker as each process exits).
         What a mapping reports as ``RunResult.process_seconds``."""
         self.note_exits()
         now = time.monotonic()
