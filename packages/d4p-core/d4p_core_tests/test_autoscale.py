@@ -16,14 +16,27 @@ def _feed(
     completed: float,
     max_workers: int = 4,
     idle_cores: float | None = None,
+    task_cpu: float | None = None,
 ) -> tuple[int, float, float, list[tuple[float, int, str]]]:
     """Feed snapshots every interval; apply the decisions like the coordinator.
-    ``idle_cores``: the machine's idle processors since time 0 (None: unknown)."""
+    ``idle_cores``: the machine's idle processors since time 0 (None: unknown);
+    ``task_cpu``: the share of a core tasks use (None: unknown)."""
     changes: list[tuple[float, int, str]] = []
     time = start
     while time < start + seconds:
         idle = None if idle_cores is None else idle_cores * time
-        snapshot = ScalingSnapshot(time, in_flight, active, int(completed), 1, max_workers, idle)
+        task_seconds = None if task_cpu is None else time  # as if one worker ran tasks
+        snapshot = ScalingSnapshot(
+            time,
+            in_flight,
+            active,
+            int(completed),
+            1,
+            max_workers,
+            idle,
+            task_seconds,
+            None if task_cpu is None or task_seconds is None else task_cpu * task_seconds,
+        )
         wanted, reason = policy.decide(snapshot)
         if wanted != active:
             changes.append((round(time, 2), wanted, reason))
@@ -152,3 +165,33 @@ def test_never_leaves_the_bounds() -> None:
     policy = BacklogPolicy(min_gain=0.0, cores=1)
     active, _, _, _ = _feed(policy, 0, 20, 2, 500, rate=100, completed=0, max_workers=4)
     assert active <= 4
+
+
+def test_tasks_that_wait_with_cores_idle_grow_the_pool_beyond_the_cores_at_once() -> None:
+    # Tasks using 0.05 of a core, 1.8 processors idle: no steady window is
+    # waited for; the pool grows to what waits and the ceiling allow.
+    policy = BacklogPolicy(cores=2, machine_cpus=2)
+    active, time, done, changes = _feed(
+        policy, 0, 0.4, 1, 60, rate=100, completed=0, idle_cores=1.8, task_cpu=0.05,
+        max_workers=8,
+    )  # fmt: skip
+    assert [c[1] for c in changes] == [2, 8]
+    assert changes[-1][0] <= 0.3
+    assert "tasks using 0.05 of a core each" in changes[-1][2]
+    # Judged like a probe: if the eight finish no more than the two did, undone.
+    active, _, _, changes = _feed(
+        policy, time, 1.0, active, 60, rate=100, completed=done, idle_cores=1.8,
+        task_cpu=0.05, max_workers=8,
+    )  # fmt: skip
+    assert active == 2 and "no gain" in changes[-1][2]
+
+
+def test_tasks_short_of_a_core_on_busy_cores_do_not_grow_beyond_them() -> None:
+    # Each task got 0.6 of a core because the cores are contended (none
+    # idle): more processes could only take turns.
+    policy = BacklogPolicy(cores=2, machine_cpus=2)
+    active, _, _, changes = _feed(
+        policy, 0, 3.0, 1, 60, rate=100, completed=0, idle_cores=0.1, task_cpu=0.6
+    )
+    assert active == 2
+    assert [c[1] for c in changes] == [2]

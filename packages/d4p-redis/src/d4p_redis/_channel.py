@@ -106,15 +106,21 @@ class Channel:
         self.counted = 0
         self.reports.clear()
 
-    def commit(self, acks: Sequence[tuple[str, bytes]] = (), counted_acks: int = 0) -> int:
+    def commit(
+        self,
+        acks: Sequence[tuple[str, bytes]] = (),
+        counted_acks: int = 0,
+        took: tuple[float, float] = (0.0, 0.0),
+    ) -> int:
         """Write what is buffered, acknowledging ``acks`` (``counted_acks``
-        of them tasks counted in flight), in one atomic step."""
+        of them tasks counted in flight, which took ``took``: seconds and
+        CPU-seconds), in one atomic step."""
         self.reporter.flush()
         idle = (
             self.session.encode_report(Report.IDLE.value, self.index, None) if counted_acks else b""
         )
         value = self.session.commit(
-            list(acks), self.adds, self.reports, counted_acks, self.counted, idle
+            list(acks), self.adds, self.reports, counted_acks, self.counted, idle, took
         )
         self.discard()
         return value

@@ -93,6 +93,11 @@ class DynamicLoop:
     def completed(self) -> int:
         return int(self.client.get(self.keys.completed) or 0)
 
+    def task_time(self) -> tuple[float, float]:
+        """Seconds workers spent on tasks so far, and their CPU-seconds."""
+        seconds, cpu = self.client.hmget(self.keys.task_time, ["s", "c"])
+        return float(seconds or 0.0), float(cpu or 0.0)
+
     def send(self, index: int, command: tuple[str, str, Any]) -> None:
         member = self.member(index)
         if member in self.dead:

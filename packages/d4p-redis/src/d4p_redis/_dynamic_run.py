@@ -86,6 +86,7 @@ def run_dynamic(mapping: str, work: DynamicRun, options: RedisOptions) -> RunOut
             min_workers=min_workers,
             initial=initial,
             start=loop.start if isinstance(loop, ElasticLoop) else None,
+            task_time=loop.task_time,
         )
         driver.start("source", SOURCE)
         for slot in range(initial):

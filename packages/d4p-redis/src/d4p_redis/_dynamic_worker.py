@@ -39,6 +39,7 @@ from d4p_core.backend import (
     given_blocks,
     instantiate,
     iter_blocks,
+    task_kills_workers,
 )
 
 from ._channel import DEAD_LETTERED, Channel, Entry
@@ -244,24 +245,12 @@ class _Worker:
         if deaths < self.spec.max_deaths:
             self._run([suspect])
             return
-        pe_id, instance = suspect[1]
-        self._give_up(
-            suspect,
-            FailureInfo(
-                pe_id,
-                instance,
-                "process",
-                None,
-                f"{deaths} worker process{'' if deaths == 1 else 'es'} died holding this "
-                "task (killed, out of memory, or a crash in native code); "
-                f"it is not run again (max_deaths={self.spec.max_deaths})",
-                "",
-            ),
-        )
+        self._give_up(suspect, task_kills_workers(suspect[1], deaths, self.spec.max_deaths))
 
     def _run(self, tasks: list[tuple[Entry, Address, Any, int]]) -> None:
         if not tasks:
             return
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             for _, dst, batch, _ in tasks:
                 self.executor.receive(dst, batch)
@@ -274,7 +263,8 @@ class _Worker:
                 return
             self._failed(tasks[0], failure)
             return
-        self.channel.commit([(t[0][0], t[0][1]) for t in tasks], len(tasks))
+        took = (time.perf_counter() - started, time.process_time() - cpu)
+        self.channel.commit([(t[0][0], t[0][1]) for t in tasks], len(tasks), took)
 
     def _failed(self, task: tuple[Entry, Address, Any, int], failure: PEFailure) -> None:
         entry, dst, batch, attempt = task

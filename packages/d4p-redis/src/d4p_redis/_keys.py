@@ -29,6 +29,7 @@ class RunKeys:
         self.tasks = p + "tasks"  # shared task stream
         self.in_flight = p + "inflight"
         self.completed = p + "completed"
+        self.task_time = p + "tasktime"  # hash: s, c = seconds, CPU-seconds of tasks
         self.control = p + "control"  # reports to the driver
         self.members = p + "members"  # worker slots handed out
         self.closing = p + "closing"  # set when no worker may join any more
@@ -51,7 +52,7 @@ class RunKeys:
         ``commands(slot)`` streams of the slots handed out; heartbeats carry
         their own shorter lifetime."""
         fixed = [self.spec, self.members, self.lease, self.tasks, self.in_flight]
-        fixed += [self.completed, self.control, self.closing, self.dead]
+        fixed += [self.completed, self.task_time, self.control, self.closing, self.dead]
         return fixed + [self.instance(pe, index) for pe, index in instances]
 
 

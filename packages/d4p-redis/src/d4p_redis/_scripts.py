@@ -23,9 +23,10 @@ local function lease(key)
 end
 """
 
-# KEYS: spec, in_flight, completed, control
+# KEYS: spec, in_flight, completed, control, task_time
 # ARGV: group, n_acks, (stream, id)*, n_adds, (stream, payload)*, n_reports,
-#       payload*, counted_acks, counted_adds, idle_report
+#       payload*, counted_acks, counted_adds, idle_report, task_seconds,
+#       task_cpu_seconds
 # Acknowledges finished entries, adds their outputs and reports, and moves
 # the in-flight counter, all or nothing. Returns the new in-flight count;
 # -1 when an entry was already completed by another worker (its outputs are
@@ -69,6 +70,11 @@ lease(KEYS[2])
 if acked > 0 then
   redis.call('INCRBY', KEYS[3], acked)
   lease(KEYS[3])
+  if tonumber(ARGV[i + 3]) > 0 then
+    redis.call('HINCRBYFLOAT', KEYS[5], 's', ARGV[i + 3])
+    redis.call('HINCRBYFLOAT', KEYS[5], 'c', ARGV[i + 4])
+    lease(KEYS[5])
+  end
   if value == 0 then redis.call('XADD', KEYS[4], '*', 'd', ARGV[i + 2]) end
 end
 if r > 0 or (acked > 0 and value == 0) then lease(KEYS[4]) end

@@ -220,7 +220,10 @@ class Session:
         counted_acks: int,
         counted_adds: int,
         idle_report: bytes = b"",
+        took: tuple[float, float] = (0.0, 0.0),
     ) -> int:
+        """One atomic step (``_scripts.COMMIT``); ``took``: the seconds and
+        CPU-seconds the acknowledged tasks took (for the autoscaler)."""
         args: list[Any] = [GROUP, len(acks)]
         for stream, entry_id in acks:
             args += [stream, entry_id]
@@ -229,9 +232,10 @@ class Session:
             args += [stream, payload]
         args.append(len(reports))
         args += reports
-        args += [counted_acks, counted_adds, idle_report]
+        args += [counted_acks, counted_adds, idle_report, *took]
         k = self.keys
-        result = int(self._commit(keys=[k.spec, k.in_flight, k.completed, k.control], args=args))
+        keys = [k.spec, k.in_flight, k.completed, k.control, k.task_time]
+        result = int(self._commit(keys=keys, args=args))
         if result == -2:
             raise RunGone
         return result

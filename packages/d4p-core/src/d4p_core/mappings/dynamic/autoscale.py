@@ -21,6 +21,11 @@ from typing import Protocol
 
 __all__ = ["AutoscalePolicy", "BacklogPolicy", "ScalingDecision", "ScalingSnapshot", "usable_cores"]
 
+_TASK_SAMPLE = 0.01
+"""Seconds of tasks run before their CPU share is trusted."""
+_IDLE_SAMPLE = 0.1
+"""Seconds since the last change over which idle processors are trusted."""
+
 
 @dataclass(frozen=True)
 class ScalingSnapshot:
@@ -33,6 +38,11 @@ class ScalingSnapshot:
     # CPU-seconds the machine's processors were idle since the run started
     # (all processors summed; None where the machine does not tell).
     idle_cpu_seconds: float | None = None
+    # Seconds workers spent running tasks since the start, and the CPU-seconds
+    # they used meanwhile (None where the mapping does not tell): tasks that
+    # wait (I/O, a remote service) use little of a core each.
+    task_seconds: float | None = None
+    task_cpu_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -82,9 +92,13 @@ class BacklogPolicy:
 
     * **start** with ``min_workers``;
     * **grow** as soon as more than ``grow_above`` batches per active worker
-      have been waiting for ``grow_after`` seconds: straight up to the number
-      of usable cores (``cores``) in one step — no warm-up, no measurement;
-    * beyond the cores workers are a **probe**: added only once a steady
+      have been waiting for ``grow_after`` seconds: straight up, in one step,
+      to as many workers as the usable cores (``cores``) can keep busy —
+      one per core; more while processors sit idle and the tasks so far used
+      less than a core each (``task_cpu_seconds`` / ``task_seconds``, at
+      least ``worker_cpu``: tasks that wait on I/O use little) — no warm-up
+      (workers beyond the cores are then judged like a probe, below);
+    * beyond that, workers are a **probe**: added only once a steady
       ``window`` at the current size (after ``settle`` seconds for the last
       change to take effect) measured its throughput, and retired again if
       a window at the new size does not finish ``min_gain`` more tasks per
@@ -170,6 +184,10 @@ class BacklogPolicy:
             return None
         return (snapshot.completed - start.completed) / (snapshot.time - start.time)
 
+    def _rate_since_change(self, snapshot: ScalingSnapshot) -> float:
+        since = self._history[0]
+        return (snapshot.completed - since.completed) / max(1e-9, snapshot.time - since.time)
+
     def _idle_cores(self, snapshot: ScalingSnapshot) -> float | None:
         """The machine's idle processors over the steady window (None:
         unknown)."""
@@ -177,6 +195,30 @@ class BacklogPolicy:
         if start is None or start.idle_cpu_seconds is None or snapshot.idle_cpu_seconds is None:
             return None
         return (snapshot.idle_cpu_seconds - start.idle_cpu_seconds) / (snapshot.time - start.time)
+
+    def _feedable(self, snapshot: ScalingSnapshot) -> tuple[int, float | None]:
+        """Workers the usable cores can keep busy: one per core; more while
+        the machine's processors sat idle since the last change (at least
+        ``probe_idle`` cores' worth) and tasks so far used less than a core
+        each — as many more as that idle CPU could feed at their share (at
+        least ``worker_cpu``). Both signals are needed: a task also gets less
+        than a core when the cores are contended (then none is idle). Also
+        returns the tasks' CPU share, when it decided."""
+        seconds, cpu = snapshot.task_seconds, snapshot.task_cpu_seconds
+        if seconds is None or cpu is None or seconds < _TASK_SAMPLE:
+            return self.cores, None
+        since = self._history[0]
+        if (
+            since.idle_cpu_seconds is None
+            or snapshot.idle_cpu_seconds is None
+            or snapshot.time - since.time < _IDLE_SAMPLE
+        ):
+            return self.cores, None
+        idle = (snapshot.idle_cpu_seconds - since.idle_cpu_seconds) / (snapshot.time - since.time)
+        if idle < self.probe_idle:
+            return self.cores, None
+        share = cpu / seconds
+        return max(self.cores, snapshot.active + int(idle / max(self.worker_cpu, share))), share
 
     def _probe_step(self, active: int, idle: float | None, waiting: int, ceiling: int) -> int:
         """Workers a probe adds: as many as the idle processors could keep
@@ -263,14 +305,26 @@ class BacklogPolicy:
             and snapshot.time - self._backlog_since >= self.grow_after
             and active < ceiling
         ):
-            fast = min(ceiling, self.cores)
+            feedable, share = self._feedable(snapshot)
+            fast = min(ceiling, feedable)
             if active < fast:
                 wanted = min(fast, active + math.ceil(waiting / max(self.grow_above, 1e-9)))
+                if wanted > self.cores:
+                    # Judged like a probe once a steady window measured it;
+                    # against the rate since the last change if no steady
+                    # window measured the size before.
+                    self._probe_from = active
+                    self._rates.setdefault(active, self._rate_since_change(snapshot))
+                upto = (
+                    f"up to {self.cores} usable cores at once"
+                    if share is None
+                    else f"up to {feedable} workers at once: cores idle, and tasks using "
+                    f"{share:.2f} of a core each"
+                )
                 return self._change(
                     snapshot,
                     wanted,
-                    f"backlog: {waiting} batches waiting for {active} worker(s) "
-                    f"(up to {self.cores} usable cores at once)",
+                    f"backlog: {waiting} batches waiting for {active} worker(s) ({upto})",
                 )
             idle = self._idle_cores(snapshot)
             if rate is not None and (idle is None or idle >= self.probe_idle):

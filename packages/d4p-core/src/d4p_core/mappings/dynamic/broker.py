@@ -36,9 +36,12 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ...errors import RunError
-from ...runtime.result import FailureInfo
-from ...runtime.supervision import Report, exit_description
+from ...runtime.supervision import (
+    Report,
+    exit_description,
+    task_kills_workers,
+    workers_die_holding_nothing,
+)
 from .._workers import WorkerGroup
 from .coordinator import DynamicCoordinator
 from .worker import DynamicWorkerSpec, Task
@@ -94,11 +97,18 @@ class TaskBroker:
         self._empty_deaths = 0
         self._selector = selectors.DefaultSelector()  # every pipe, every process's exit
         self.completed = 0
+        self._task_seconds = 0.0  # seconds workers spent on tasks, summed
+        self._task_cpu = 0.0  # CPU-seconds they used meanwhile
         self.coordinator: DynamicCoordinator | None = None
 
     # -- what the coordinator calls ------------------------------------------------
     def in_flight(self) -> int:
         return self._queued + self._held_count
+
+    def task_time(self) -> tuple[float, float]:
+        """Seconds workers spent running tasks so far, and the CPU-seconds
+        they used meanwhile."""
+        return self._task_seconds, self._task_cpu
 
     def start(self, spec: DynamicWorkerSpec, item_cost: Any) -> None:
         """Start a process for slot ``spec.index`` with its own pipe."""
@@ -222,11 +232,16 @@ class TaskBroker:
         results: list[Any],
         answer: Any,
         window: int,
+        seconds: float,
+        cpu: float,
     ) -> None:
         """One step: the task is done, what it made is queued, its results
         delivered (and the close round's answer given). ``window``: how many
-        tasks the worker wants to hold from now on."""
+        tasks the worker wants to hold from now on; ``seconds``, ``cpu``:
+        what the task took."""
         if task_id is not None:
+            self._task_seconds += seconds
+            self._task_cpu += cpu
             task = self._held[rid].popleft()  # a worker runs its tasks in order
             assert task.id == task_id, (task.id, task_id)
             self._held_count -= 1
@@ -286,16 +301,14 @@ class TaskBroker:
             # It was running the oldest; the others waited in its pipe.
             held[0].deaths += 1
             if held[0].deaths >= self._max_deaths:
-                raise self._fatal(held[0], how).to_error()
+                (address, _) = pickle.loads(held[0].raw)
+                raise task_kills_workers(address, held[0].deaths, self._max_deaths, how).to_error()
             self._shared.extendleft(reversed(held))  # next, on other workers
             self._queued += len(held)
         else:
             self._empty_deaths += 1
             if self._empty_deaths > self._slots:
-                raise RunError(
-                    f"{self._empty_deaths} worker processes died holding no task (the last "
-                    f"one {how}): a new worker would die too"
-                )
+                raise workers_die_holding_nothing(self._empty_deaths, how)
         coordinator = self.coordinator
         assert coordinator is not None
         if self._current.get(slot) == rid:
@@ -316,17 +329,3 @@ class TaskBroker:
             process.join()
             return "closed its pipe to the driver"
         return exit_description(process.exitcode)
-
-    def _fatal(self, task: _Task, how: str) -> FailureInfo:
-        (pe_id, instance), _ = pickle.loads(task.raw)
-        deaths = task.deaths
-        return FailureInfo(
-            pe_id,
-            instance,
-            "process",
-            None,
-            f"{deaths} worker process{'' if deaths == 1 else 'es'} died holding this task "
-            f"(the last one {how}: killed, out of memory, or a crash in native code); "
-            f"it is not run again (max_deaths={self._max_deaths})",
-            "",
-        )

@@ -2,7 +2,8 @@
 
 It knows nothing of how work moves: a backend gives it three callables —
 read the in-flight count, read the finished-task count, send a command to a
-worker — and feeds it the workers' reports. It decides when the run is
+worker — (optionally a fourth: the seconds and CPU-seconds workers spent on
+tasks so far, for the policy) and feeds it the workers' reports. It decides when the run is
 quiescent, closes PEs one at a time in topological order, stops the workers,
 and drives the autoscaling policy. ``dyn_multi``, ``dyn_auto_multi`` and
 ``hybrid_multi`` use it over multiprocessing queues; a Redis or MPI backend
@@ -67,6 +68,7 @@ class DynamicCoordinator:
         min_workers: int = 1,
         initial: int | None = None,
         start: Callable[[int], None] | None = None,
+        task_time: Callable[[], tuple[float, float]] | None = None,
     ) -> None:
         if policy is not None and start is None:
             raise ValueError("an autoscaling policy needs start: workers are started and retired")
@@ -92,6 +94,7 @@ class DynamicCoordinator:
         self._last_tick = self._start
         self._idle_cpu = IdleCpuClock() if policy is not None else None
         self._start_worker = start
+        self._task_time = task_time
         self.retiring: set[int] = set()  # elastic: asked to retire, not done yet
         self.external: set[int] = set()  # elastic: workers that joined from outside
         self.gone: set[int] = set()  # workers that left (died): never addressed again
@@ -195,6 +198,7 @@ class DynamicCoordinator:
         if now - self._last_tick < self.policy.interval:
             return
         self._last_tick = now
+        task_seconds, task_cpu = (None, None) if self._task_time is None else self._task_time()
         snapshot = ScalingSnapshot(
             time=now - self._start,
             in_flight=self._in_flight(),
@@ -203,6 +207,8 @@ class DynamicCoordinator:
             min_workers=self.min_workers,
             max_workers=self.workers + len(self.external),
             idle_cpu_seconds=None if self._idle_cpu is None else self._idle_cpu.seconds(),
+            task_seconds=task_seconds,
+            task_cpu_seconds=task_cpu,
         )
         wanted, reason = self.policy.decide(snapshot)
         # A retiring worker's slot is free only once it reported done.

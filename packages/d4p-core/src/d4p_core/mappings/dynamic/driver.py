@@ -129,6 +129,7 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
         min_workers=min_workers,
         initial=initial,
         start=start_worker if autoscale else None,
+        task_time=broker.task_time,
     )
     try:
         broker.start(spec(workers, "source", tuple((pe, 0) for pe in plan.sources)), item_cost)

@@ -35,7 +35,7 @@ holds two (the next waits in its pipe, no round trip between them); one
 whose tasks are slow holds one (an idle worker takes the next).
 
 Messages, process to broker: ``("ready",)``, ``("commit", task_id | None,
-tasks, results, answer | None, window)``, ``("tasks", tasks)`` (the sources),
+tasks, results, answer | None, window, seconds, cpu_seconds)``, ``("tasks", tasks)`` (the sources),
 ``("report", kind, payload)``. Broker to process: ``("task", task_id, task,
 room)`` (``room``: whether the queue has room for spilled work), ``("cmd",
 name, argument)``, ``("credit", n)`` (to the sources). A task travels as
@@ -49,7 +49,7 @@ import contextlib
 import pickle
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from time import perf_counter
+from time import perf_counter, process_time
 from typing import Any
 
 from ...inputs import InputSpec, iter_blocks
@@ -179,12 +179,19 @@ class _Outbox(_Sender):
         return True
 
     def commit(
-        self, reporter: BatchingReporter, task: int | None, answer: Any = None, window: int = 1
+        self,
+        reporter: BatchingReporter,
+        task: int | None,
+        answer: Any = None,
+        window: int = 1,
+        took: tuple[float, float] = (0.0, 0.0),
     ) -> None:
+        """Send what was produced since the last commit; ``took``: the task's
+        seconds and CPU-seconds."""
         reporter.flush()
         tasks, results = self.tasks, self.results
         self.tasks, self.results = [], []
-        self._link.send(("commit", task, tasks, results, answer, window))
+        self._link.send(("commit", task, tasks, results, answer, window, *took))
 
 
 class _SourceOutbox(_Sender):
@@ -313,14 +320,15 @@ def _run_worker(
         if message[0] == "task":
             _, task_id, task, outbox.room = message
             dst, batch = pickle.loads(task)
-            started = perf_counter()
+            started, cpu = perf_counter(), process_time()
             executor.receive(dst, batch)
             executor.flush()
-            seconds = perf_counter() - started
+            seconds, cpu = perf_counter() - started, process_time() - cpu
             outbox.sizer.observe(seconds, sum(len(values) for _, values in batch))
             # Quick tasks: hold the next one too (no round trip between
             # them); slow ones: one at a time (an idle worker takes the next).
-            outbox.commit(reporter, task_id, window=2 if seconds <= QUICK_TASK else 1)
+            window = 2 if seconds <= QUICK_TASK else 1
+            outbox.commit(reporter, task_id, window=window, took=(seconds, cpu))
             continue
         _, command, argument = message
         if command == "close":
