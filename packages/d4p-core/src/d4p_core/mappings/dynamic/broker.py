@@ -96,6 +96,10 @@ class TaskBroker:
         self._next_id = 0
         self._empty_deaths = 0
         self._selector = selectors.DefaultSelector()  # every pipe, every process's exit
+        # The workers' "the run was aborted": a raw shared byte, read without
+        # a lock (a process killed while holding the lock of the group's
+        # abort event would leave every other process waiting on it).
+        self._aborted = context.RawValue("b", 0)
         self.completed = 0
         self._task_seconds = 0.0  # seconds workers spent on tasks, summed
         self._task_cpu = 0.0  # CPU-seconds they used meanwhile
@@ -115,7 +119,7 @@ class TaskBroker:
         ours, theirs = self._context.Pipe(duplex=True)
         credit = self._queue_size if spec.role == "source" else 0
         try:
-            rid = self._group.start(spec.index, spec, theirs, item_cost, credit)
+            rid = self._group.start(spec.index, spec, theirs, item_cost, credit, self._aborted)
         finally:
             theirs.close()  # the child's end is the child's alone
         self._conns[rid] = ours
@@ -164,13 +168,18 @@ class TaskBroker:
                         self._exited(rid)
                 self._dispatch()
         except BaseException:
-            group.abort_all()
+            self.abort()
             raise
         finally:
             self._selector.close()
             for conn in self._conns.values():
                 conn.close()
         group.stop()
+
+    def abort(self) -> None:
+        """Stop every process at once (a failure)."""
+        self._aborted.value = 1
+        self._group.abort_all()
 
     def _all_ended(self) -> bool:
         finished = self._group.sink.finished

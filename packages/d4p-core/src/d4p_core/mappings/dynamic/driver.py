@@ -137,7 +137,7 @@ def run_local(mapping: str, work: DynamicRun, options: DynamicOptions) -> RunOut
             start_worker(slot)
         broker.run(coordinator, poll=autoscale.interval if autoscale else 0.2)
     except BaseException:
-        group.abort_all()  # also when a start failed, before run() supervised
+        broker.abort()  # also when a start failed, before run() supervised
         raise
     return RunOutcome(
         group.sink.outputs,

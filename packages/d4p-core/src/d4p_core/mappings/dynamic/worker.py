@@ -55,9 +55,9 @@ from typing import Any
 from ...inputs import InputSpec, iter_blocks
 from ...planning.plan import Plan
 from ...runtime.engine import Address, Batch, Executor, PEFailure, given_blocks, instantiate
+from ...runtime.lifetime import parent_gone
 from ...runtime.payload import GraphPayload
 from ...runtime.supervision import Aborted, BatchingReporter, Report, crash_text
-from .._workers import should_stop
 
 __all__ = ["TASK_SECONDS", "DynamicWorkerSpec", "Task", "dynamic_worker_main"]
 
@@ -115,18 +115,23 @@ class _TaskSizer:
 class _Link:
     """This process's end of its pipe to the broker."""
 
-    def __init__(self, conn: Connection, abort: Any) -> None:
+    def __init__(self, conn: Connection, aborted: Any) -> None:
         self.conn = conn
-        self.abort = abort
+        self.aborted = aborted
+
+    def stopped(self) -> bool:
+        """The run was aborted, or the driver is gone. Never a lock: a
+        process killed holding it would leave everyone else waiting."""
+        return bool(self.aborted.value) or parent_gone()
 
     def send(self, message: tuple[Any, ...]) -> None:
-        if should_stop(self.abort):
+        if self.stopped():
             raise Aborted
         self.conn.send(message)
 
     def receive(self) -> tuple[Any, ...]:
         while not self.conn.poll(_POLL):
-            if should_stop(self.abort):
+            if self.stopped():
                 raise Aborted
         message: tuple[Any, ...] = self.conn.recv()
         return message
@@ -219,14 +224,16 @@ def dynamic_worker_main(
     conn: Connection,
     item_cost: Any,
     credit: int,
+    aborted: Any,
     control: Any,
     abort: Any,
 ) -> None:
     """A dynamic process (``spec.role``: ``"source"`` or ``"worker"``); the
-    sources start with ``credit`` tasks they may send. ``control`` (the
-    worker group's queue) is not used: a killed process must share nothing
-    with the others."""
-    link = _Link(conn, abort)
+    sources start with ``credit`` tasks they may send; ``aborted``: a raw
+    shared flag. The worker group's ``control`` queue and ``abort`` event
+    are not used: a process killed inside their locks would leave the others
+    waiting for ever."""
+    link = _Link(conn, aborted)
     sizer = _TaskSizer(item_cost, spec.batch_size)
     outbox = _Outbox(spec, sizer, link)
     if spec.role == "source":  # its results go at once: its death ends the run
