@@ -45,7 +45,8 @@ PUBLIC_API: dict[str, set[str]] = {
         "progress_listener",
         "refuse_stateful", "resolve_inputs", "result_callback", "results_to",
         "run_worker_command", "send_pe_prints_to_stderr", "sigterm_ends_the_run", "stable_hash",
-        "start_method_option", "watch_child", "worker_crashed", "worker_lost",
+        "start_method_option", "task_kills_workers", "watch_child", "worker_crashed",
+        "worker_lost", "workers_die_holding_nothing",
     },
     "d4p_core.testing": {
         "CASES", "ConformanceCase", "INVARIANTS", "MappingConformance", "PORTABILITY_CASES",
