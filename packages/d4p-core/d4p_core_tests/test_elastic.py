@@ -140,6 +140,27 @@ def test_a_worker_killed_mid_task_loses_and_repeats_nothing(mapping: str, tmp_pa
     assert not child_processes()
 
 
+class _Large(CountingProducer):
+    """400 kB per item: a task, and a commit, far larger than a pipe holds."""
+
+    def _process(self, inputs: Any) -> dict[str, Any]:
+        number = super()._process(inputs)["output"]
+        return {"output": number.to_bytes(4, "big") + bytes(400_000)}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("mapping", ["dyn_multi", "dyn_auto_multi", "hybrid_multi"])
+def test_tasks_and_results_larger_than_a_pipe_holds_do_not_stall_the_run(mapping: str) -> None:
+    # The driver sending a large task while a worker sends a large commit
+    # waited for each other for ever (both pipes full), before workers read
+    # their pipe in a thread of their own.
+    graph, last = _chain(source=_Large())
+    result = run(graph, mapping, inputs=300, processes=2, **_policy(mapping))
+    numbers = sorted(int.from_bytes(value[:4], "big") for value in result.outputs[last]["output"])
+    assert numbers == list(range(1, 301))
+    assert not child_processes()
+
+
 @pytest.mark.timeout(120)
 def test_a_killed_worker_hosting_pinned_instances_fails_the_run() -> None:
     # hybrid_multi: a pinned instance's state dies with its worker

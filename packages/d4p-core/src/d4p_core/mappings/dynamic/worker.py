@@ -47,6 +47,8 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+import queue
+import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from time import perf_counter, process_time
@@ -113,11 +115,25 @@ class _TaskSizer:
 
 
 class _Link:
-    """This process's end of its pipe to the broker."""
+    """This process's end of its pipe to the broker.
+
+    A thread reads the pipe all the time: the driver's send to this process
+    must never wait for it to finish a task, or a driver sending a large
+    task and this process sending a large commit would each wait for the
+    other to read (both pipes full)."""
 
     def __init__(self, conn: Connection, aborted: Any) -> None:
         self.conn = conn
         self.aborted = aborted
+        self._inbox: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        threading.Thread(target=self._read, name="d4p-link", daemon=True).start()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                self._inbox.put(self.conn.recv())
+        except (EOFError, OSError):
+            self._inbox.put(None)  # the driver closed the pipe, or is gone
 
     def stopped(self) -> bool:
         """The run was aborted, or the driver is gone. Never a lock: a
@@ -130,11 +146,16 @@ class _Link:
         self.conn.send(message)
 
     def receive(self) -> tuple[Any, ...]:
-        while not self.conn.poll(_POLL):
-            if self.stopped():
+        while True:
+            try:
+                message = self._inbox.get(timeout=_POLL)
+            except queue.Empty:
+                if self.stopped():
+                    raise Aborted from None
+                continue
+            if message is None:
                 raise Aborted
-        message: tuple[Any, ...] = self.conn.recv()
-        return message
+            return message
 
 
 class _Sender:
@@ -253,8 +274,8 @@ def dynamic_worker_main(
         pass  # nobody reads anything any more
     except BaseException as exc:  # noqa: BLE001 - reported to the driver
         _last_report(link, Report.CRASHED, crash_text(exc))
-    finally:
-        conn.close()
+    # The pipe is left to the process's exit: the reading thread may be
+    # inside it, and the driver sees end-of-file when the process is gone.
 
 
 def _last_report(link: _Link, kind: Report, payload: Any) -> None:
