@@ -110,3 +110,37 @@ def test_a_child_forked_meanwhile_dies_by_the_signal() -> None:
         _, status = os.waitpid(child, 0)
     assert os.WIFSIGNALED(status), os.waitstatus_to_exitcode(status)
     assert os.WTERMSIG(status) == signal.SIGTERM
+
+
+_SIGTERM_AT_FORK: list[bool] = []
+
+
+def _sigterm_self_while_forking() -> None:
+    if _SIGTERM_AT_FORK:
+        _SIGTERM_AT_FORK.clear()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+os.register_at_fork(after_in_parent=_sigterm_self_while_forking)
+
+
+def test_sigterm_while_a_worker_is_forked_still_ends_the_driver() -> None:
+    # CI caught a driver, signalled with its group while it forked a worker,
+    # raise its SystemExit inside logging's at-fork callback, where it was
+    # printed and lost: the run went on. Held while a worker starts, the
+    # signal ends the driver right after the start.
+    import multiprocessing
+
+    from d4p_core.runtime.signals import sigterm_ends_the_run
+    from d4p_core.runtime.supervision import LocalProcesses
+
+    processes = LocalProcesses(multiprocessing.get_context("fork"))
+    try:
+        _SIGTERM_AT_FORK.append(True)
+        with pytest.raises(SystemExit) as ended, sigterm_ends_the_run():
+            processes.start(time.sleep, 30, name="sleeper")
+        assert ended.value.code == 128 + signal.SIGTERM
+        assert len(processes.processes) == 1  # recorded: the driver stops it
+    finally:
+        _SIGTERM_AT_FORK.clear()
+        processes.stop(graceful=False)

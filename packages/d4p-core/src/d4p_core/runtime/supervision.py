@@ -271,22 +271,28 @@ def _tied_to_parent(parent: Any, target: Callable[..., None], *args: Any) -> Non
     # must die of SIGTERM (its parent-death signal) even inside a C call.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):  # blocked by LocalProcesses.start
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
     send_pe_prints_to_stderr()  # stdout carries results only
     die_with_parent(parent)
     target(*args)
 
 
+_HELD = {signal.SIGINT, signal.SIGTERM}
+
+
 @contextlib.contextmanager
-def _sigint_held() -> Iterator[None]:
-    """Hold Ctrl-C back while a worker starts: the child inherits the blocked
-    signal (across exec too) until it ignores it, so a Ctrl-C at that moment
-    prints no traceback from a half-started worker; here it is delivered
-    right after the start."""
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while a worker starts. The driver's
+    handlers raise (``KeyboardInterrupt``, ``SystemExit``), and raised inside
+    ``fork``'s at-fork callbacks (``logging``'s, ``random``'s, in the parent
+    or the child) the exception is printed and lost: the run would go on.
+    Held, they arrive in the driver right after the start, and the child
+    inherits them blocked (across exec too) until it has set its own
+    dispositions (``_tied_to_parent``)."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
         yield
     finally:
@@ -350,10 +356,11 @@ class LocalProcesses:
             daemon=False,
         )
         begun = time.monotonic()  # the child exists before start() returns
-        with _main_without_a_missing_file(), _sigint_held():
+        with _main_without_a_missing_file(), _signals_held():
             process.start()
-        self.processes.append(process)
-        self._started.append(begun)
+            # Recorded before a held signal can end this driver: it is stopped.
+            self.processes.append(process)
+            self._started.append(begun)
         return len(self.processes) - 1
 
     def note_exits(self) -> None:
